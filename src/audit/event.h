@@ -1,0 +1,45 @@
+#pragma once
+// One audit record (DESIGN.md §7). Values only, never secrets: tokens and upstream passwords never
+// appear here; bind parameters are rendered safely by the adapter (text escaped, binary as hex).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace phigate::audit {
+
+struct Event {
+  // Assigned by the log when appended:
+  uint64_t seq = 0;
+  std::string node_id;
+  std::string prev_hash;  // hex SHA-256 of the previous record ("" for seq 1 → 64 zeros)
+  std::string hash;       // hex SHA-256 over prev_hash and the canonical encoding
+
+  int64_t time_ns = 0;
+  std::string session_id;
+  // session_start, session_end, auth_failure, statement, result, cancel, protocol_error
+  std::string type;
+
+  // identity chain
+  std::string sub, issuer, jti, task_id, workflow_id, act_sub;
+  std::vector<std::string> groups, roles;
+  std::string client_user;  // startup `user`, as the client declared it
+  std::string client_addr;
+
+  std::string resource, protocol;
+  std::string action;                   // statement text / method+path / command
+  std::string statement_kind;           // e.g. "select", "insert,select" for multi-statement
+  std::vector<std::string> parameters;  // rendered bind parameters
+  std::string decision;                 // allow | deny | hold | error
+  std::string rule, approver, message;
+
+  // result
+  uint64_t ref_seq = 0;  // for `result`: seq of the statement record it completes
+  std::string status;    // ok | error | denied | cancelled
+  uint64_t rows = 0, bytes = 0;
+  std::string error_code;  // SQLSTATE
+  int64_t duration_ns = 0;
+  std::map<std::string, uint64_t> masked;  // detector/column rule -> count
+};
+
+}  // namespace phigate::audit

@@ -1,0 +1,25 @@
+#pragma once
+// What the audit log needs from a store. Implemented by store/sqlite (and later store/postgres);
+// chosen only in main.cc.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "audit/event.h"
+#include "common/result.h"
+
+namespace phigate::audit {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Appends records (seq and hash already set) in one transaction; durable when it returns ok.
+  virtual Status append(const std::vector<Event>& batch) = 0;
+  // The record with the highest seq, if any (to continue the chain after a restart).
+  virtual Result<std::optional<Event>> last() = 0;
+  // Calls fn for each record with seq >= from, in seq order, until fn returns false.
+  virtual Status scan(uint64_t from, const std::function<bool(const Event&)>& fn) = 0;
+};
+
+}  // namespace phigate::audit

@@ -1,0 +1,36 @@
+#pragma once
+// Client side of PostgreSQL password authentication (§55.3 SASL Authentication, RFC 5802/7677
+// SCRAM-SHA-256, and the legacy MD5 scheme), used by phigate to log in upstream with its own
+// credentials. I/O-free: the caller moves the strings over the wire.
+#include <string>
+#include <string_view>
+
+#include "common/bytes.h"
+#include "common/result.h"
+
+namespace phigate::pg {
+
+// "md5" + hex(md5(hex(md5(password + user)) + salt)).
+std::string md5_password(std::string_view user, std::string_view password, ByteSpan salt4);
+
+class ScramClient {
+ public:
+  // `nonce` empty = generate 18 random bytes, base64; tests pass a fixed one.
+  ScramClient(std::string password, std::string nonce = {});
+  // client-first-message ("n,,n=,r=<nonce>"); sent in SASLInitialResponse with "SCRAM-SHA-256".
+  std::string client_first();
+  // Consumes server-first-message, returns client-final-message (with proof). Fails on a nonce that
+  // does not extend ours, iteration count < 4096, or malformed attributes.
+  Result<std::string> client_final(std::string_view server_first);
+  // Checks the server signature in server-final-message ("v=..."); failure means a rogue server.
+  Status verify_server_final(std::string_view server_final);
+
+ private:
+  std::string password_;
+  std::string nonce_;
+  std::string client_first_bare_;
+  std::string auth_message_;
+  Bytes salted_password_;
+};
+
+}  // namespace phigate::pg

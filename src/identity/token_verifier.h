@@ -1,0 +1,30 @@
+#pragma once
+// Chooses the issuer for a token and verifies it; then maps groups to roles (identity.group_roles).
+// Later issuers (OIDC, SAML-exchanged) plug in here without any change to callers.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "identity/local_issuer.h"
+
+namespace phigate {
+
+// Hard cap before any parsing: bigger "tokens" are refused as malformed.
+inline constexpr size_t kMaxTokenBytes = 16 * 1024;
+
+class TokenVerifier {
+ public:
+  TokenVerifier(std::shared_ptr<const LocalIssuer> local, std::string local_name,
+                std::map<std::string, std::vector<std::string>> group_roles);
+  // Error codes as LocalIssuer::verify plus "too_large". Identity.roles is the union of the roles
+  // of every group, deduplicated, in first-seen order.
+  Result<Identity> verify(std::string_view token, int64_t now_unix) const;
+
+ private:
+  std::shared_ptr<const LocalIssuer> local_;
+  std::string local_name_;
+  std::map<std::string, std::vector<std::string>> group_roles_;
+};
+
+}  // namespace phigate

@@ -1,0 +1,43 @@
+#pragma once
+// Protocol-neutral request and verdict (DESIGN.md §1). Policy sees these, never wire bytes.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "identity/identity.h"
+#include "sql/classify.h"
+
+namespace phigate {
+
+enum class ActionKind { kConnect, kStatement, kFunctionCall, kHttpRequest, kCommand };
+
+struct Request {
+  const Identity* identity = nullptr;
+  std::string_view resource;
+  std::string_view protocol;  // "postgres", "http", "ssh"
+  ActionKind action = ActionKind::kStatement;
+  std::string_view text;      // SQL text / method+path / command
+  std::shared_ptr<const sql::Classification> sql;  // for statements
+  std::string_view method, path;                   // for HTTP
+};
+
+enum class VerdictKind { kContinue, kAllow, kDeny, kHold, kRewrite };
+
+struct Verdict {
+  VerdictKind kind = VerdictKind::kContinue;
+  std::string rule;     // rule that decided, e.g. "analyst#0" or the rule's name; "" = default
+  std::string message;  // for deny: shown to the client
+  std::string code;     // SQLSTATE-like class for deny, e.g. "42501", "28000"
+  std::string role;     // role whose rule decided
+  static Verdict allow(std::string rule, std::string role = {}) {
+    return {VerdictKind::kAllow, std::move(rule), {}, {}, std::move(role)};
+  }
+  static Verdict deny(std::string rule, std::string message, std::string code = "42501") {
+    return {VerdictKind::kDeny, std::move(rule), std::move(message), std::move(code), {}};
+  }
+};
+
+const char* verdict_name(VerdictKind k);  // "continue", "allow", "deny", "hold", "rewrite"
+
+}  // namespace phigate
