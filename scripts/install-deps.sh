@@ -9,6 +9,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
   python3 python3-psycopg2 openssl procps iproute2 curl
+  default-jdk-headless libpostgresql-jdbc-java
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -15,9 +15,21 @@
 
 namespace phigate::audit {
 
+// Threading: append/flush/close/last_seq/stats may be called from any thread. `done` normally runs
+// on the writer thread, in seq order, after the batch holding the record committed (or failed); it
+// must be quick and must not throw or call back into this Log's flush/close (that would deadlock):
+// post to your own executor (the proxy posts to the session's io_context). When the log refuses a
+// record up front (not open, closed, failed, queue full) `done` runs inline on the caller's thread
+// before append returns, so do not hold a lock that `done` also takes.
+// Error codes given to `done`: "audit_failed" (a commit failed; the log is poisoned, fail closed),
+// "audit_overloaded" (queue stayed full for 1s), "audit_closed" (not open or already closed).
 class Log {
  public:
   using Done = std::function<void(Result<uint64_t>)>;  // seq of the record once durable, or error
+  struct Stats {
+    uint64_t records = 0;  // committed records
+    uint64_t batches = 0;  // committed transactions (group commits)
+  };
 
   // max_queue bounds memory: when full, append blocks the caller briefly and then fails (never
   // drops a record silently).
@@ -32,6 +44,9 @@ class Log {
   void flush();
   void close();
   uint64_t last_seq() const;
+  // True once a commit failed; every later append fails.
+  bool failed() const;
+  Stats stats() const;
 
  private:
   void run();
@@ -44,17 +59,25 @@ class Log {
   size_t max_queue_;
   mutable std::mutex mu_;
   std::condition_variable cv_, drained_;
+  std::condition_variable space_;  // signalled when the writer takes the queue (bounded appends)
   std::deque<Item> queue_;
   bool stopping_ = false;
   bool busy_ = false;
   uint64_t next_seq_ = 1;
   std::string prev_hash_;
   bool failed_ = false;  // a failed commit poisons the log: fail closed from then on
+  bool opened_ = false;
+  bool closed_ = false;
+  Stats stats_;
   std::thread writer_;
 };
 
 // Recomputes the chain over a store. Returns ok with the number of records, or an error whose
 // message names the first bad seq ("seq N: hash mismatch", "seq N: gap", ...).
+// Error code "tampered" for integrity failures (including those the store detects itself, such as
+// an indexed column differing from the record); other codes are I/O errors from the store.
+// What it cannot see on its own: records removed from the tail (the count just shrinks) or a tail
+// rewritten with correctly recomputed hashes; signed checkpoints (Merkle roots) cover those.
 Result<uint64_t> verify_chain(Store& store);
 
 }  // namespace phigate::audit

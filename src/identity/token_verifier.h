@@ -10,7 +10,7 @@
 
 namespace phigate {
 
-// Hard cap before any parsing: bigger "tokens" are refused as malformed.
+// Hard cap before any parsing: bigger "tokens" are refused with "too_large".
 inline constexpr size_t kMaxTokenBytes = 16 * 1024;
 
 class TokenVerifier {

@@ -1,10 +1,11 @@
 #pragma once
-// The configuration model of DESIGN.md §4 and its loader. Unknown keys are errors; every error names
-// the YAML line.
+// The configuration model of DESIGN.md §4 and its loader. Unknown keys are errors; every error
+// names the YAML line.
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -21,9 +22,9 @@ struct GatewayConfig {
   std::string data_dir = "./var";
   std::string store = "sqlite";
   ListenConfig listen;
-  std::string tls_cert, tls_key;  // client-facing TLS
+  std::string tls_cert, tls_key;              // client-facing TLS
   bool allow_cleartext_token_remote = false;  // token over non-TLS from non-loopback peers
-  int threads = 0;                             // 0 = one per core
+  int threads = 0;                            // 0 = one per core
 };
 
 struct IssuerConfig {
@@ -57,10 +58,14 @@ struct ResourceConfig {
   int line = 0;
 };
 
+// A rule with `statement`/`tables`/`where` applies to SQL statements, one with `methods`/`paths`
+// to HTTP requests; an empty match applies to every request of the role's resources.
 struct RuleMatch {
-  std::vector<std::string> statement;  // kinds (sql::kind_name) or "plumbing"
-  std::vector<std::string> methods, paths, tables;
-  std::string where;                   // "", "absent", "present"
+  // kinds (sql::kind_name), "plumbing" (any plumbing statement) or "identity" (statements that
+  // change the upstream identity: SET ROLE, set_config('role', ...); see policy/stages).
+  std::vector<std::string> statement;
+  std::vector<std::string> methods, paths, tables;  // paths/tables are fnmatch globs
+  std::string where;                                // "", "absent", "present"
 };
 
 struct RuleConfig {
@@ -94,7 +99,13 @@ struct AuditConfig {
   std::chrono::milliseconds checkpoint_every{10000};
   std::vector<AuditExportConfig> exports;
   std::string retention;
-  std::string sync = "normal";  // sqlite synchronous: normal (survives process crash) | full (fsync)
+  std::string sync =
+      "normal";  // sqlite synchronous: normal (survives process crash) | full (fsync)
+};
+
+struct ApprovalsConfig {
+  std::chrono::milliseconds timeout{300000};
+  std::vector<std::string> notify_webhooks;  // notify: [ { webhook: URL } ]
 };
 
 struct Config {
@@ -103,6 +114,9 @@ struct Config {
   std::vector<ResourceConfig> resources;
   std::vector<RoleConfig> roles;
   AuditConfig audit;
+  ApprovalsConfig approvals;
+  // Names of the `masking:` profiles. Their contents are validated and compiled by src/mask/.
+  std::vector<std::string> masking_profiles;
   std::string path;  // file it was loaded from
   const ResourceConfig* find_resource(std::string_view name) const;
   const RoleConfig* find_role(std::string_view name) const;
@@ -117,8 +131,17 @@ struct ConfigError {
 struct ConfigLoad {
   std::optional<Config> config;
   std::vector<ConfigError> errors;
+  std::string path;  // as given to the loader, for messages
 };
 ConfigLoad load_config_file(const std::string& path);
 ConfigLoad load_config_text(const std::string& yaml, const std::string& path = "<text>");
+
+// One "path:line: message" line per error (`phigate config check`); "path: message" when the
+// line is unknown. Empty when there are no errors.
+std::string format_errors(const ConfigLoad& load);
+
+// Checks the policy part (roles, rules, group_roles and their references) of a Config that did not
+// come from the loader, e.g. one built in code. Lines are 0. The loader already runs this.
+std::vector<ConfigError> validate_policy(const Config& config);
 
 }  // namespace phigate

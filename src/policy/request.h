@@ -17,7 +17,7 @@ struct Request {
   std::string_view resource;
   std::string_view protocol;  // "postgres", "http", "ssh"
   ActionKind action = ActionKind::kStatement;
-  std::string_view text;      // SQL text / method+path / command
+  std::string_view text;                           // SQL text / method+path / command
   std::shared_ptr<const sql::Classification> sql;  // for statements
   std::string_view method, path;                   // for HTTP
 };

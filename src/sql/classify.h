@@ -8,8 +8,9 @@
 
 namespace phigate::sql {
 
-// First, simple kinds (the full classifier arrives with the SQL-policy issue). `plumbing` kinds are
-// what drivers send on their own (DESIGN.md §4): transaction, set, show, discard, deallocate, close.
+// First, simple kinds (the full classifier arrives with the SQL-policy issue). `plumbing` kinds
+// are what drivers send on their own (DESIGN.md §4): transaction, set, show, discard, deallocate
+// and close.
 enum class Kind {
   kSelect,
   kInsert,
@@ -21,7 +22,7 @@ enum class Kind {
   kShow,
   kDiscard,
   kDeallocate,
-  kClose,        // CLOSE cursor
+  kClose,  // CLOSE cursor
   kOther,
 };
 
@@ -34,14 +35,20 @@ struct Statement {
   // or a SELECT calling set_config('role'|'session_authorization', ...).
   bool plumbing = false;
   bool changes_identity = false;
-  bool has_where = false;  // UPDATE/DELETE with a WHERE clause
+  // UPDATE/DELETE with a WHERE clause. When UPDATE/DELETEs are nested (data-modifying CTEs),
+  // true only if every one of them has a WHERE.
+  bool has_where = false;
+  // Kinds of data-modifying statements nested below this one, other than `kind` itself: WITH d AS
+  // (DELETE ...) SELECT, EXPLAIN ANALYZE UPDATE, COPY (DELETE ... RETURNING *) TO, SELECT INTO
+  // inside EXPLAIN (ddl). They execute too, so policy must allow each of them as well.
+  std::vector<Kind> nested_kinds;
   std::vector<std::string> tables;  // relation names as written, schema-qualified if written so
   std::string text;                 // this statement's text (trimmed slice of the input)
 };
 
 struct Classification {
   bool ok = false;
-  std::string error;  // parse error message when !ok
+  std::string error;                  // parse error message when !ok
   std::vector<Statement> statements;  // empty + ok = empty query string
 };
 

@@ -1,5 +1,9 @@
 #pragma once
 // Encoders for the messages phigate itself must say, appended to `out` (§55.7).
+// A protocol String cannot hold a NUL, so every string argument is cut at its first NUL: writing it
+// whole would let text that reaches an error message (SQL, identifiers) forge further fields.
+// Counts are written as 16-bit and lengths as 32-bit fields: callers keep to the protocol's limits
+// (at most 65535 parameters/columns, messages under 1 GiB), as messages decoded here always do.
 #include <string_view>
 
 #include "codec/pg/messages.h"
@@ -41,5 +45,20 @@ void encode_sync(Bytes& out);
 void encode_terminate(Bytes& out);
 // Raw frame: type byte + length + body.
 void encode_frame(Bytes& out, char type, ByteSpan body);
+
+// ---- Added with the implementation ----
+// Backend side: any Authentication request ('R'), e.g. MD5 with a salt or SASL with a mechanism
+// list; RowDescription and DataRow for results phigate rewrites (masking); protocol negotiation.
+void encode_authentication(Bytes& out, const Authentication& auth);
+void encode_row_description(Bytes& out, const RowDescription& desc);
+void encode_data_row(Bytes& out, const DataRow& row);
+void encode_negotiate_protocol_version(Bytes& out, uint32_t newest_minor,
+                                       const std::vector<std::string_view>& unrecognized);
+// Frontend side.
+void encode_gssenc_request(Bytes& out);
+void encode_close(Bytes& out, char target, std::string_view name);
+void encode_flush(Bytes& out);
+void encode_function_call(Bytes& out, const FunctionCall& call);
+void encode_copy_fail(Bytes& out, std::string_view message);
 
 }  // namespace phigate::pg

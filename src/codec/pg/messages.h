@@ -112,4 +112,46 @@ struct ErrorFields {
   std::string_view severity() const { return get('V').empty() ? get('S') : get('V'); }
 };
 
+// ---- Further messages a proxy must recognise (added with the codec implementation) ----
+// SASLInitialResponse 'p' (§55.7): the mechanism and the optional initial client response.
+struct SaslInitialResponse {
+  std::string_view mechanism;
+  bool has_data = false;  // false when the length field is -1 ("no initial response")
+  ByteSpan data;
+};
+// SASLResponse 'p' (§55.7), sent after AuthenticationSASLContinue.
+struct SaslResponse {
+  ByteSpan data;
+};
+// CopyFail 'f' (§55.7), frontend.
+struct CopyFail {
+  std::string_view message;
+};
+// CopyInResponse 'G', CopyOutResponse 'H', CopyBothResponse 'W' (§55.7): overall format and one
+// format code per column.
+struct CopyResponse {
+  int8_t format = 0;  // 0 text, 1 binary
+  std::vector<int16_t> column_formats;
+};
+// ParameterDescription 't' (§55.7).
+struct ParameterDescription {
+  std::vector<uint32_t> type_oids;
+};
+// NotificationResponse 'A' (§55.7).
+struct NotificationResponse {
+  int32_t pid = 0;
+  std::string_view channel;
+  std::string_view payload;
+};
+// NegotiateProtocolVersion 'v' (§55.7): newest minor version the server supports for the requested
+// major version, and the "_pq_." startup options it did not recognise.
+struct NegotiateProtocolVersion {
+  uint32_t newest_minor = 0;
+  std::vector<std::string_view> unrecognized;
+};
+// FunctionCallResponse 'V' (§55.7).
+struct FunctionCallResponse {
+  BindParam result;
+};
+
 }  // namespace phigate::pg

@@ -1,0 +1,70 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+namespace phigate::cli {
+
+std::optional<Config> load_or_report(const std::string& path) {
+  ConfigLoad load = load_config_file(path);
+  if (!load.config) {
+    std::cerr << format_errors(load);
+    return std::nullopt;
+  }
+  return std::move(load.config);
+}
+
+int run(int argc, char** argv, const Wiring& wiring) {
+  CLI::App app{"phigate: data-path access gateway for protected health information"};
+  app.require_subcommand(1);
+  std::string config_path = "./phigate.yaml";
+  bool json = false;
+  app.add_option("--config", config_path, "configuration file")->capture_default_str();
+  app.add_flag("--json", json, "machine-readable output");
+
+  auto* serve = app.add_subcommand("serve", "run the gateway");
+  std::string log_format = "text", log_level = "info";
+  serve->add_option("--log-format", log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+
+  auto* config = app.add_subcommand("config", "configuration tools");
+  config->require_subcommand(1);
+  auto* check = config->add_subcommand("check", "validate config and policy");
+  std::string check_path;
+  check->add_option("file", check_path, "configuration file")->required();
+
+  auto* token = app.add_subcommand("token", "token tools");
+  token->require_subcommand(1);
+  auto* issue = token->add_subcommand("issue", "mint a short-lived token from the local issuer");
+  TokenIssueArgs targs;
+  issue->add_option("--sub", targs.sub, "subject (identity name)")->required();
+  issue->add_option("--groups", targs.groups, "comma-separated groups");
+  issue->add_option("--ttl", targs.ttl, "lifetime, e.g. 15m")->capture_default_str();
+  issue->add_option("--task", targs.task, "task id (per-task identity)");
+  issue->add_option("--workflow", targs.workflow, "workflow id");
+  issue->add_option("--act", targs.act, "the human this identity acts for (act.sub)");
+
+  auto* audit = app.add_subcommand("audit", "audit log tools");
+  audit->require_subcommand(1);
+  auto* verify = audit->add_subcommand("verify", "recompute the hash chain; exit 0 = intact");
+
+  // Global options may also follow the subcommand: `phigate token issue --config F ...`.
+  for (auto* sub : {serve, check, issue, verify}) {
+    sub->add_option("--config", config_path, "configuration file");
+    sub->add_flag("--json", json, "machine-readable output");
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (*serve) return cmd_serve(config_path, log_format, log_level, wiring);
+  if (*check) return cmd_config_check(check_path);
+  if (*issue) return cmd_token_issue(config_path, targs, json);
+  if (*verify) return cmd_audit_verify(config_path, wiring, json);
+  return 2;
+}
+
+}  // namespace phigate::cli

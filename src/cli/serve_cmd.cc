@@ -1,0 +1,150 @@
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "audit/log.h"
+#include "cli/cli.h"
+#include "common/log.h"
+#include "identity/token_verifier.h"
+#include "net/server.h"
+#include "policy/snapshot.h"
+#include "proxy/context.h"
+#include "proxy/pg_session.h"
+
+namespace phigate::cli {
+
+namespace asio = net::asio;
+namespace ssl = net::ssl;
+
+namespace {
+
+std::string local_issuer_name(const Config& c) {
+  for (auto& i : c.identity.issuers)
+    if (i.type == "local") return i.name;
+  return {};
+}
+
+std::unique_ptr<ssl::context> make_server_tls(const Config& c) {
+  if (c.gateway.tls_cert.empty()) return nullptr;
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  net::error_code ec;
+  ctx->use_certificate_chain_file(c.gateway.tls_cert, ec);
+  if (!ec) ctx->use_private_key_file(c.gateway.tls_key, ssl::context::pem, ec);
+  if (ec) {
+    spdlog::error("cannot load TLS certificate/key ({}, {}): {}", c.gateway.tls_cert,
+                  c.gateway.tls_key, ec.message());
+    return nullptr;
+  }
+  return ctx;
+}
+
+}  // namespace
+
+int cmd_serve(const std::string& config_path, const std::string& log_format,
+              const std::string& log_level, const Wiring& wiring) {
+  init_logging(log_format, log_level);
+  auto loaded = load_or_report(config_path);
+  if (!loaded) return 2;
+  Config config = std::move(*loaded);
+  std::error_code fec;
+  // data_dir holds signing keys and the audit store: owner-only, like ~/.ssh.
+  if (std::filesystem::create_directories(config.gateway.data_dir, fec))
+    std::filesystem::permissions(config.gateway.data_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, fec);
+  if (fec) {
+    spdlog::error("cannot create data_dir {}: {}", config.gateway.data_dir, fec.message());
+    return 1;
+  }
+
+  auto issuer = LocalIssuer::load_or_create(config.gateway.data_dir, config.gateway.node_id);
+  if (!issuer) {
+    spdlog::error("cannot load the local issuer key: {}", issuer.error().message);
+    return 1;
+  }
+  TokenVerifier verifier(*issuer, local_issuer_name(config), config.identity.group_roles);
+
+  auto snap = PolicySnapshot::compile(config, 1);
+  if (!snap) {
+    spdlog::error("policy does not compile: {}", snap.error().message);
+    return 2;
+  }
+  PolicyHolder policy(*snap);
+
+  auto store = wiring.open_store(config, false);
+  if (!store) {
+    spdlog::error("cannot open the audit store: {}", store.error().message);
+    return 1;
+  }
+  audit::Log log(std::move(store.value()), config.gateway.node_id);
+  if (auto st = log.open(); !st) {
+    spdlog::error("cannot continue the audit chain: {}", st.error().message);
+    return 1;
+  }
+
+  auto tls = make_server_tls(config);
+  if (!config.gateway.tls_cert.empty() && !tls) return 2;
+
+  proxy::CancelRegistry cancels;
+  proxy::GatewayContext ctx;
+  ctx.policy = &policy;
+  ctx.verifier = &verifier;
+  ctx.audit = &log;
+  ctx.client_tls = tls.get();
+  ctx.cancels = &cancels;
+  ctx.node_id = config.gateway.node_id;
+  ctx.strict_audit = config.audit.durability == "strict";
+  ctx.allow_remote_cleartext = config.gateway.allow_cleartext_token_remote;
+
+  net::Server server(config.gateway.threads);
+  if (!config.gateway.listen.postgres.empty()) {
+    auto port = server.listen(config.gateway.listen.postgres,
+                              [&ctx](net::tcp::socket s, asio::io_context&) {
+                                proxy::PgSession::start(std::move(s), ctx);
+                              });
+    if (!port) {
+      spdlog::error("{}", port.error().message);
+      return 1;
+    }
+    spdlog::info("postgres listener on {} (port {}), {} threads, audit {}",
+                 config.gateway.listen.postgres, *port, server.contexts().size(),
+                 config.audit.durability);
+  }
+
+  // Signals on the main thread: SIGTERM/SIGINT stop, SIGHUP reloads the policy snapshot.
+  asio::io_context main_ctx(1);
+  asio::signal_set signals(main_ctx, SIGINT, SIGTERM, SIGHUP);
+  uint64_t version = 1;
+  std::function<void(const net::error_code&, int)> on_signal = [&](const net::error_code& ec,
+                                                                   int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      ConfigLoad reload = load_config_file(config_path);
+      if (!reload.config) {
+        spdlog::error("reload refused, keeping policy v{}:\n{}", version, format_errors(reload));
+      } else if (auto s = PolicySnapshot::compile(*reload.config, version + 1); !s) {
+        spdlog::error("reload refused: {}", s.error().message);
+      } else {
+        policy.set(*s);
+        ++version;
+        spdlog::info("policy reloaded: v{}", version);
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
+    spdlog::info("signal {}: shutting down", sig);
+    main_ctx.stop();
+  };
+  signals.async_wait(on_signal);
+  server.start();
+  main_ctx.run();
+  server.stop();
+  server.wait();
+  log.close();
+  spdlog::info("stopped; audit log closed at seq {}", log.last_seq());
+  return 0;
+}
+
+}  // namespace phigate::cli

@@ -1,0 +1,284 @@
+#include "identity/local_issuer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+#include "common/base64.h"
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "identity/ed25519_key.h"
+#include "identity/jwt.h"
+#include "identity/token_verifier.h"
+
+namespace phigate {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kAudience = "phigate";
+constexpr std::string_view kAlg = "EdDSA";
+constexpr size_t kKidChars = 16;
+// A skew beyond a day is a misconfiguration, and bounding it keeps now +/- skew from overflowing.
+constexpr int64_t kMaxClockSkew = 24 * 3600;
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+
+Error malformed(std::string message) { return make_error("malformed", std::move(message)); }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Reads an optional string claim into `out`. Absent is fine; any other type, or control
+// characters, is malformed (the value ends up in audit records and logs).
+Status optional_string(const json& obj, const char* name, std::string* out) {
+  auto it = obj.find(name);
+  if (it == obj.end()) return ok_status();
+  if (!it->is_string()) return malformed(std::string("claim \"") + name + "\" must be a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (!is_printable_claim(s)) {
+    return malformed(std::string("claim \"") + name + "\" contains control characters");
+  }
+  *out = s;
+  return ok_status();
+}
+
+// Header checks. The algorithm is bound to the key: an Ed25519 key only ever verifies EdDSA, so
+// "none", HS256 keyed with the public key, RS256 etc. are refused before any cryptography.
+Status check_header(const json& header, const std::string& our_kid) {
+  auto alg = header.find("alg");
+  if (alg == header.end() || !alg->is_string()) return malformed("token header has no \"alg\"");
+  if (alg->get_ref<const std::string&>() != kAlg) {
+    return make_error("bad_signature",
+                      "token is not signed with EdDSA, the only accepted algorithm");
+  }
+  // RFC 7515 §4.1.11: extensions listed in "crit" must be understood; we implement none.
+  if (header.contains("crit")) return malformed("token header has unsupported critical extensions");
+  auto typ = header.find("typ");
+  if (typ != header.end() &&
+      (!typ->is_string() || !iequals(typ->get_ref<const std::string&>(), "JWT"))) {
+    return malformed("token type is not JWT");
+  }
+  auto kid = header.find("kid");
+  if (kid != header.end()) {
+    if (!kid->is_string()) return malformed("token header \"kid\" must be a string");
+    if (kid->get_ref<const std::string&>() != our_kid) {
+      return make_error("bad_signature", "token was signed by a key this gateway does not hold");
+    }
+  }
+  return ok_status();
+}
+
+Status check_audience(const json& claims) {
+  auto aud = claims.find("aud");
+  if (aud == claims.end()) return make_error("wrong_audience", "token has no audience");
+  if (aud->is_string()) {
+    if (aud->get_ref<const std::string&>() == kAudience) return ok_status();
+  } else if (aud->is_array()) {
+    bool found = false;
+    for (const auto& a : *aud) {
+      if (!a.is_string()) return malformed("claim \"aud\" must hold strings");
+      found = found || a.get_ref<const std::string&>() == kAudience;
+    }
+    if (found) return ok_status();
+  } else {
+    return malformed("claim \"aud\" must be a string or an array of strings");
+  }
+  return make_error("wrong_audience", "token is not meant for phigate");
+}
+
+Status check_times(const json& claims, int64_t now, int64_t skew, int64_t* expires_at) {
+  auto exp_it = claims.find("exp");
+  if (exp_it == claims.end()) return malformed("token has no expiry (\"exp\")");
+  auto exp = numeric_date(*exp_it);
+  if (!exp) return malformed("claim \"exp\" must be a number");
+  // Valid while now < exp + skew, written so that a huge exp cannot overflow.
+  if (*exp <= saturating_add(now, -skew)) return make_error("expired", "token has expired");
+  for (const char* name : {"nbf", "iat"}) {
+    auto it = claims.find(name);
+    if (it == claims.end()) continue;
+    auto t = numeric_date(*it);
+    if (!t) return malformed(std::string("claim \"") + name + "\" must be a number");
+    if (*t > saturating_add(now, skew))
+      return make_error("not_yet_valid", "token is not valid yet");
+  }
+  *expires_at = *exp;
+  return ok_status();
+}
+
+Status read_subject_and_groups(const json& claims, Identity* id) {
+  auto sub = claims.find("sub");
+  if (sub == claims.end() || !sub->is_string() || sub->get_ref<const std::string&>().empty()) {
+    return malformed("token has no subject (\"sub\")");
+  }
+  if (!is_printable_claim(sub->get_ref<const std::string&>())) {
+    return malformed("claim \"sub\" contains control characters");
+  }
+  id->sub = sub->get_ref<const std::string&>();
+  auto groups = claims.find("groups");
+  if (groups != claims.end()) {
+    if (!groups->is_array()) return malformed("claim \"groups\" must be an array of strings");
+    id->groups.reserve(groups->size());
+    for (const auto& g : *groups) {
+      if (!g.is_string() || !is_printable_claim(g.get_ref<const std::string&>())) {
+        return malformed("claim \"groups\" must be an array of strings");
+      }
+      id->groups.push_back(g.get_ref<const std::string&>());
+    }
+  }
+  return ok_status();
+}
+
+Status read_task_claims(const json& claims, Identity* id) {
+  if (auto st = optional_string(claims, "task_id", &id->task_id); !st.ok()) return st;
+  if (auto st = optional_string(claims, "workflow_id", &id->workflow_id); !st.ok()) return st;
+  if (auto st = optional_string(claims, "jti", &id->jti); !st.ok()) return st;
+  // RFC 8693 §4.1: "act" is an object naming the current actor; nested "act" inside it (earlier
+  // actors) is allowed and not interpreted here.
+  auto act = claims.find("act");
+  if (act != claims.end()) {
+    if (!act->is_object()) return malformed("claim \"act\" must be an object");
+    if (auto st = optional_string(*act, "sub", &id->act_sub); !st.ok()) return st;
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+struct LocalIssuer::Key {
+  std::shared_ptr<const Ed25519Key> key;
+  std::string kid;
+};
+
+LocalIssuer::~LocalIssuer() = default;
+
+std::string LocalIssuer::key_path(const std::string& data_dir) {
+  return data_dir + "/keys/local_issuer_ed25519.pem";
+}
+
+Result<std::shared_ptr<LocalIssuer>> LocalIssuer::load_or_create(const std::string& data_dir,
+                                                                 const std::string& node_id) {
+  if (data_dir.empty()) return make_error("invalid_argument", "data_dir is empty");
+  if (node_id.empty() || !is_printable_claim(node_id)) {
+    return make_error("invalid_argument", "node_id must be a non-empty printable string");
+  }
+  auto key = Ed25519Key::load_or_create(key_path(data_dir));
+  if (!key.ok()) return key.error();
+  std::shared_ptr<LocalIssuer> issuer(new LocalIssuer());
+  issuer->key_ = std::make_unique<Key>();
+  issuer->key_->key = std::move(*key);
+  Sha256 digest = sha256(ByteSpan(issuer->key_->key->public_key()));
+  issuer->key_->kid = base64url_encode(digest).substr(0, kKidChars);
+  issuer->iss_ = "phigate:" + node_id;
+  return issuer;
+}
+
+const std::string& LocalIssuer::kid() const { return key_->kid; }
+
+const Bytes& LocalIssuer::public_key() const { return key_->key->public_key(); }
+
+std::string LocalIssuer::issue(const IssueRequest& req) const {
+  auto token = try_issue(req, phigate::now_unix());
+  return token.ok() ? std::move(token).value() : std::string();
+}
+
+Result<std::string> LocalIssuer::try_issue(const IssueRequest& req, int64_t now_unix) const {
+  if (req.sub.empty() || !is_printable_claim(req.sub)) {
+    return make_error("invalid_request",
+                      "sub must be a non-empty string without control characters");
+  }
+  for (const auto& g : req.groups) {
+    if (g.empty() || !is_printable_claim(g)) {
+      return make_error("invalid_request",
+                        "group names must be non-empty, without control characters");
+    }
+  }
+  if (!is_printable_claim(req.task_id) || !is_printable_claim(req.workflow_id) ||
+      !is_printable_claim(req.act_sub)) {
+    return make_error("invalid_request",
+                      "task, workflow and actor must not contain control characters");
+  }
+  if (req.ttl.count() <= 0 || req.ttl > kMaxLocalTokenTtl) {
+    return make_error("invalid_request", "ttl must be positive and at most 366 days");
+  }
+  // Keep iat + ttl representable whatever clock the caller passes.
+  if (now_unix < 0 || now_unix > std::numeric_limits<int64_t>::max() / 2) {
+    return make_error("invalid_request", "clock out of range");
+  }
+
+  json header = {{"alg", kAlg}, {"typ", "JWT"}, {"kid", key_->kid}};
+  json claims = {{"iss", iss_},
+                 {"aud", kAudience},
+                 {"sub", req.sub},
+                 {"groups", req.groups},
+                 {"iat", now_unix},
+                 {"nbf", now_unix},
+                 {"exp", now_unix + req.ttl.count()},
+                 {"jti", random_id()}};
+  if (!req.task_id.empty()) claims["task_id"] = req.task_id;
+  if (!req.workflow_id.empty()) claims["workflow_id"] = req.workflow_id;
+  if (!req.act_sub.empty()) claims["act"] = {{"sub", req.act_sub}};
+
+  std::string header_text, claims_text;
+  try {
+    // dump() throws type_error 316 on invalid UTF-8; that is the caller's input, not a crash.
+    header_text = header.dump();
+    claims_text = claims.dump();
+  } catch (const json::exception&) {
+    return make_error("invalid_request", "token strings must be valid UTF-8");
+  }
+  std::string token = base64url_encode(as_bytes(header_text));
+  token += '.';
+  token += base64url_encode(as_bytes(claims_text));
+  Bytes sig = key_->key->sign(as_bytes(token));
+  if (sig.empty()) return make_error("internal", "signing the token failed");
+  token += '.';
+  token += base64url_encode(sig);
+  return token;
+}
+
+Result<Identity> LocalIssuer::verify(std::string_view token, int64_t now_unix,
+                                     int64_t clock_skew) const {
+  if (token.size() > kMaxTokenBytes) return make_error("too_large", "token is too large");
+  auto jws = parse_jws(token);
+  if (!jws.ok()) return jws.error();
+  return verify_jws(*jws, now_unix, clock_skew);
+}
+
+Result<Identity> LocalIssuer::verify_jws(const Jws& jws, int64_t now_unix,
+                                         int64_t clock_skew) const {
+  if (auto st = check_header(jws.header, key_->kid); !st.ok()) return st.error();
+  if (!key_->key->verify(as_bytes(jws.signing_input), jws.signature)) {
+    return make_error("bad_signature", "token signature is not valid");
+  }
+
+  // Only signed claims from here on.
+  const json& claims = jws.payload;
+  auto iss = claims.find("iss");
+  if (iss == claims.end()) return make_error("unknown_issuer", "token names no issuer");
+  if (!iss->is_string()) return malformed("claim \"iss\" must be a string");
+  if (iss->get_ref<const std::string&>() != iss_) {
+    return make_error("unknown_issuer", "token was not issued by this gateway");
+  }
+  if (auto st = check_audience(claims); !st.ok()) return st.error();
+
+  Identity id;
+  int64_t skew = std::clamp<int64_t>(clock_skew, 0, kMaxClockSkew);
+  if (auto st = check_times(claims, now_unix, skew, &id.expires_at); !st.ok()) return st.error();
+  if (auto st = read_subject_and_groups(claims, &id); !st.ok()) return st.error();
+  if (auto st = read_task_claims(claims, &id); !st.ok()) return st.error();
+  return id;
+}
+
+}  // namespace phigate

@@ -1,0 +1,52 @@
+#include "identity/token_verifier.h"
+
+#include <algorithm>
+
+#include "identity/jwt.h"
+
+namespace phigate {
+
+namespace {
+// Tolerated clock difference between the issuing and the verifying host.
+constexpr int64_t kClockSkewSeconds = 60;
+}  // namespace
+
+TokenVerifier::TokenVerifier(std::shared_ptr<const LocalIssuer> local, std::string local_name,
+                             std::map<std::string, std::vector<std::string>> group_roles)
+    : local_(std::move(local)),
+      local_name_(std::move(local_name)),
+      group_roles_(std::move(group_roles)) {}
+
+Result<Identity> TokenVerifier::verify(std::string_view token, int64_t now_unix) const {
+  // The cap comes first so that no parser ever sees an oversized input.
+  if (token.size() > kMaxTokenBytes) return make_error("too_large", "token is too large");
+  auto jws = parse_jws(token);
+  if (!jws.ok()) return jws.error();
+
+  // The unverified "iss" only selects which issuer verifies; that issuer then checks the
+  // signature and re-checks "iss" itself, so a forged "iss" gains nothing.
+  auto iss = jws->payload.find("iss");
+  if (iss == jws->payload.end()) return make_error("unknown_issuer", "token names no issuer");
+  if (!iss->is_string()) return make_error("malformed", "claim \"iss\" must be a string");
+  if (!local_ || iss->get_ref<const std::string&>() != local_->iss()) {
+    return make_error("unknown_issuer", "token issuer is not configured on this gateway");
+  }
+  auto id = local_->verify_jws(*jws, now_unix, kClockSkewSeconds);
+  if (!id.ok()) return id;
+  id->issuer = local_name_;
+
+  // Union of every group's roles, first-seen order, no duplicates: few groups and roles, so a
+  // linear search beats hashing.
+  for (const auto& group : id->groups) {
+    auto it = group_roles_.find(group);
+    if (it == group_roles_.end()) continue;
+    for (const auto& role : it->second) {
+      if (std::find(id->roles.begin(), id->roles.end(), role) == id->roles.end()) {
+        id->roles.push_back(role);
+      }
+    }
+  }
+  return id;
+}
+
+}  // namespace phigate

@@ -1,0 +1,105 @@
+#include "net/server.h"
+
+#include <spdlog/spdlog.h>
+
+namespace phigate::net {
+
+Result<tcp::endpoint> parse_endpoint(const std::string& host_port) {
+  auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) return make_error("address", "expected host:port");
+  std::string host = host_port.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    port = std::stoi(host_port.substr(colon + 1));
+  } catch (...) {
+    return make_error("address", "bad port in '" + host_port + "'");
+  }
+  if (port < 0 || port > 65535) return make_error("address", "port out of range");
+  if (host == "localhost") host = "127.0.0.1";
+  error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return make_error("address", "bad IP address '" + host + "'");
+  return tcp::endpoint(addr, static_cast<uint16_t>(port));
+}
+
+Server::Server(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < threads; ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*contexts_.back()));
+  }
+}
+
+Server::~Server() {
+  stop();
+  wait();
+  acceptors_.clear();
+}
+
+static awaitable<void> accept_loop(tcp::acceptor& acc, asio::io_context& ctx,
+                                   ConnectionHandler handler) {
+  for (;;) {
+    error_code ec;
+    tcp::socket sock = co_await acc.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer t(ctx, std::chrono::milliseconds(50));
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    sock.set_option(tcp::no_delay(true), ec);
+    handler(std::move(sock), ctx);
+  }
+}
+
+Result<uint16_t> Server::listen(const std::string& host_port, ConnectionHandler handler) {
+  auto ep = parse_endpoint(host_port);
+  if (!ep) return ep.error();
+  tcp::endpoint bind_ep = *ep;
+  uint16_t port = 0;
+  for (auto& ctx : contexts_) {
+    auto acc = std::make_unique<tcp::acceptor>(*ctx);
+    error_code ec;
+    acc->open(bind_ep.protocol(), ec);
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        ec = error_code(errno, boost::system::system_category());
+    }
+    if (!ec) acc->bind(bind_ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return make_error("listen", "cannot listen on " + host_port + ": " + ec.message());
+    if (port == 0) {
+      port = acc->local_endpoint().port();
+      bind_ep.port(port);
+    }
+    asio::co_spawn(*ctx, accept_loop(*acc, *ctx, handler), asio::detached);
+    acceptors_.push_back(std::move(acc));
+  }
+  return port;
+}
+
+void Server::start() {
+  for (auto& ctx : contexts_) {
+    threads_.emplace_back([c = ctx.get()] { c->run(); });
+  }
+}
+
+void Server::stop() {
+  // Acceptors belong to their context's thread; they are closed after the threads are joined.
+  guards_.clear();
+  for (auto& ctx : contexts_) ctx->stop();
+}
+
+void Server::wait() {
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace phigate::net

@@ -1,0 +1,39 @@
+#pragma once
+// Listeners: one io_context per thread, each with its own SO_REUSEPORT acceptor on the same
+// address, so the kernel spreads connections across cores and no lock sits on the accept path.
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "net/asio.h"
+
+namespace phigate::net {
+
+using ConnectionHandler = std::function<void(tcp::socket, asio::io_context&)>;
+
+Result<tcp::endpoint> parse_endpoint(const std::string& host_port);
+
+class Server {
+ public:
+  explicit Server(int threads);
+  ~Server();
+  // Binds the address on every thread's context; returns the actual port (for port 0, every
+  // acceptor binds the port the first one got).
+  Result<uint16_t> listen(const std::string& host_port, ConnectionHandler handler);
+  // Runs the contexts on their threads; the calling thread waits in wait().
+  void start();
+  void stop();
+  void wait();
+  std::vector<std::unique_ptr<asio::io_context>>& contexts() { return contexts_; }
+
+ private:
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+  std::vector<std::thread> threads_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+};
+
+}  // namespace phigate::net

@@ -1,0 +1,25 @@
+#pragma once
+// What every session shares: immutable or thread-safe services, wired once in main.cc.
+#include <memory>
+#include <string>
+
+#include "audit/log.h"
+#include "identity/token_verifier.h"
+#include "net/asio.h"
+#include "policy/snapshot.h"
+#include "proxy/cancel_registry.h"
+
+namespace phigate::proxy {
+
+struct GatewayContext {
+  PolicyHolder* policy = nullptr;
+  const TokenVerifier* verifier = nullptr;
+  audit::Log* audit = nullptr;
+  net::ssl::context* client_tls = nullptr;  // null: no client-facing TLS configured
+  CancelRegistry* cancels = nullptr;
+  std::string node_id;
+  bool strict_audit = true;
+  bool allow_remote_cleartext = false;
+};
+
+}  // namespace phigate::proxy

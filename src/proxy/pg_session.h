@@ -1,0 +1,117 @@
+#pragma once
+// PostgreSQL session adapter: codec ⇄ policy ⇄ upstream (DESIGN.md §1). It turns protocol messages
+// into protocol-neutral Requests, applies verdicts, and reports to the audit sink.
+//
+// Denials keep the real server's transaction state truthful: instead of answering the client
+// itself, the adapter sends the upstream a statement that fails to parse and carries a per-session
+// marker; the server then does exactly what it does for any failed statement (aborts the
+// transaction block, skips to Sync) and the adapter rewrites that one ErrorResponse into phigate's
+// 42501 on the way back. Nothing of the denied statement ever reaches the server.
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "audit/event.h"
+#include "codec/pg/messages.h"
+#include "proxy/context.h"
+#include "proxy/durable_barrier.h"
+#include "upstream/pg_connector.h"
+
+namespace phigate::proxy {
+
+class PgSession : public std::enable_shared_from_this<PgSession> {
+ public:
+  static void start(net::tcp::socket sock, GatewayContext& ctx);
+  PgSession(net::tcp::socket sock, GatewayContext& ctx);
+  ~PgSession();
+
+ private:
+  // What phigate tracks per executed statement, for the result record.
+  struct StmtRecord {
+    uint64_t seq = 0;
+    int64_t start_mono = 0;
+    uint64_t rows = 0;
+    uint64_t bytes = 0;
+    std::string tag;
+    std::string error_code;
+    bool error = false;
+  };
+  // One entry per forwarded message that the server answers, in order (§55.2.3: responses come in
+  // the order of the messages).
+  struct Pending {
+    char kind;  // 'Q' query, 'F' function call, 'P','B','D','C','E' extended, 'S' sync
+    std::shared_ptr<StmtRecord> rec;
+    std::string deny_message;  // set when the forwarded message is a denial marker
+    std::string deny_code;
+  };
+  struct PreparedInfo {
+    std::string text;
+    std::shared_ptr<const sql::Classification> sql;
+    bool denied = false;
+  };
+  struct PortalInfo {
+    std::shared_ptr<const PreparedInfo> stmt;
+    std::vector<std::string> params;
+  };
+
+  // startup (pg_session_startup.cc)
+  net::awaitable<void> run();
+  net::awaitable<bool> startup();
+  net::awaitable<bool> read_more(Bytes& buf);
+  net::awaitable<void> fatal(std::string_view sqlstate, std::string_view message);
+  net::awaitable<bool> connect_upstream(const ResourceConfig& res,
+                                        const pg::StartupPacket& startup);
+  void handle_cancel(int32_t pid, int32_t key);
+
+  // client → upstream (pg_session_client.cc)
+  net::awaitable<void> client_loop();
+  bool handle_client_frame(const pg::Frame& f);
+  bool on_query(const pg::Frame& f);
+  bool on_parse(const pg::Frame& f);
+  bool on_bind(const pg::Frame& f);
+  bool on_execute(const pg::Frame& f);
+  bool on_function_call(const pg::Frame& f);
+  void forward(const pg::Frame& f);
+  void inject_denial(char kind, std::string_view stmt_name, const Verdict& v);
+  std::shared_ptr<StmtRecord> audit_statement(std::string_view text, const sql::Classification* c,
+                                              const std::vector<std::string>* params,
+                                              const Verdict& v);
+  void protocol_violation(std::string message);
+
+  // upstream → client (pg_session_server.cc)
+  net::awaitable<void> server_loop();
+  void handle_server_frame(const pg::Frame& f, Bytes& replacement, bool& replace);
+  void finish(const std::shared_ptr<StmtRecord>& rec, const char* status);
+  void pop_until_sync();
+
+  audit::Event make_event(const char* type) const;
+
+  GatewayContext& ctx_;
+  std::unique_ptr<net::Stream> client_;
+  std::unique_ptr<net::Stream> server_;
+  std::shared_ptr<DurableBarrier> barrier_;
+  std::string session_id_;
+  std::string deny_marker_;
+  std::string client_addr_, client_user_, resource_;
+  std::string upstream_host_;
+  uint16_t upstream_port_ = 0;
+  Identity identity_;
+  bool authenticated_ = false;
+  int32_t cancel_pid_ = 0, cancel_key_ = 0;
+  int64_t started_mono_ = 0;
+
+  Bytes cin_;           // client bytes not yet processed
+  Bytes to_server_;     // frames accepted for the upstream, written once per read batch
+  Bytes server_seed_;   // bytes the upstream sent right after login
+  Bytes hello_;         // AuthenticationOk .. ReadyForQuery, sent once the session is on record
+  std::deque<Pending> pending_;
+  std::unordered_map<std::string, std::shared_ptr<const PreparedInfo>> prepared_;
+  std::unordered_map<std::string, PortalInfo> portals_;
+  std::string fatal_message_;   // sent to the client by the server loop before closing
+  std::string fatal_sqlstate_;
+  bool closing_ = false;
+  uint64_t statements_ = 0, denials_ = 0;
+};
+
+}  // namespace phigate::proxy

@@ -1,0 +1,329 @@
+// Client → upstream: every frontend message is decoded, turned into a Request where it runs
+// something, decided on, put on the record, and only then forwarded (§55.2.2–§55.2.6).
+#include <spdlog/spdlog.h>
+
+#include "codec/pg/decoder.h"
+#include "codec/pg/encoder.h"
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "proxy/pg_params.h"
+#include "proxy/pg_session.h"
+
+namespace phigate::proxy {
+
+namespace asio = net::asio;
+using net::awaitable;
+using net::error_code;
+
+namespace {
+// Named statements and portals are client-controlled; cap them so one session cannot grow phigate's
+// memory without bound.
+constexpr size_t kMaxPrepared = 100000;
+constexpr size_t kMaxPortals = 100000;
+constexpr size_t kReadChunk = 16384;
+
+std::string kinds_of(const sql::Classification* c) {
+  if (!c) return {};
+  std::string out;
+  for (auto& s : c->statements) {
+    if (!out.empty()) out += ',';
+    out += sql::kind_name(s.kind);
+  }
+  return out;
+}
+}  // namespace
+
+awaitable<void> PgSession::client_loop() {
+  bool keep = true;
+  while (keep) {
+    size_t head = 0;
+    for (;;) {
+      auto d = pg::decode_frame(ByteSpan(cin_).subspan(head), pg::kDefaultMaxFrontendLen);
+      if (d.status == pg::DecodeStatus::kNeedMore) break;
+      if (d.status == pg::DecodeStatus::kError) {
+        protocol_violation(d.error.message);
+        keep = false;
+        break;
+      }
+      head += d.message.total;
+      if (!handle_client_frame(d.message)) {
+        keep = false;
+        break;
+      }
+    }
+    if (head > 0) cin_.erase(cin_.begin(), cin_.begin() + static_cast<long>(head));
+
+    // Strict durability: the records of this batch are committed before any of it is forwarded.
+    // If the audit store cannot take them, nothing of the batch runs and the session ends.
+    bool audited = ctx_.strict_audit ? co_await barrier_->wait() : !barrier_->failed();
+    if (!audited) {
+      to_server_.clear();
+      if (fatal_message_.empty()) {
+        fatal_sqlstate_ = "58030";
+        fatal_message_ = "audit log unavailable; statement not executed";
+      }
+      keep = false;
+    }
+    if (!to_server_.empty() && !closing_) {
+      error_code ec;
+      co_await server_->write_all(asio::buffer(to_server_), ec);
+      to_server_.clear();
+      if (ec) break;
+    }
+    if (!keep) break;
+
+    size_t old = cin_.size();
+    cin_.resize(old + kReadChunk);
+    error_code ec;
+    size_t n = co_await client_->read_some(asio::buffer(cin_.data() + old, kReadChunk), ec);
+    cin_.resize(old + n);
+    if (ec || n == 0) break;
+  }
+  closing_ = true;
+  // The server loop owns writes to the client after start-up: closing the upstream wakes it, and it
+  // sends any pending FATAL before closing the client.
+  server_->close();
+  if (fatal_message_.empty()) client_->close();
+}
+
+void PgSession::protocol_violation(std::string message) {
+  fatal_sqlstate_ = "08P01";
+  fatal_message_ = "protocol violation: " + message;
+  audit::Event e = make_event("protocol_error");
+  e.status = "error";
+  e.error_code = "08P01";
+  e.message = message;
+  ctx_.audit->append(std::move(e));
+}
+
+void PgSession::forward(const pg::Frame& f) { pg::encode_frame(to_server_, f.type, f.body); }
+
+bool PgSession::handle_client_frame(const pg::Frame& f) {
+  switch (f.type) {
+    case 'Q':
+      return on_query(f);
+    case 'P':
+      return on_parse(f);
+    case 'B':
+      return on_bind(f);
+    case 'E':
+      return on_execute(f);
+    case 'F':
+      return on_function_call(f);
+    case 'D': {  // §55.7 Describe
+      auto d = pg::parse_describe(f.body);
+      if (!d) return protocol_violation(d.error().message), false;
+      pending_.push_back({'D', nullptr, {}, {}});
+      forward(f);
+      return true;
+    }
+    case 'C': {  // §55.7 Close
+      auto c = pg::parse_close(f.body);
+      if (!c) return protocol_violation(c.error().message), false;
+      if (c->target == 'S')
+        prepared_.erase(std::string(c->name));
+      else
+        portals_.erase(std::string(c->name));
+      pending_.push_back({'C', nullptr, {}, {}});
+      forward(f);
+      return true;
+    }
+    case 'S':  // §55.7 Sync
+      pending_.push_back({'S', nullptr, {}, {}});
+      forward(f);
+      return true;
+    case 'H':          // Flush
+    case 'd':          // CopyData
+    case 'c':          // CopyDone
+    case 'f':          // CopyFail: the server validates copy state itself
+      forward(f);
+      return true;
+    case 'X':  // Terminate
+      forward(f);
+      return false;
+    default:
+      protocol_violation(std::string("unexpected frontend message type '") +
+                         (f.type >= 32 && f.type < 127 ? std::string(1, f.type) : "?") + "'");
+      return false;
+  }
+}
+
+std::shared_ptr<PgSession::StmtRecord> PgSession::audit_statement(
+    std::string_view text, const sql::Classification* c, const std::vector<std::string>* params,
+    const Verdict& v) {
+  ++statements_;
+  audit::Event e = make_event("statement");
+  e.action = audit_text(text);
+  e.statement_kind = kinds_of(c);
+  if (params) e.parameters = *params;
+  e.decision = v.kind == VerdictKind::kAllow ? "allow" : "deny";
+  e.rule = v.rule;
+  e.message = v.message;
+  if (v.kind != VerdictKind::kAllow) {
+    e.status = "denied";
+    e.error_code = v.code.empty() ? "42501" : v.code;
+  }
+  auto rec = std::make_shared<StmtRecord>();
+  rec->start_mono = mono_ns();
+  barrier_->append(*ctx_.audit, std::move(e), [rec](uint64_t seq) { rec->seq = seq; });
+  return rec;
+}
+
+void PgSession::inject_denial(char kind, std::string_view stmt_name, const Verdict& v) {
+  ++denials_;
+  Pending p{kind == 'Q' || kind == 'F' ? 'Q' : 'P', nullptr, {}, {}};
+  p.deny_code = v.code.empty() ? "42501" : v.code;
+  p.deny_message = v.message.empty() ? "statement denied by phigate policy" : v.message;
+  if (!v.rule.empty()) p.deny_message += " (phigate rule \"" + v.rule + "\")";
+  if (p.kind == 'Q') {
+    pg::encode_query(to_server_, deny_marker_);
+  } else {
+    pg::encode_parse(to_server_, stmt_name, deny_marker_);
+  }
+  pending_.push_back(std::move(p));
+}
+
+bool PgSession::on_query(const pg::Frame& f) {
+  auto q = pg::parse_query(f.body);  // §55.7 Query
+  if (!q) return protocol_violation(q.error().message), false;
+  auto cls = sql::classify(q->sql);
+  if (cls->ok && cls->statements.empty()) {  // empty query string: nothing runs
+    pending_.push_back({'Q', nullptr, {}, {}});
+    forward(f);
+    return true;
+  }
+  Request req;
+  req.identity = &identity_;
+  req.resource = resource_;
+  req.protocol = "postgres";
+  req.action = ActionKind::kStatement;
+  req.text = q->sql;
+  req.sql = cls;
+  Verdict v = ctx_.policy->get()->decide(req);
+  auto rec = audit_statement(q->sql, cls.get(), nullptr, v);
+  if (v.kind == VerdictKind::kAllow) {
+    pending_.push_back({'Q', std::move(rec), {}, {}});
+    forward(f);
+  } else {
+    inject_denial('Q', {}, v);
+  }
+  return true;
+}
+
+bool PgSession::on_parse(const pg::Frame& f) {
+  auto p = pg::parse_parse(f.body);  // §55.7 Parse
+  if (!p) return protocol_violation(p.error().message), false;
+  auto info = std::make_shared<PreparedInfo>();
+  info->text = std::string(p->query);
+  info->sql = sql::classify(p->query);
+  Verdict v = Verdict::allow("");
+  if (!(info->sql->ok && info->sql->statements.empty())) {
+    Request req;
+    req.identity = &identity_;
+    req.resource = resource_;
+    req.protocol = "postgres";
+    req.text = p->query;
+    req.sql = info->sql;
+    v = ctx_.policy->get()->decide(req);
+  }
+  info->denied = v.kind != VerdictKind::kAllow;
+  std::string name(p->name);
+  if (!name.empty() && prepared_.size() >= kMaxPrepared && !prepared_.count(name))
+    return protocol_violation("too many prepared statements"), false;
+  prepared_[name] = info;
+  if (info->denied) {
+    audit_statement(p->query, info->sql.get(), nullptr, v);
+    inject_denial('P', p->name, v);
+  } else {
+    pending_.push_back({'P', nullptr, {}, {}});
+    forward(f);
+  }
+  return true;
+}
+
+bool PgSession::on_bind(const pg::Frame& f) {
+  auto b = pg::parse_bind(f.body);  // §55.7 Bind
+  if (!b) return protocol_violation(b.error().message), false;
+  PortalInfo portal;
+  auto it = prepared_.find(std::string(b->statement));
+  if (it != prepared_.end()) portal.stmt = it->second;
+  portal.params = render_params(*b);
+  std::string name(b->portal);
+  if (!name.empty() && portals_.size() >= kMaxPortals && !portals_.count(name))
+    return protocol_violation("too many portals"), false;
+  portals_[name] = std::move(portal);
+  pending_.push_back({'B', nullptr, {}, {}});
+  forward(f);
+  return true;
+}
+
+bool PgSession::on_execute(const pg::Frame& f) {
+  auto ex = pg::parse_execute(f.body);  // §55.7 Execute
+  if (!ex) return protocol_violation(ex.error().message), false;
+  auto it = portals_.find(std::string(ex->portal));
+  if (it == portals_.end() || !it->second.stmt) {
+    // A portal phigate did not see bound from a statement it parsed (a SQL-level PREPARE or
+    // DECLARE): it cannot know what would run, so it refuses.
+    Verdict v = Verdict::deny("unknown-portal",
+                              "portal or prepared statement was not prepared through phigate's "
+                              "extended protocol; cannot be checked");
+    audit_statement("EXECUTE portal \"" + std::string(ex->portal) + "\"", nullptr, nullptr, v);
+    inject_denial('P', {}, v);
+    return true;
+  }
+  const PortalInfo& portal = it->second;
+  if (portal.stmt->denied) {
+    // The statement never reached the server; it answers this Execute with its own error.
+    pending_.push_back({'E', nullptr, {}, {}});
+    forward(f);
+    return true;
+  }
+  Request req;
+  req.identity = &identity_;
+  req.resource = resource_;
+  req.protocol = "postgres";
+  req.text = portal.stmt->text;
+  req.sql = portal.stmt->sql;
+  // Decided again at Execute with the current policy snapshot: a reload applies to live sessions.
+  Verdict v = Verdict::allow("");
+  if (!(req.sql->ok && req.sql->statements.empty())) v = ctx_.policy->get()->decide(req);
+  auto rec = audit_statement(portal.stmt->text, portal.stmt->sql.get(), &portal.params, v);
+  if (v.kind == VerdictKind::kAllow) {
+    pending_.push_back({'E', std::move(rec), {}, {}});
+    forward(f);
+  } else {
+    inject_denial('P', {}, v);
+  }
+  return true;
+}
+
+bool PgSession::on_function_call(const pg::Frame& f) {
+  auto fc = pg::parse_function_call(f.body);  // §55.7 FunctionCall
+  if (!fc) return protocol_violation(fc.error().message), false;
+  std::string text = "FunctionCall oid " + std::to_string(fc->function_oid);
+  Request req;
+  req.identity = &identity_;
+  req.resource = resource_;
+  req.protocol = "postgres";
+  req.action = ActionKind::kFunctionCall;
+  req.text = text;
+  Verdict v = ctx_.policy->get()->decide(req);
+  std::vector<std::string> params;
+  for (size_t i = 0; i < fc->args.size(); ++i) {
+    int16_t fmt = fc->arg_formats.empty()        ? 0
+                  : fc->arg_formats.size() == 1 ? fc->arg_formats[0]
+                  : i < fc->arg_formats.size()  ? fc->arg_formats[i]
+                                                : 0;
+    params.push_back(render_param(fc->args[i], fmt));
+  }
+  auto rec = audit_statement(text, nullptr, &params, v);
+  if (v.kind == VerdictKind::kAllow) {
+    pending_.push_back({'F', std::move(rec), {}, {}});
+    forward(f);
+  } else {
+    inject_denial('F', {}, v);
+  }
+  return true;
+}
+
+}  // namespace phigate::proxy

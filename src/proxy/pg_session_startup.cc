@@ -1,0 +1,326 @@
+// Session start-up: TLS negotiation, token authentication and the upstream login (§55.2.1).
+#include <spdlog/spdlog.h>
+
+#include "codec/pg/decoder.h"
+#include "codec/pg/encoder.h"
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "proxy/pg_session.h"
+
+namespace phigate::proxy {
+
+namespace asio = net::asio;
+using net::awaitable;
+using net::error_code;
+
+namespace {
+// Start-up parameters passed on to the upstream. Everything else is dropped: `options` could carry
+// `-c role=...` or `-c session_authorization=...`, and `replication` asks for a different protocol.
+constexpr std::string_view kForwardedParams[] = {
+    "application_name", "client_encoding", "DateStyle",         "TimeZone",
+    "IntervalStyle",    "extra_float_digits", "search_path",    "datestyle",
+    "timezone",         "intervalstyle"};
+
+// The password message is small; anything larger than this is not a token we would accept.
+constexpr uint32_t kMaxPasswordMessage = 64 * 1024;
+}  // namespace
+
+void PgSession::start(net::tcp::socket sock, GatewayContext& ctx) {
+  auto self = std::make_shared<PgSession>(std::move(sock), ctx);
+  asio::co_spawn(self->client_->executor(), [self]() { return self->run(); }, asio::detached);
+}
+
+PgSession::PgSession(net::tcp::socket sock, GatewayContext& ctx)
+    : ctx_(ctx), client_(std::make_unique<net::Stream>(std::move(sock))) {
+  session_id_ = random_id();
+  deny_marker_ = "phigate_denied_" + session_id_.substr(0, 16);
+  client_addr_ = client_->peer_address();
+  started_mono_ = mono_ns();
+}
+
+PgSession::~PgSession() {
+  if (cancel_pid_) ctx_.cancels->remove(cancel_pid_, cancel_key_);
+  if (authenticated_) {
+    audit::Event e = make_event("session_end");
+    e.rows = statements_;
+    e.message = std::to_string(statements_) + " statements, " + std::to_string(denials_) +
+                " denied";
+    e.duration_ns = mono_ns() - started_mono_;
+    ctx_.audit->append(std::move(e));
+  }
+}
+
+audit::Event PgSession::make_event(const char* type) const {
+  audit::Event e;
+  e.time_ns = now_ns();
+  e.session_id = session_id_;
+  e.type = type;
+  e.sub = identity_.sub;
+  e.issuer = identity_.issuer;
+  e.jti = identity_.jti;
+  e.task_id = identity_.task_id;
+  e.workflow_id = identity_.workflow_id;
+  e.act_sub = identity_.act_sub;
+  e.groups = identity_.groups;
+  e.roles = identity_.roles;
+  e.client_user = client_user_;
+  e.client_addr = client_addr_;
+  e.resource = resource_;
+  e.protocol = "postgres";
+  return e;
+}
+
+awaitable<bool> PgSession::read_more(Bytes& buf) {
+  size_t old = buf.size();
+  buf.resize(old + 16384);
+  error_code ec;
+  size_t n = co_await client_->read_some(asio::buffer(buf.data() + old, 16384), ec);
+  buf.resize(old + n);
+  co_return !ec && n > 0;
+}
+
+awaitable<void> PgSession::fatal(std::string_view sqlstate, std::string_view message) {
+  Bytes out;
+  pg::encode_error(out, "FATAL", sqlstate, message);
+  error_code ec;
+  co_await client_->write_all(asio::buffer(out), ec);
+}
+
+void PgSession::handle_cancel(int32_t pid, int32_t key) {
+  auto target = ctx_.cancels->find(pid, key);
+  audit::Event e = make_event("cancel");
+  if (target) {
+    e.session_id = target->session_id;
+    e.status = "forwarded";
+    asio::co_spawn(client_->executor(),
+                   upstream::send_cancel(client_->executor(), target->host, target->port,
+                                         target->pid, target->key),
+                   asio::detached);
+  } else {
+    e.status = "unknown_key";
+  }
+  ctx_.audit->append(std::move(e));
+}
+
+awaitable<void> PgSession::run() {
+  bool ok = co_await startup();
+  if (!ok) {
+    client_->close();
+    co_return;
+  }
+  auto self = shared_from_this();
+  asio::co_spawn(client_->executor(), [self]() { return self->server_loop(); }, asio::detached);
+  co_await client_loop();
+}
+
+awaitable<bool> PgSession::startup() {
+  Bytes buf;
+  pg::StartupPacket startup;
+  for (;;) {
+    size_t consumed = 0;
+    auto d = pg::decode_startup(buf, consumed);
+    if (d.status == pg::DecodeStatus::kNeedMore) {
+      if (!co_await read_more(buf)) co_return false;
+      continue;
+    }
+    if (d.status == pg::DecodeStatus::kError) {
+      co_await fatal("08P01", d.error.message);
+      co_return false;
+    }
+    const pg::StartupPacket& p = d.message;
+    if (p.kind == pg::StartupKind::kSsl) {
+      if (client_->is_tls()) {
+        co_await fatal("08P01", "SSLRequest received on an encrypted connection");
+        co_return false;
+      }
+      if (!ctx_.client_tls) {
+        uint8_t no = 'N';
+        error_code ec;
+        co_await client_->write_all(asio::buffer(&no, 1), ec);
+        if (ec) co_return false;
+        buf.erase(buf.begin(), buf.begin() + static_cast<long>(consumed));
+        continue;
+      }
+      // Bytes sent after SSLRequest but before the handshake would be read as if they had come
+      // through TLS (CVE-2021-23214): refuse the connection.
+      if (buf.size() > consumed) {
+        co_await fatal("08P01", "received unencrypted data after SSL request");
+        co_return false;
+      }
+      uint8_t yes = 'S';
+      error_code ec;
+      co_await client_->write_all(asio::buffer(&yes, 1), ec);
+      if (ec) co_return false;
+      co_await client_->tls_accept(*ctx_.client_tls, ec);
+      if (ec) {
+        spdlog::debug("client TLS handshake failed from {}: {}", client_addr_, ec.message());
+        co_return false;
+      }
+      buf.clear();
+      continue;
+    }
+    if (p.kind == pg::StartupKind::kGssEnc) {
+      // §55.2.11: 'N' = GSSAPI encryption not supported; the client may go on with SSL or plain.
+      uint8_t no = 'N';
+      error_code ec;
+      co_await client_->write_all(asio::buffer(&no, 1), ec);
+      if (ec) co_return false;
+      buf.erase(buf.begin(), buf.begin() + static_cast<long>(consumed));
+      continue;
+    }
+    if (p.kind == pg::StartupKind::kCancel) {
+      handle_cancel(p.cancel_pid, p.cancel_key);
+      co_return false;
+    }
+    if (buf.size() > consumed) {
+      // A client must wait for the authentication request before sending more.
+      co_await fatal("08P01", "unexpected data after startup packet");
+      co_return false;
+    }
+    startup = p;
+    // The views point into `buf`, which must outlive `startup`: copy what we keep.
+    client_user_ = std::string(p.param("user"));
+    resource_ = std::string(p.param("database"));
+    if (resource_.empty()) resource_ = client_user_;
+    std::string_view repl = p.param("replication");
+    if (!repl.empty() && repl != "false" && repl != "0" && repl != "off" && repl != "no") {
+      co_await fatal("08P01", "replication connections are not supported through phigate");
+      co_return false;
+    }
+    break;
+  }
+
+  if (!client_->is_tls() && !client_->peer_is_loopback() && !ctx_.allow_remote_cleartext) {
+    audit::Event e = make_event("auth_failure");
+    e.status = "error";
+    e.error_code = "28000";
+    e.message = "token over a non-TLS connection from a non-loopback address";
+    ctx_.audit->append(std::move(e));
+    co_await fatal("28000",
+                   "phigate accepts tokens over unencrypted connections only from loopback; "
+                   "connect with sslmode=require");
+    co_return false;
+  }
+
+  // §55.2.2: AuthenticationCleartextPassword; the "password" is the token.
+  Bytes out;
+  pg::encode_auth_cleartext_request(out);
+  error_code ec;
+  co_await client_->write_all(asio::buffer(out), ec);
+  if (ec) co_return false;
+  buf.clear();
+  std::string token;
+  for (;;) {
+    auto d = pg::decode_frame(buf, kMaxPasswordMessage);
+    if (d.status == pg::DecodeStatus::kNeedMore) {
+      if (!co_await read_more(buf)) co_return false;  // psql closes to prompt for a password
+      continue;
+    }
+    if (d.status == pg::DecodeStatus::kError || d.message.type != 'p') {
+      co_await fatal("08P01", "expected a password message");
+      co_return false;
+    }
+    auto pw = pg::parse_password(d.message.body);
+    if (!pw) {
+      co_await fatal("08P01", pw.error().message);
+      co_return false;
+    }
+    token = std::string(pw->password);
+    break;
+  }
+
+  auto snap = ctx_.policy->get();
+  auto auth_fail = [&](std::string code, std::string reason) {
+    audit::Event e = make_event("auth_failure");
+    e.status = "error";
+    e.error_code = code;
+    e.message = reason;
+    ctx_.audit->append(std::move(e));
+  };
+
+  auto id = ctx_.verifier->verify(token, now_unix());
+  if (!id) {
+    auth_fail("28P01", id.error().code + ": " + id.error().message);
+    co_await fatal("28P01", "token rejected (" + id.error().code + "): " + id.error().message);
+    co_return false;
+  }
+  identity_ = std::move(id.value());
+  const ResourceConfig* res = snap->config().find_resource(resource_);
+  if (!res || res->type != "postgres") {
+    auth_fail("3D000", "unknown resource");
+    co_await fatal("3D000", "resource \"" + resource_ + "\" does not exist or is not a postgres "
+                                "resource");
+    co_return false;
+  }
+  if (!snap->can_access(identity_, resource_)) {
+    std::string roles;
+    for (auto& r : identity_.roles) roles += (roles.empty() ? "" : ",") + r;
+    auth_fail("28000", "no role grants the resource");
+    co_await fatal("28000", "identity \"" + identity_.sub + "\" (roles: " +
+                                (roles.empty() ? "none" : roles) +
+                                ") has no role granting access to resource \"" + resource_ + "\"");
+    co_return false;
+  }
+  if (!co_await connect_upstream(*res, startup)) co_return false;
+  authenticated_ = true;
+  barrier_ = std::make_shared<DurableBarrier>(client_->executor());
+  barrier_->append(*ctx_.audit, make_event("session_start"));
+  if (ctx_.strict_audit && !co_await barrier_->wait()) {
+    co_await fatal("58030", "audit log unavailable; refusing the session");
+    co_return false;
+  }
+  error_code wec;
+  co_await client_->write_all(asio::buffer(hello_), wec);
+  hello_.clear();
+  co_return !wec;
+}
+
+awaitable<bool> PgSession::connect_upstream(const ResourceConfig& res,
+                                            const pg::StartupPacket& startup) {
+  upstream::PgTarget t;
+  auto colon = res.upstream.rfind(':');
+  t.host = colon == std::string::npos ? res.upstream : res.upstream.substr(0, colon);
+  t.port = colon == std::string::npos ? 5432
+                                      : static_cast<uint16_t>(std::atoi(res.upstream.c_str() +
+                                                                        colon + 1));
+  t.database = res.database;
+  t.user = res.credentials.username;
+  t.tls_mode = res.upstream_tls;
+  t.ca_file = res.upstream_ca;
+  for (auto& [k, v] : startup.params) {
+    for (auto allowed : kForwardedParams)
+      if (k == allowed) t.options.emplace_back(std::string(k), std::string(v));
+  }
+  auto secret = upstream::read_secret(res.credentials.password_env, res.credentials.password_file);
+  auto fail = [&](const std::string& why) -> awaitable<bool> {
+    audit::Event e = make_event("upstream_failure");
+    e.status = "error";
+    e.error_code = "08001";
+    e.message = why;
+    ctx_.audit->append(std::move(e));
+    spdlog::warn("session {}: upstream {} unavailable: {}", session_id_, res.name, why);
+    co_await fatal("08001", "phigate could not connect to resource \"" + res.name + "\"");
+    co_return false;
+  };
+  if (!secret) co_return co_await fail(secret.error().message);
+  t.password = std::move(secret.value());
+  upstream_host_ = t.host;
+  upstream_port_ = t.port;
+  auto conn = co_await upstream::connect_pg(client_->executor(), std::move(t));
+  if (!conn) co_return co_await fail(conn.error().message);
+  server_ = std::move(conn->stream);
+  server_seed_ = std::move(conn->leftover);
+
+  CancelTarget ct{upstream_host_, upstream_port_, conn->backend_pid, conn->backend_key,
+                  session_id_};
+  std::tie(cancel_pid_, cancel_key_) = ctx_.cancels->add(ct);
+
+  // Sent once the session_start record is durable, so no session exists off the record.
+  pg::encode_auth_ok(hello_);
+  for (auto& [k, v] : conn->parameters) pg::encode_parameter_status(hello_, k, v);
+  pg::encode_backend_key_data(hello_, cancel_pid_, cancel_key_);
+  pg::encode_ready_for_query(hello_, conn->tx_status);
+  co_return true;
+}
+
+}  // namespace phigate::proxy
