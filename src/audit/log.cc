@@ -28,6 +28,16 @@ void call_done(const Log::Done& done, Result<uint64_t> r) {
   }
 }
 
+// A refusal at append time. Without a callback nobody else would ever learn that a record was not
+// written, so say it in the process log rather than drop it silently.
+void refuse(const Log::Done& done, Error err) {
+  if (!done) {
+    spdlog::error("audit: record refused ({}: {})", err.code, err.message);
+    return;
+  }
+  call_done(done, std::move(err));
+}
+
 }  // namespace
 
 Log::Log(std::unique_ptr<Store> store, std::string node_id, size_t max_queue)
@@ -58,12 +68,12 @@ void Log::append(Event e, Done done) {
   std::unique_lock lk(mu_);
   if (!opened_ || stopping_) {
     lk.unlock();
-    call_done(done, make_error("audit_closed", "audit log is not open"));
+    refuse(done, make_error("audit_closed", "audit log is not open"));
     return;
   }
   if (failed_) {
     lk.unlock();
-    call_done(done, make_error("audit_failed", "audit store failed; refusing further records"));
+    refuse(done, make_error("audit_failed", "audit store failed; refusing further records"));
     return;
   }
   if (queue_.size() >= max_queue_) {
@@ -73,11 +83,11 @@ void Log::append(Event e, Done done) {
       bool failed = failed_, stopping = stopping_;
       lk.unlock();
       if (failed) {
-        call_done(done, make_error("audit_failed", "audit store failed; refusing further records"));
+        refuse(done, make_error("audit_failed", "audit store failed; refusing further records"));
       } else if (stopping) {
-        call_done(done, make_error("audit_closed", "audit log is closing"));
+        refuse(done, make_error("audit_closed", "audit log is closing"));
       } else {
-        call_done(done, make_error("audit_overloaded", "audit queue full"));
+        refuse(done, make_error("audit_overloaded", "audit queue full"));
       }
       return;
     }
@@ -127,7 +137,7 @@ void Log::run() {
         }
         st = store_->append(batch);
       } catch (const std::exception& ex) {
-        st = make_error("audit_failed", std::string("audit commit failed: ") + ex.what());
+        st = make_error("exception", ex.what());
       }
       if (!st.ok()) {
         spdlog::error("audit: commit of {} records failed ({}: {}); failing closed", items.size(),

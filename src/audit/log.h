@@ -34,13 +34,14 @@ class Log {
   // max_queue bounds memory: when full, append blocks the caller briefly and then fails (never
   // drops a record silently).
   Log(std::unique_ptr<Store> store, std::string node_id, size_t max_queue = 65536);
-  ~Log();  // drains and commits what is queued
+  ~Log();  // drains and commits what is queued; must outlive every thread that appends
   // Continues the chain from the store's last record. Must be called once before append.
   Status open();
   // `done` runs on the writer thread after the batch holding the record committed (or failed).
   void append(Event e, Done done);
+  // Fire-and-forget: a refusal or failed commit is only visible in the process log and failed().
   void append(Event e) { append(std::move(e), nullptr); }
-  // Blocks until everything appended so far is committed.
+  // Blocks until everything appended so far is committed (or failed) and its `done` has run.
   void flush();
   void close();
   uint64_t last_seq() const;

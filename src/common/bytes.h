@@ -57,6 +57,7 @@ class ByteReader {
   }
   // A NUL-terminated string; fails if no terminator is inside the span.
   std::optional<std::string_view> cstr() {
+    if (remaining() == 0) return std::nullopt;
     const void* end = std::memchr(data_.data() + pos_, 0, remaining());
     if (!end) return std::nullopt;
     size_t len = static_cast<const uint8_t*>(end) - (data_.data() + pos_);

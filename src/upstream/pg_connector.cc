@@ -156,7 +156,9 @@ awaitable<Result<PgConnection>> connect_pg(asio::any_io_executor ex, PgTarget t)
             pg::encode_password(out, t.password);
             break;
           case 5: {  // AuthenticationMD5Password
-            pg::encode_password(out, pg::md5_password(t.user, t.password, a->data));
+            std::string hashed = pg::md5_password(t.user, t.password, a->data);
+            if (hashed.empty()) co_return make_error("auth", "MD5 is unavailable (FIPS mode?)");
+            pg::encode_password(out, hashed);
             break;
           }
           case 10: {  // AuthenticationSASL: NUL-separated mechanism list
