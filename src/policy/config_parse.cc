@@ -37,8 +37,8 @@ class Parser {
   }
 
   // Runs the handler of each key; unknown, duplicate and non-scalar keys are errors. A null node
-  // (`tls:` with nothing after it) counts as an empty map.
-  // `ctx` is the dotted path of the map; "" for the top level.
+  // (`tls:` with nothing after it) counts as an empty map. `ctx` is the map's dotted path, "" for
+  // the top level.
   void map(const YAML::Node& n, const std::string& ctx, const Handlers& handlers) {
     const std::string where = ctx.empty() ? "the configuration" : ctx;
     if (n.IsNull()) return;
@@ -48,27 +48,27 @@ class Parser {
     }
     std::set<std::string> seen;
     for (auto it = n.begin(); it != n.end(); ++it) {
-      const YAML::Node& k = it->first;
-      if (!k.IsScalar()) {
-        error(k, "expected a plain key in " + where);
+      const YAML::Node key = it->first, val = it->second;
+      if (!key.IsScalar()) {
+        error(key, "expected a plain key in " + where);
         continue;
       }
-      const std::string& key = k.Scalar();
-      if (!seen.insert(key).second) {
-        error(k, "duplicate key '" + key + "' in " + where);
+      const std::string& name = key.Scalar();
+      if (!seen.insert(name).second) {
+        error(key, "duplicate key '" + name + "' in " + where);
         continue;
       }
       const Handler* h = nullptr;
-      for (const auto& [name, handler] : handlers) {
-        if (name == key) h = &handler;
+      for (const auto& [known, handler] : handlers) {
+        if (known == name) h = &handler;
       }
       if (h == nullptr) {
-        error(k, "unknown key '" + key + "' in " + where);
+        error(key, "unknown key '" + name + "' in " + where);
         continue;
       }
-      const std::string path = join(ctx, key);
-      lines_.set(path, line_of(k));
-      (*h)(it->second, path);
+      const std::string path = join(ctx, name);
+      lines_.set(path, line_of(key));
+      (*h)(val, path);
     }
   }
 
@@ -143,12 +143,13 @@ class Parser {
       if (n.IsNull()) return;
       if (!n.IsMap()) return error(n, path + ": expected a mapping of strings");
       for (auto it = n.begin(); it != n.end(); ++it) {
-        if (!it->first.IsScalar() || !it->second.IsScalar()) {
-          error(it->first, path + ": expected string keys and values");
+        const YAML::Node key = it->first, val = it->second;
+        if (!key.IsScalar() || !val.IsScalar()) {
+          error(key, path + ": expected string keys and values");
           continue;
         }
-        if (!out.emplace(it->first.Scalar(), it->second.Scalar()).second) {
-          error(it->first, "duplicate key '" + it->first.Scalar() + "' in " + path);
+        if (!out.emplace(key.Scalar(), val.Scalar()).second) {
+          error(key, "duplicate key '" + key.Scalar() + "' in " + path);
         }
       }
     };
@@ -190,21 +191,22 @@ void Parser::parse(const YAML::Node& root, Config& c) {
              // Role names are user-chosen keys, so the generic map() does not fit.
              std::set<std::string> seen;
              for (auto it = n.begin(); it != n.end(); ++it) {
-               if (!it->first.IsScalar()) {
-                 error(it->first, "roles: expected a role name");
+               const YAML::Node key = it->first, val = it->second;
+               if (!key.IsScalar()) {
+                 error(key, "roles: expected a role name");
                  continue;
                }
-               const std::string& name = it->first.Scalar();
+               const std::string& name = key.Scalar();
                if (!seen.insert(name).second) {
-                 error(it->first, "duplicate role '" + name + "'");
+                 error(key, "duplicate role '" + name + "'");
                  continue;
                }
                const std::string rp = p + "." + name;
-               lines_.set(rp, line_of(it->first));
+               lines_.set(rp, line_of(key));
                c.roles.emplace_back();
                c.roles.back().name = name;
-               c.roles.back().line = line_of(it->first);
-               role(it->second, rp, c.roles.back());
+               c.roles.back().line = line_of(key);
+               role(val, rp, c.roles.back());
              }
            }},
           {"masking",
@@ -213,15 +215,16 @@ void Parser::parse(const YAML::Node& root, Config& c) {
              if (n.IsNull()) return;
              if (!n.IsMap()) return error(n, "masking: expected a mapping of profile names");
              for (auto it = n.begin(); it != n.end(); ++it) {
-               if (!it->first.IsScalar()) {
-                 error(it->first, "masking: expected a profile name");
+               const YAML::Node key = it->first, val = it->second;
+               if (!key.IsScalar()) {
+                 error(key, "masking: expected a profile name");
                  continue;
                }
-               if (!it->second.IsMap() && !it->second.IsNull()) {
-                 error(it->second, p + "." + it->first.Scalar() + ": expected a mapping");
+               if (!val.IsMap() && !val.IsNull()) {
+                 error(val, p + "." + key.Scalar() + ": expected a mapping");
                }
-               lines_.set(p + "." + it->first.Scalar(), line_of(it->first));
-               c.masking_profiles.push_back(it->first.Scalar());
+               lines_.set(p + "." + key.Scalar(), line_of(key));
+               c.masking_profiles.push_back(key.Scalar());
              }
            }},
           {"approvals", [&](auto& n, auto&) { approvals(n, "approvals", c.approvals); }},
@@ -284,17 +287,18 @@ void Parser::identity(const YAML::Node& n, const std::string& ctx, IdentityConfi
              if (v.IsNull()) return;
              if (!v.IsMap()) return error(v, p + ": expected a mapping of group -> [roles]");
              for (auto it = v.begin(); it != v.end(); ++it) {
-               if (!it->first.IsScalar()) {
-                 error(it->first, p + ": expected a group name");
+               const YAML::Node key = it->first, val = it->second;
+               if (!key.IsScalar()) {
+                 error(key, p + ": expected a group name");
                  continue;
                }
-               const std::string& group = it->first.Scalar();
+               const std::string& group = key.Scalar();
                if (id.group_roles.count(group)) {
-                 error(it->first, "duplicate group '" + group + "' in " + p);
+                 error(key, "duplicate group '" + group + "' in " + p);
                  continue;
                }
-               lines_.set(p + "." + group, line_of(it->first));
-               str_list(id.group_roles[group])(it->second, p + "." + group);
+               lines_.set(p + "." + group, line_of(key));
+               str_list(id.group_roles[group])(val, p + "." + group);
              }
            }},
           {"clock_skew",

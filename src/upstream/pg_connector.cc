@@ -63,7 +63,7 @@ awaitable<Result<pg::Frame>> read_frame(net::Stream& s, Bytes& buf, size_t& used
   }
 }
 
-std::string server_error_text(pg::ByteSpan body) {
+std::string server_error_text(ByteSpan body) {
   auto f = pg::parse_error_fields(body);
   if (!f) return "malformed error from upstream";
   return std::string(f->sqlstate()) + " " + std::string(f->message());
