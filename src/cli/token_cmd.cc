@@ -57,7 +57,9 @@ int cmd_token_issue(const std::string& config_path, const TokenIssueArgs& args, 
   }
   const std::string& token = *issued;
   if (json) {
-    nlohmann::json j{{"token", token}, {"sub", req.sub}, {"groups", req.groups},
+    nlohmann::json j{{"token", token},
+                     {"sub", req.sub},
+                     {"groups", req.groups},
                      {"expires_in", req.ttl.count()}};
     std::cout << j.dump() << "\n";
   } else {

@@ -1,6 +1,5 @@
 #include "common/base64.h"
 
-
 namespace phigate {
 
 namespace {
@@ -65,9 +64,7 @@ std::optional<Bytes> decode_unpadded(std::string_view text, const char* alphabet
 
 std::string base64url_encode(ByteSpan data) { return encode(data, kUrl, false); }
 
-std::optional<Bytes> base64url_decode(std::string_view text) {
-  return decode_unpadded(text, kUrl);
-}
+std::optional<Bytes> base64url_decode(std::string_view text) { return decode_unpadded(text, kUrl); }
 
 std::string base64_encode(ByteSpan data) { return encode(data, kStd, true); }
 

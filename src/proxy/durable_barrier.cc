@@ -9,15 +9,16 @@ DurableBarrier::DurableBarrier(asio::any_io_executor ex)
 
 void DurableBarrier::append(audit::Log& log, audit::Event e, std::function<void(uint64_t)> on_seq) {
   ++outstanding_;
-  log.append(std::move(e), [self = shared_from_this(), on_seq = std::move(on_seq)](
-                               Result<uint64_t> r) mutable {
-    // Runs on the audit writer thread: hop back to the session's thread before touching state.
-    asio::post(self->ex_, [self, r = std::move(r), on_seq = std::move(on_seq)]() {
-      if (!r.ok()) self->failed_ = true;
-      if (r.ok() && on_seq) on_seq(r.value());
-      if (--self->outstanding_ == 0) self->timer_.cancel();
-    });
-  });
+  log.append(std::move(e),
+             [self = shared_from_this(), on_seq = std::move(on_seq)](Result<uint64_t> r) mutable {
+               // Runs on the audit writer thread: hop back to the session's thread before touching
+               // state.
+               asio::post(self->ex_, [self, r = std::move(r), on_seq = std::move(on_seq)]() {
+                 if (!r.ok()) self->failed_ = true;
+                 if (r.ok() && on_seq) on_seq(r.value());
+                 if (--self->outstanding_ == 0) self->timer_.cancel();
+               });
+             });
 }
 
 net::awaitable<bool> DurableBarrier::wait() {

@@ -20,7 +20,8 @@ std::string render_param(const pg::BindParam& p, int16_t format) {
 std::vector<std::string> render_params(const pg::Bind& b) {
   std::vector<std::string> out;
   out.reserve(b.params.size());
-  for (size_t i = 0; i < b.params.size(); ++i) out.push_back(render_param(b.params[i], b.param_format(i)));
+  for (size_t i = 0; i < b.params.size(); ++i)
+    out.push_back(render_param(b.params[i], b.param_format(i)));
   return out;
 }
 

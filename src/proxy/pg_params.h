@@ -1,6 +1,7 @@
 #pragma once
-// Renders bind parameters and statement text for the audit record: text values as they are (capped),
-// binary values as hex, NULL as NULL — never anything that could be mistaken for another value.
+// Renders bind parameters and statement text for the audit record: text values as they are
+// (capped), binary values as hex, NULL as NULL — never anything that could be mistaken for another
+// value.
 #include <string>
 #include <string_view>
 #include <vector>

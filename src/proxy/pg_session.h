@@ -14,6 +14,7 @@
 
 #include "audit/event.h"
 #include "codec/pg/messages.h"
+#include "common/buffer.h"
 #include "proxy/context.h"
 #include "proxy/durable_barrier.h"
 #include "upstream/pg_connector.h"
@@ -101,14 +102,14 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   int32_t cancel_pid_ = 0, cancel_key_ = 0;
   int64_t started_mono_ = 0;
 
-  Bytes cin_;           // client bytes not yet processed
-  Bytes to_server_;     // frames accepted for the upstream, written once per read batch
-  Bytes server_seed_;   // bytes the upstream sent right after login
-  Bytes hello_;         // AuthenticationOk .. ReadyForQuery, sent once the session is on record
+  Buffer cin_;         // client bytes not yet processed
+  Bytes to_server_;    // frames accepted for the upstream, written once per read batch
+  Bytes server_seed_;  // bytes the upstream sent right after login
+  Bytes hello_;        // AuthenticationOk .. ReadyForQuery, sent once the session is on record
   std::deque<Pending> pending_;
   std::unordered_map<std::string, std::shared_ptr<const PreparedInfo>> prepared_;
   std::unordered_map<std::string, PortalInfo> portals_;
-  std::string fatal_message_;   // sent to the client by the server loop before closing
+  std::string fatal_message_;  // sent to the client by the server loop before closing
   std::string fatal_sqlstate_;
   bool closing_ = false;
   uint64_t statements_ = 0, denials_ = 0;

@@ -38,7 +38,7 @@ awaitable<void> PgSession::client_loop() {
   while (keep) {
     size_t head = 0;
     for (;;) {
-      auto d = pg::decode_frame(ByteSpan(cin_).subspan(head), pg::kDefaultMaxFrontendLen);
+      auto d = pg::decode_frame(cin_.readable().subspan(head), pg::kDefaultMaxFrontendLen);
       if (d.status == pg::DecodeStatus::kNeedMore) break;
       if (d.status == pg::DecodeStatus::kError) {
         protocol_violation(d.error.message);
@@ -51,11 +51,13 @@ awaitable<void> PgSession::client_loop() {
         break;
       }
     }
-    if (head > 0) cin_.erase(cin_.begin(), cin_.begin() + static_cast<long>(head));
+    cin_.consume(head);
+    if (cin_.empty()) cin_.shrink_if_idle(1 << 20);
 
     // Strict durability: the records of this batch are committed before any of it is forwarded.
     // If the audit store cannot take them, nothing of the batch runs and the session ends.
-    bool audited = ctx_.strict_audit ? co_await barrier_->wait() : !barrier_->failed();
+    bool audited = !barrier_->failed();
+    if (ctx_.strict_audit) audited = co_await barrier_->wait();
     if (!audited) {
       to_server_.clear();
       if (fatal_message_.empty()) {
@@ -72,11 +74,10 @@ awaitable<void> PgSession::client_loop() {
     }
     if (!keep) break;
 
-    size_t old = cin_.size();
-    cin_.resize(old + kReadChunk);
+    auto w = cin_.prepare(kReadChunk / 4);
     error_code ec;
-    size_t n = co_await client_->read_some(asio::buffer(cin_.data() + old, kReadChunk), ec);
-    cin_.resize(old + n);
+    size_t n = co_await client_->read_some(asio::buffer(w.data(), w.size()), ec);
+    cin_.commit(n);
     if (ec || n == 0) break;
   }
   closing_ = true;
@@ -132,10 +133,10 @@ bool PgSession::handle_client_frame(const pg::Frame& f) {
       pending_.push_back({'S', nullptr, {}, {}});
       forward(f);
       return true;
-    case 'H':          // Flush
-    case 'd':          // CopyData
-    case 'c':          // CopyDone
-    case 'f':          // CopyFail: the server validates copy state itself
+    case 'H':  // Flush
+    case 'd':  // CopyData
+    case 'c':  // CopyDone
+    case 'f':  // CopyFail: the server validates copy state itself
       forward(f);
       return true;
     case 'X':  // Terminate
@@ -310,7 +311,7 @@ bool PgSession::on_function_call(const pg::Frame& f) {
   Verdict v = ctx_.policy->get()->decide(req);
   std::vector<std::string> params;
   for (size_t i = 0; i < fc->args.size(); ++i) {
-    int16_t fmt = fc->arg_formats.empty()        ? 0
+    int16_t fmt = fc->arg_formats.empty()       ? 0
                   : fc->arg_formats.size() == 1 ? fc->arg_formats[0]
                   : i < fc->arg_formats.size()  ? fc->arg_formats[i]
                                                 : 0;

@@ -18,7 +18,8 @@ constexpr size_t kServerReadChunk = 65536;
 }
 
 awaitable<void> PgSession::server_loop() {
-  Bytes buf = std::move(server_seed_);
+  Buffer buf(kServerReadChunk);
+  buf.append(server_seed_);
   Bytes out;
   Bytes replacement;
   for (;;) {
@@ -26,7 +27,7 @@ awaitable<void> PgSession::server_loop() {
     bool bad = false;
     out.clear();
     for (;;) {
-      auto d = pg::decode_frame(ByteSpan(buf).subspan(head), pg::kDefaultMaxBackendLen);
+      auto d = pg::decode_frame(buf.readable().subspan(head), pg::kDefaultMaxBackendLen);
       if (d.status == pg::DecodeStatus::kNeedMore) break;
       if (d.status == pg::DecodeStatus::kError) {
         bad = true;
@@ -37,8 +38,8 @@ awaitable<void> PgSession::server_loop() {
       handle_server_frame(d.message, replacement, replace);
       if (replace) {
         // Copy the untouched run before this frame, then the replacement instead of it.
-        out.insert(out.end(), buf.begin() + static_cast<long>(copied),
-                   buf.begin() + static_cast<long>(head));
+        ByteSpan run = buf.readable().subspan(copied, head - copied);
+        out.insert(out.end(), run.begin(), run.end());
         out.insert(out.end(), replacement.begin(), replacement.end());
         copied = head + d.message.total;
       }
@@ -46,10 +47,10 @@ awaitable<void> PgSession::server_loop() {
     }
     error_code ec;
     if (out.empty()) {
-      if (head > 0) co_await client_->write_all(asio::buffer(buf.data(), head), ec);
+      if (head > 0) co_await client_->write_all(asio::buffer(buf.readable().data(), head), ec);
     } else {
-      out.insert(out.end(), buf.begin() + static_cast<long>(copied),
-                 buf.begin() + static_cast<long>(head));
+      ByteSpan run = buf.readable().subspan(copied, head - copied);
+      out.insert(out.end(), run.begin(), run.end());
       co_await client_->write_all(asio::buffer(out), ec);
     }
     if (ec) break;
@@ -60,11 +61,11 @@ awaitable<void> PgSession::server_loop() {
       }
       break;
     }
-    if (head > 0) buf.erase(buf.begin(), buf.begin() + static_cast<long>(head));
-    size_t old = buf.size();
-    buf.resize(old + kServerReadChunk);
-    size_t n = co_await server_->read_some(asio::buffer(buf.data() + old, kServerReadChunk), ec);
-    buf.resize(old + n);
+    buf.consume(head);
+    if (buf.empty()) buf.shrink_if_idle(4 * kServerReadChunk);
+    auto w = buf.prepare(kServerReadChunk / 4);
+    size_t n = co_await server_->read_some(asio::buffer(w.data(), w.size()), ec);
+    buf.commit(n);
     if (ec || n == 0) break;
   }
   if (!fatal_message_.empty()) {

@@ -17,9 +17,8 @@ namespace {
 // Start-up parameters passed on to the upstream. Everything else is dropped: `options` could carry
 // `-c role=...` or `-c session_authorization=...`, and `replication` asks for a different protocol.
 constexpr std::string_view kForwardedParams[] = {
-    "application_name", "client_encoding", "DateStyle",         "TimeZone",
-    "IntervalStyle",    "extra_float_digits", "search_path",    "datestyle",
-    "timezone",         "intervalstyle"};
+    "application_name",   "client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
+    "extra_float_digits", "search_path",     "datestyle", "timezone", "intervalstyle"};
 
 // The password message is small; anything larger than this is not a token we would accept.
 constexpr uint32_t kMaxPasswordMessage = 64 * 1024;
@@ -27,7 +26,8 @@ constexpr uint32_t kMaxPasswordMessage = 64 * 1024;
 
 void PgSession::start(net::tcp::socket sock, GatewayContext& ctx) {
   auto self = std::make_shared<PgSession>(std::move(sock), ctx);
-  asio::co_spawn(self->client_->executor(), [self]() { return self->run(); }, asio::detached);
+  asio::co_spawn(
+      self->client_->executor(), [self]() { return self->run(); }, asio::detached);
 }
 
 PgSession::PgSession(net::tcp::socket sock, GatewayContext& ctx)
@@ -43,8 +43,8 @@ PgSession::~PgSession() {
   if (authenticated_) {
     audit::Event e = make_event("session_end");
     e.rows = statements_;
-    e.message = std::to_string(statements_) + " statements, " + std::to_string(denials_) +
-                " denied";
+    e.message =
+        std::to_string(statements_) + " statements, " + std::to_string(denials_) + " denied";
     e.duration_ns = mono_ns() - started_mono_;
     ctx_.audit->append(std::move(e));
   }
@@ -109,7 +109,8 @@ awaitable<void> PgSession::run() {
     co_return;
   }
   auto self = shared_from_this();
-  asio::co_spawn(client_->executor(), [self]() { return self->server_loop(); }, asio::detached);
+  asio::co_spawn(
+      client_->executor(), [self]() { return self->server_loop(); }, asio::detached);
   co_await client_loop();
 }
 
@@ -248,7 +249,8 @@ awaitable<bool> PgSession::startup() {
   const ResourceConfig* res = snap->config().find_resource(resource_);
   if (!res || res->type != "postgres") {
     auth_fail("3D000", "unknown resource");
-    co_await fatal("3D000", "resource \"" + resource_ + "\" does not exist or is not a postgres "
+    co_await fatal("3D000", "resource \"" + resource_ +
+                                "\" does not exist or is not a postgres "
                                 "resource");
     co_return false;
   }
@@ -256,8 +258,8 @@ awaitable<bool> PgSession::startup() {
     std::string roles;
     for (auto& r : identity_.roles) roles += (roles.empty() ? "" : ",") + r;
     auth_fail("28000", "no role grants the resource");
-    co_await fatal("28000", "identity \"" + identity_.sub + "\" (roles: " +
-                                (roles.empty() ? "none" : roles) +
+    co_await fatal("28000", "identity \"" + identity_.sub +
+                                "\" (roles: " + (roles.empty() ? "none" : roles) +
                                 ") has no role granting access to resource \"" + resource_ + "\"");
     co_return false;
   }
@@ -280,9 +282,9 @@ awaitable<bool> PgSession::connect_upstream(const ResourceConfig& res,
   upstream::PgTarget t;
   auto colon = res.upstream.rfind(':');
   t.host = colon == std::string::npos ? res.upstream : res.upstream.substr(0, colon);
-  t.port = colon == std::string::npos ? 5432
-                                      : static_cast<uint16_t>(std::atoi(res.upstream.c_str() +
-                                                                        colon + 1));
+  t.port = colon == std::string::npos
+               ? 5432
+               : static_cast<uint16_t>(std::atoi(res.upstream.c_str() + colon + 1));
   t.database = res.database;
   t.user = res.credentials.username;
   t.tls_mode = res.upstream_tls;

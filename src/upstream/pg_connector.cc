@@ -112,17 +112,23 @@ awaitable<Result<PgConnection>> connect_pg(asio::any_io_executor ex, PgTarget t)
     pg::encode_ssl_request(req);
     co_await s.write_all(asio::buffer(req), ec);
     uint8_t answer = 0;
-    if (!ec) co_await asio::async_read(s.socket(), asio::buffer(&answer, 1),
-                                       asio::redirect_error(use_awaitable, ec));
+    if (!ec)
+      co_await asio::async_read(s.socket(), asio::buffer(&answer, 1),
+                                asio::redirect_error(use_awaitable, ec));
     if (ec) co_return make_error("connect", "upstream closed during SSLRequest: " + ec.message());
     if (answer == 'S') {
       bool verify = t.tls_mode == "verify-full";
-      co_await s.tls_connect(client_tls_context(t.ca_file, verify), verify ? t.host : "", ec);
+      // Named, not a ternary temporary: GCC 12 mis-destroys conditional temporaries that live
+      // across a co_await (free() of an invalid pointer).
+      std::string verify_host;
+      if (verify) verify_host = t.host;
+      ssl::context& tls_ctx = client_tls_context(t.ca_file, verify);
+      co_await s.tls_connect(tls_ctx, verify_host, ec);
       if (ec) co_return make_error("tls", "TLS handshake with upstream failed: " + ec.message());
     } else if (answer == 'N') {
       if (t.tls_mode != "prefer")
-        co_return make_error("tls", "upstream does not support TLS (upstream_tls: " + t.tls_mode +
-                                        ")");
+        co_return make_error("tls",
+                             "upstream does not support TLS (upstream_tls: " + t.tls_mode + ")");
     } else {
       co_return make_error("protocol", "unexpected answer to SSLRequest");
     }
@@ -191,8 +197,8 @@ awaitable<Result<PgConnection>> connect_pg(asio::any_io_executor ex, PgTarget t)
             break;
           }
           default:
-            co_return make_error("auth", "unsupported upstream authentication method " +
-                                             std::to_string(a->code));
+            co_return make_error(
+                "auth", "unsupported upstream authentication method " + std::to_string(a->code));
         }
         break;
       }
@@ -222,8 +228,8 @@ awaitable<Result<PgConnection>> connect_pg(asio::any_io_executor ex, PgTarget t)
         co_return conn;
       }
       default:
-        co_return make_error("protocol", std::string("unexpected upstream message '") + f.type +
-                                             "' during startup");
+        co_return make_error(
+            "protocol", std::string("unexpected upstream message '") + f.type + "' during startup");
     }
     if (!out.empty()) {
       co_await s.write_all(asio::buffer(out), ec);

@@ -683,21 +683,37 @@ def main(ns):
             failed += 1
             traceback.print_exc()
             _dump_gateway_logs()
+            _restart_dead_gateways(name)
             print(f"FAIL {name} ({time.time() - t0:.1f}s)", flush=True)
         else:
-            passed += 1
-            print(f"PASS {name} ({time.time() - t0:.1f}s)", flush=True)
-    for gw in list(_active_gateways):
-        if not gw.alive():
-            failed += 1
-            print(f"FAIL phigate pid {gw.pid} died during the run (exit {gw.proc.returncode}); "
-                  f"log:\n{gw.log_tail()}")
-            _active_gateways.remove(gw)
+            if _restart_dead_gateways(name):
+                failed += 1
+                print(f"FAIL {name}: phigate died ({time.time() - t0:.1f}s)", flush=True)
+            else:
+                passed += 1
+                print(f"PASS {name} ({time.time() - t0:.1f}s)", flush=True)
     print(f"{script}: {time.time() - t_all:.1f}s")
     print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""),
           flush=True)
     _run_cleanups()
     sys.exit(1 if failed else 0)
+
+
+def _restart_dead_gateways(test_name):
+    """A gateway that died during a test fails that test; it is restarted (same config and data)
+    so that later tests still say something about their own subject."""
+    died = False
+    for gw in list(_active_gateways):
+        if not gw.alive():
+            died = True
+            print(f"!!! phigate pid {gw.pid} died during {test_name} (exit {gw.proc.returncode}); "
+                  f"log:\n{gw.log_tail()}\n!!! restarting it for the remaining tests", flush=True)
+            _active_gateways.remove(gw)
+            try:
+                gw.start()
+            except Exception:
+                traceback.print_exc()
+    return died
 
 
 def _dump_gateway_logs():

@@ -105,7 +105,7 @@ class Conn:
             if typ == b"E":
                 return "error", parse_fields(p)
             if typ == b"S":
-                k, v = p.rstrip(b"\0").split(b"\0", 1)
+                k, v = p.split(b"\0")[:2]
                 self.params[k.decode()] = v.decode()
             elif typ == b"K":
                 self.pid, self.key = struct.unpack("!II", p)

@@ -78,7 +78,7 @@ def test_notice_pass_through():
 def test_copy_out_matches_direct():
     d_path = os.path.join(gw.base, "direct.csv")
     v_path = os.path.join(gw.base, "via.csv")
-    q = "(SELECT id, mrn, first_name, last_name, ssn, notes FROM patients JOIN visits " \
+    q = "(SELECT visits.id, mrn, first_name, last_name, ssn, notes FROM patients JOIN visits " \
         "ON visits.patient_id = patients.id ORDER BY visits.id)"
     rc, _, err = harness.psql(pg.dsn(), sql=f"\\copy {q} TO '{d_path}' CSV HEADER")
     eq(rc, 0, err)

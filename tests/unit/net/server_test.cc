@@ -38,7 +38,8 @@ TEST(Server, PortZeroSharedAcrossThreadsAndAccepts) {
     s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), *port), ec);
     ASSERT_FALSE(ec) << ec.message();
   }
-  for (int i = 0; i < 200 && accepted < 8; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 200 && accepted < 8; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(accepted.load(), 8);
   server.stop();
   server.wait();
@@ -49,7 +50,8 @@ TEST(Server, ListenFailsOnBusyPortWithoutReuse) {
   tcp::acceptor other(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   uint16_t port = other.local_endpoint().port();
   Server server(1);
-  auto r = server.listen("127.0.0.1:" + std::to_string(port), [](tcp::socket, asio::io_context&) {});
+  auto r =
+      server.listen("127.0.0.1:" + std::to_string(port), [](tcp::socket, asio::io_context&) {});
   EXPECT_FALSE(r.ok());
 }
 
