@@ -64,7 +64,8 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     spdlog::error("cannot load the local issuer key: {}", issuer.error().message);
     return 1;
   }
-  TokenVerifier verifier(*issuer, local_issuer_name(config), config.identity.group_roles);
+  TokenVerifier verifier(*issuer, local_issuer_name(config), config.identity.group_roles,
+                         config.identity.clock_skew.count());
 
   auto snap = PolicySnapshot::compile(config, 1);
   if (!snap) {

@@ -6,16 +6,13 @@
 
 namespace phigate {
 
-namespace {
-// Tolerated clock difference between the issuing and the verifying host.
-constexpr int64_t kClockSkewSeconds = 60;
-}  // namespace
-
 TokenVerifier::TokenVerifier(std::shared_ptr<const LocalIssuer> local, std::string local_name,
-                             std::map<std::string, std::vector<std::string>> group_roles)
+                             std::map<std::string, std::vector<std::string>> group_roles,
+                             int64_t clock_skew)
     : local_(std::move(local)),
       local_name_(std::move(local_name)),
-      group_roles_(std::move(group_roles)) {}
+      group_roles_(std::move(group_roles)),
+      clock_skew_(clock_skew) {}
 
 Result<Identity> TokenVerifier::verify(std::string_view token, int64_t now_unix) const {
   // The cap comes first so that no parser ever sees an oversized input.
@@ -31,7 +28,7 @@ Result<Identity> TokenVerifier::verify(std::string_view token, int64_t now_unix)
   if (!local_ || iss->get_ref<const std::string&>() != local_->iss()) {
     return make_error("unknown_issuer", "token issuer is not configured on this gateway");
   }
-  auto id = local_->verify_jws(*jws, now_unix, kClockSkewSeconds);
+  auto id = local_->verify_jws(*jws, now_unix, clock_skew_);
   if (!id.ok()) return id;
   id->issuer = local_name_;
 

@@ -15,8 +15,11 @@ inline constexpr size_t kMaxTokenBytes = 16 * 1024;
 
 class TokenVerifier {
  public:
+  // clock_skew: tolerated clock difference between issuing and verifying hosts, in seconds
+  // (identity.clock_skew; default 60).
   TokenVerifier(std::shared_ptr<const LocalIssuer> local, std::string local_name,
-                std::map<std::string, std::vector<std::string>> group_roles);
+                std::map<std::string, std::vector<std::string>> group_roles,
+                int64_t clock_skew = 60);
   // Error codes as LocalIssuer::verify plus "too_large". Identity.roles is the union of the roles
   // of every group, deduplicated, in first-seen order.
   Result<Identity> verify(std::string_view token, int64_t now_unix) const;
@@ -25,6 +28,7 @@ class TokenVerifier {
   std::shared_ptr<const LocalIssuer> local_;
   std::string local_name_;
   std::map<std::string, std::vector<std::string>> group_roles_;
+  int64_t clock_skew_ = 60;
 };
 
 }  // namespace phigate

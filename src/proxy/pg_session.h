@@ -60,7 +60,8 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   net::awaitable<void> run();
   net::awaitable<bool> startup();
   net::awaitable<bool> read_more(Bytes& buf);
-  net::awaitable<void> fatal(std::string_view sqlstate, std::string_view message);
+  void queue_fatal(std::string_view sqlstate, std::string_view message);
+  net::awaitable<void> flush_fatal();
   net::awaitable<bool> connect_upstream(const ResourceConfig& res,
                                         const pg::StartupPacket& startup);
   void handle_cancel(int32_t pid, int32_t key);
@@ -105,6 +106,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   Buffer cin_;         // client bytes not yet processed
   Bytes to_server_;    // frames accepted for the upstream, written once per read batch
   Bytes server_seed_;  // bytes the upstream sent right after login
+  Bytes fatal_bytes_;  // a FATAL ErrorResponse waiting to be written during start-up
   Bytes hello_;        // AuthenticationOk .. ReadyForQuery, sent once the session is on record
   std::deque<Pending> pending_;
   std::unordered_map<std::string, std::shared_ptr<const PreparedInfo>> prepared_;

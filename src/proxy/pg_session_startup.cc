@@ -79,11 +79,16 @@ awaitable<bool> PgSession::read_more(Bytes& buf) {
   co_return !ec && n > 0;
 }
 
-awaitable<void> PgSession::fatal(std::string_view sqlstate, std::string_view message) {
-  Bytes out;
-  pg::encode_error(out, "FATAL", sqlstate, message);
+// Building the message outside the co_await expression matters: GCC 12 mis-destroys some
+// temporaries that live across a suspension point (seen as free() of an invalid pointer).
+void PgSession::queue_fatal(std::string_view sqlstate, std::string_view message) {
+  pg::encode_error(fatal_bytes_, "FATAL", sqlstate, message);
+}
+
+awaitable<void> PgSession::flush_fatal() {
   error_code ec;
-  co_await client_->write_all(asio::buffer(out), ec);
+  co_await client_->write_all(asio::buffer(fatal_bytes_), ec);
+  fatal_bytes_.clear();
 }
 
 void PgSession::handle_cancel(int32_t pid, int32_t key) {
@@ -125,13 +130,15 @@ awaitable<bool> PgSession::startup() {
       continue;
     }
     if (d.status == pg::DecodeStatus::kError) {
-      co_await fatal("08P01", d.error.message);
+      queue_fatal("08P01", d.error.message);
+      co_await flush_fatal();
       co_return false;
     }
     const pg::StartupPacket& p = d.message;
     if (p.kind == pg::StartupKind::kSsl) {
       if (client_->is_tls()) {
-        co_await fatal("08P01", "SSLRequest received on an encrypted connection");
+        queue_fatal("08P01", "SSLRequest received on an encrypted connection");
+        co_await flush_fatal();
         co_return false;
       }
       if (!ctx_.client_tls) {
@@ -145,7 +152,8 @@ awaitable<bool> PgSession::startup() {
       // Bytes sent after SSLRequest but before the handshake would be read as if they had come
       // through TLS (CVE-2021-23214): refuse the connection.
       if (buf.size() > consumed) {
-        co_await fatal("08P01", "received unencrypted data after SSL request");
+        queue_fatal("08P01", "received unencrypted data after SSL request");
+        co_await flush_fatal();
         co_return false;
       }
       uint8_t yes = 'S';
@@ -175,7 +183,8 @@ awaitable<bool> PgSession::startup() {
     }
     if (buf.size() > consumed) {
       // A client must wait for the authentication request before sending more.
-      co_await fatal("08P01", "unexpected data after startup packet");
+      queue_fatal("08P01", "unexpected data after startup packet");
+      co_await flush_fatal();
       co_return false;
     }
     startup = p;
@@ -185,7 +194,8 @@ awaitable<bool> PgSession::startup() {
     if (resource_.empty()) resource_ = client_user_;
     std::string_view repl = p.param("replication");
     if (!repl.empty() && repl != "false" && repl != "0" && repl != "off" && repl != "no") {
-      co_await fatal("08P01", "replication connections are not supported through phigate");
+      queue_fatal("08P01", "replication connections are not supported through phigate");
+      co_await flush_fatal();
       co_return false;
     }
     break;
@@ -197,9 +207,10 @@ awaitable<bool> PgSession::startup() {
     e.error_code = "28000";
     e.message = "token over a non-TLS connection from a non-loopback address";
     ctx_.audit->append(std::move(e));
-    co_await fatal("28000",
-                   "phigate accepts tokens over unencrypted connections only from loopback; "
-                   "connect with sslmode=require");
+    queue_fatal("28000",
+                "phigate accepts tokens over unencrypted connections only from loopback; "
+                "connect with sslmode=require");
+    co_await flush_fatal();
     co_return false;
   }
 
@@ -218,12 +229,14 @@ awaitable<bool> PgSession::startup() {
       continue;
     }
     if (d.status == pg::DecodeStatus::kError || d.message.type != 'p') {
-      co_await fatal("08P01", "expected a password message");
+      queue_fatal("08P01", "expected a password message");
+      co_await flush_fatal();
       co_return false;
     }
     auto pw = pg::parse_password(d.message.body);
     if (!pw) {
-      co_await fatal("08P01", pw.error().message);
+      queue_fatal("08P01", pw.error().message);
+      co_await flush_fatal();
       co_return false;
     }
     token = std::string(pw->password);
@@ -242,25 +255,28 @@ awaitable<bool> PgSession::startup() {
   auto id = ctx_.verifier->verify(token, now_unix());
   if (!id) {
     auth_fail("28P01", id.error().code + ": " + id.error().message);
-    co_await fatal("28P01", "token rejected (" + id.error().code + "): " + id.error().message);
+    queue_fatal("28P01", "token rejected (" + id.error().code + "): " + id.error().message);
+    co_await flush_fatal();
     co_return false;
   }
   identity_ = std::move(id.value());
   const ResourceConfig* res = snap->config().find_resource(resource_);
   if (!res || res->type != "postgres") {
     auth_fail("3D000", "unknown resource");
-    co_await fatal("3D000", "resource \"" + resource_ +
-                                "\" does not exist or is not a postgres "
-                                "resource");
+    queue_fatal("3D000", "resource \"" + resource_ +
+                             "\" does not exist or is not a postgres "
+                             "resource");
+    co_await flush_fatal();
     co_return false;
   }
   if (!snap->can_access(identity_, resource_)) {
     std::string roles;
     for (auto& r : identity_.roles) roles += (roles.empty() ? "" : ",") + r;
     auth_fail("28000", "no role grants the resource");
-    co_await fatal("28000", "identity \"" + identity_.sub +
-                                "\" (roles: " + (roles.empty() ? "none" : roles) +
-                                ") has no role granting access to resource \"" + resource_ + "\"");
+    queue_fatal("28000", "identity \"" + identity_.sub +
+                             "\" (roles: " + (roles.empty() ? "none" : roles) +
+                             ") has no role granting access to resource \"" + resource_ + "\"");
+    co_await flush_fatal();
     co_return false;
   }
   if (!co_await connect_upstream(*res, startup)) co_return false;
@@ -268,7 +284,8 @@ awaitable<bool> PgSession::startup() {
   barrier_ = std::make_shared<DurableBarrier>(client_->executor());
   barrier_->append(*ctx_.audit, make_event("session_start"));
   if (ctx_.strict_audit && !co_await barrier_->wait()) {
-    co_await fatal("58030", "audit log unavailable; refusing the session");
+    queue_fatal("58030", "audit log unavailable; refusing the session");
+    co_await flush_fatal();
     co_return false;
   }
   error_code wec;
@@ -294,22 +311,29 @@ awaitable<bool> PgSession::connect_upstream(const ResourceConfig& res,
       if (k == allowed) t.options.emplace_back(std::string(k), std::string(v));
   }
   auto secret = upstream::read_secret(res.credentials.password_env, res.credentials.password_file);
-  auto fail = [&](const std::string& why) -> awaitable<bool> {
+  auto fail = [&](const std::string& why) {
     audit::Event e = make_event("upstream_failure");
     e.status = "error";
     e.error_code = "08001";
     e.message = why;
     ctx_.audit->append(std::move(e));
     spdlog::warn("session {}: upstream {} unavailable: {}", session_id_, res.name, why);
-    co_await fatal("08001", "phigate could not connect to resource \"" + res.name + "\"");
-    co_return false;
+    queue_fatal("08001", "phigate could not connect to resource \"" + res.name + "\"");
   };
-  if (!secret) co_return co_await fail(secret.error().message);
+  if (!secret) {
+    fail(secret.error().message);
+    co_await flush_fatal();
+    co_return false;
+  }
   t.password = std::move(secret.value());
   upstream_host_ = t.host;
   upstream_port_ = t.port;
   auto conn = co_await upstream::connect_pg(client_->executor(), std::move(t));
-  if (!conn) co_return co_await fail(conn.error().message);
+  if (!conn) {
+    fail(conn.error().message);
+    co_await flush_fatal();
+    co_return false;
+  }
   server_ = std::move(conn->stream);
   server_seed_ = std::move(conn->leftover);
 

@@ -56,6 +56,10 @@ Kind kind_of_node(std::string_view node, const json& body) {
   if (node == "DiscardStmt") return Kind::kDiscard;
   if (node == "DeallocateStmt") return Kind::kDeallocate;
   if (node == "ClosePortalStmt") return Kind::kClose;
+  if (node == "FetchStmt") return Kind::kFetch;
+  // DECLARE c CURSOR FOR <query>: the grammar only admits SELECT/VALUES there, so it reads like the
+  // query it wraps (psycopg2 named cursors, JDBC fetch size use it).
+  if (node == "DeclareCursorStmt") return Kind::kSelect;
   if (starts_with(node, "Create") || starts_with(node, "Alter") || starts_with(node, "Drop")) {
     return Kind::kDdl;  // CreateStmt, CreatedbStmt, AlterSystemStmt, DropOwnedStmt, ...
   }
@@ -263,9 +267,10 @@ Statement classify_one(std::string_view query, const json& raw) {
   facts.walk(body);  // the top node's body is visited too: SET ROLE is caught by its shape
   if (node == "DropStmt") facts.add_dropped(body);
   st.changes_identity = facts.changes_identity;
-  st.plumbing = !st.changes_identity && (st.kind == Kind::kTransaction || st.kind == Kind::kSet ||
-                                         st.kind == Kind::kShow || st.kind == Kind::kDiscard ||
-                                         st.kind == Kind::kDeallocate || st.kind == Kind::kClose);
+  st.plumbing = !st.changes_identity &&
+                (st.kind == Kind::kTransaction || st.kind == Kind::kSet || st.kind == Kind::kShow ||
+                 st.kind == Kind::kDiscard || st.kind == Kind::kDeallocate ||
+                 st.kind == Kind::kClose || st.kind == Kind::kFetch);
   bool top_where = true;
   if (st.kind == Kind::kUpdate || st.kind == Kind::kDelete) {
     top_where = body.contains("whereClause");
@@ -310,6 +315,8 @@ const char* kind_name(Kind k) {
       return "deallocate";
     case Kind::kClose:
       return "close";
+    case Kind::kFetch:
+      return "fetch";
     case Kind::kOther:
       return "other";
   }

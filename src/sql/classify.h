@@ -23,6 +23,7 @@ enum class Kind {
   kDiscard,
   kDeallocate,
   kClose,  // CLOSE cursor
+  kFetch,  // FETCH / MOVE on a cursor whose DECLARE was already decided
   kOther,
 };
 

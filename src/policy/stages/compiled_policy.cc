@@ -11,9 +11,9 @@ uint32_t kind_bit(sql::Kind k) { return 1u << static_cast<uint32_t>(k); }
 std::optional<uint32_t> statement_match_bits(std::string_view name) {
   using sql::Kind;
   static constexpr Kind kKinds[] = {
-      Kind::kSelect,  Kind::kInsert,      Kind::kUpdate, Kind::kDelete,
-      Kind::kDdl,     Kind::kTransaction, Kind::kSet,    Kind::kShow,
-      Kind::kDiscard, Kind::kDeallocate,  Kind::kClose,  Kind::kOther,
+      Kind::kSelect,      Kind::kInsert, Kind::kUpdate, Kind::kDelete,  Kind::kDdl,
+      Kind::kTransaction, Kind::kSet,    Kind::kShow,   Kind::kDiscard, Kind::kDeallocate,
+      Kind::kClose,       Kind::kFetch,  Kind::kOther,
   };
   for (Kind k : kKinds) {
     if (name == sql::kind_name(k)) return kind_bit(k);

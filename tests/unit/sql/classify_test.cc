@@ -286,3 +286,25 @@ TEST(ClassifyCache, PerThread) {
 
 }  // namespace
 }  // namespace phigate::sql
+
+namespace phigate::sql {
+namespace {
+
+// Server-side cursors (psycopg2 named cursors, JDBC fetch size) read like their query; FETCH and
+// MOVE ride on the cursor's decision and are plumbing.
+TEST(ClassifyCursor, DeclareIsItsQueryAndFetchIsPlumbing) {
+  auto c = classify_uncached("DECLARE c1 CURSOR WITH HOLD FOR SELECT ssn FROM patients");
+  ASSERT_TRUE(c.ok);
+  EXPECT_EQ(c.statements[0].kind, Kind::kSelect);
+  EXPECT_EQ(c.statements[0].tables, std::vector<std::string>{"patients"});
+  auto f = classify_uncached("FETCH FORWARD 100 FROM c1; MOVE ABSOLUTE 0 IN c1");
+  ASSERT_TRUE(f.ok);
+  ASSERT_EQ(f.statements.size(), 2u);
+  for (auto& s : f.statements) {
+    EXPECT_EQ(s.kind, Kind::kFetch);
+    EXPECT_TRUE(s.plumbing);
+  }
+}
+
+}  // namespace
+}  // namespace phigate::sql
