@@ -21,6 +21,10 @@
 
 #include "audit/event.h"
 
+// OpenSSL types, declared here so callers need not include <openssl/evp.h>.
+struct evp_md_st;
+struct evp_md_ctx_st;
+
 namespace phigate::audit {
 
 inline const std::string kGenesisHash(64, '0');
@@ -29,6 +33,29 @@ std::string canonical_json(const Event& e);  // excludes `hash`
 std::string chain_hash(const std::string& prev_hash, const std::string& canonical);
 // Full record including `hash`, for storage and export (JSONL line).
 std::string to_json_line(const Event& e);
+
+// The hot path of the audit writer encodes each record once instead of twice: it appends the
+// canonical form to a reused buffer (append_canonical_json returns where, relative to the start
+// of what it appended, the `hash` field belongs), hashes it, and builds the stored line from it
+// with append_json_line. append_json_line(canonical_json(e), at, e.hash, out) appends exactly
+// to_json_line(e).
+size_t append_canonical_json(const Event& e, std::string& out);
+void append_json_line(std::string_view canonical, size_t hash_at, std::string_view hash,
+                      std::string& out);
+
+// chain_hash with a digest context kept across calls (one per thread; not thread-safe).
+class ChainHasher {
+ public:
+  ChainHasher();
+  ~ChainHasher();
+  ChainHasher(const ChainHasher&) = delete;
+  ChainHasher& operator=(const ChainHasher&) = delete;
+  std::string hash(std::string_view prev_hash, std::string_view canonical);
+
+ private:
+  evp_md_st* md_;
+  evp_md_ctx_st* ctx_;
+};
 // Parses a stored/exported line back; nullopt if it is not a well-formed record: not JSON, a field
 // missing or of the wrong type, or an unknown field. Never throws.
 std::optional<Event> from_json_line(const std::string& line);

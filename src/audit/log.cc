@@ -1,5 +1,7 @@
 #include "audit/log.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <exception>
 #include <utility>
@@ -14,6 +16,9 @@ namespace {
 
 // How long append waits for queue space before refusing the record (never a silent drop).
 constexpr auto kQueueFullWait = std::chrono::seconds(1);
+// Fire-and-forget records are committed within this long, or sooner with the next commit.
+constexpr auto kLazyFlush = std::chrono::milliseconds(5);
+constexpr size_t kLazyBatch = 256;
 
 void call_done(const Log::Done& done, Result<uint64_t> r) {
   if (!done) return;
@@ -60,7 +65,10 @@ Status Log::open() {
     prev_hash_ = e.hash;
   }
   opened_ = true;
-  writer_ = std::thread([this] { run(); });
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "audit-writer");  // visible in top -H and perf
+    run();
+  });
   return ok_status();
 }
 
@@ -92,95 +100,160 @@ void Log::append(Event e, Done done) {
       return;
     }
   }
-  // The writer only sleeps when the queue is empty and re-checks under the lock, so waking it on
-  // the empty -> non-empty edge is enough and keeps the common append free of a futex call.
-  bool wake = queue_.empty();
+  // Someone waits on `done`, or the queue is getting long: wake the writer now. Otherwise the
+  // record waits for the next commit (at most kLazyFlush), saving a futex wake per record.
+  bool wake = (done != nullptr || queue_.size() + 1 >= kLazyBatch) && !urgent_;
+  if (wake) urgent_ = true;
   queue_.push_back(Item{std::move(e), std::move(done)});
   lk.unlock();
   if (wake) cv_.notify_one();
 }
 
+// Encoding buffers reused across batches so that, once warm, encoding allocates nothing but the
+// hash strings.
+struct Log::Scratch {
+  std::vector<Event> batch;
+  std::string canonical, lines;
+  ChainHasher hasher;
+};
+
+Status Log::commit(std::deque<Item>& items, Scratch& sc, uint64_t& first_seq) {
+  uint64_t seq;
+  std::string prev;
+  bool poisoned;
+  {
+    std::lock_guard lk(mu_);
+    seq = next_seq_;
+    prev = prev_hash_;
+    poisoned = failed_;
+  }
+  first_seq = seq;
+  if (poisoned) return make_error("audit_failed", "audit store failed; refusing further records");
+  Status st = ok_status();
+  sc.batch.clear();
+  sc.batch.reserve(items.size());
+  sc.lines.clear();
+  try {
+    for (Item& it : items) {
+      Event& e = it.event;
+      e.seq = seq++;
+      e.node_id = node_id_;
+      e.prev_hash = std::move(prev);
+      // One encoding serves both the hash input and the stored line.
+      sc.canonical.clear();
+      size_t hash_at = append_canonical_json(e, sc.canonical);
+      e.hash = sc.hasher.hash(e.prev_hash, sc.canonical);
+      append_json_line(sc.canonical, hash_at, e.hash, sc.lines);
+      sc.lines += '\n';
+      prev = e.hash;
+      sc.batch.push_back(std::move(e));
+    }
+    st = store_->append_encoded(sc.batch, sc.lines);
+  } catch (const std::exception& ex) {
+    st = make_error("exception", ex.what());
+  }
+  if (!st.ok()) {
+    spdlog::error("audit: commit of {} records failed ({}: {}); failing closed", items.size(),
+                  st.error().code, st.error().message);
+    st = make_error("audit_failed", "audit commit failed: " + st.error().message);
+    std::lock_guard lk(mu_);
+    failed_ = true;  // seq/prev_hash stay where the last good commit left them
+  } else {
+    std::lock_guard lk(mu_);
+    next_seq_ = seq;
+    prev_hash_ = prev;
+    stats_.records += items.size();
+    stats_.batches += 1;
+  }
+  // A burst of fire-and-forget records can make one batch very large; do not keep that much.
+  if (sc.lines.capacity() > (size_t(8) << 20)) std::string().swap(sc.lines);
+  return st;
+}
+
+void Log::finish(std::deque<Item>& items, const Status& st, uint64_t first_seq) {
+  if (!st.ok()) space_.notify_all();  // appenders waiting for space should now fail fast
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (st.ok()) {
+      call_done(items[i].done, first_seq + i);
+    } else {
+      call_done(items[i].done, st.error());
+    }
+  }
+  items.clear();
+  // busy_ drops only after the callbacks ran, so flush() returning means every done was called.
+  std::lock_guard lk(mu_);
+  --busy_;
+  if (queue_.empty() && busy_ == 0) drained_.notify_all();
+}
+
 void Log::run() {
   std::deque<Item> items;
-  std::vector<Event> batch;
+  Scratch sc;
   for (;;) {
-    uint64_t seq;
-    std::string prev;
-    bool poisoned;
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping and drained
-      items.swap(queue_);         // group commit: everything queued so far
-      busy_ = true;
-      seq = next_seq_;
-      prev = prev_hash_;
-      poisoned = failed_;
+      // Fire-and-forget records do not wake the writer: they ride along with the next inline
+      // commit or are picked up here within kLazyFlush.
+      cv_.wait_for(lk, kLazyFlush, [&] { return stopping_ || urgent_; });
+      if (queue_.empty()) {
+        urgent_ = false;
+        if (stopping_) break;  // stopping and drained
+        continue;
+      }
+    }
+    std::lock_guard commit_lk(commit_mu_);
+    {
+      std::lock_guard lk(mu_);
+      items.swap(queue_);  // group commit: everything queued so far
+      urgent_ = false;
+      ++busy_;
     }
     space_.notify_all();
-
-    Status st = ok_status();
-    if (poisoned) {
-      st = make_error("audit_failed", "audit store failed; refusing further records");
-    } else {
-      batch.clear();
-      batch.reserve(items.size());
-      try {
-        for (Item& it : items) {
-          Event& e = it.event;
-          e.seq = seq++;
-          e.node_id = node_id_;
-          e.prev_hash = std::move(prev);
-          e.hash = chain_hash(e.prev_hash, canonical_json(e));
-          prev = e.hash;
-          batch.push_back(std::move(e));
-        }
-        st = store_->append(batch);
-      } catch (const std::exception& ex) {
-        st = make_error("exception", ex.what());
-      }
-      if (!st.ok()) {
-        spdlog::error("audit: commit of {} records failed ({}: {}); failing closed", items.size(),
-                      st.error().code, st.error().message);
-        st = make_error("audit_failed", "audit commit failed: " + st.error().message);
-      }
-    }
-
-    if (st.ok()) {
-      std::lock_guard lk(mu_);
-      next_seq_ = seq;
-      prev_hash_ = prev;
-      stats_.records += items.size();
-      stats_.batches += 1;
-    } else if (!poisoned) {
-      std::lock_guard lk(mu_);
-      failed_ = true;  // seq/prev_hash stay where the last good commit left them
-    }
-    if (!st.ok()) space_.notify_all();  // appenders waiting for space should now fail fast
-
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (st.ok()) {
-        call_done(items[i].done, batch[i].seq);
-      } else {
-        call_done(items[i].done, st.error());
-      }
-    }
-    items.clear();
-
-    // busy_ drops only after the callbacks ran, so flush() returning means every done was called.
-    std::lock_guard lk(mu_);
-    busy_ = false;
-    if (queue_.empty()) drained_.notify_all();
+    uint64_t first = 0;
+    Status st = items.empty() ? ok_status() : commit(items, sc, first);
+    finish(items, st, first);
   }
   std::lock_guard lk(mu_);
-  busy_ = false;
   drained_.notify_all();
+}
+
+Result<uint64_t> Log::append_now(std::vector<Event>& events) {
+  if (events.empty()) return uint64_t{0};
+  std::deque<Item> items;
+  std::lock_guard commit_lk(commit_mu_);
+  {
+    std::lock_guard lk(mu_);
+    if (!opened_ || stopping_) return make_error("audit_closed", "audit log is not open");
+    if (failed_) return make_error("audit_failed", "audit store failed; refusing further records");
+    // What was queued before these events keeps its place in the chain.
+    items.swap(queue_);
+    ++busy_;
+  }
+  space_.notify_all();
+  size_t queued = items.size();
+  for (Event& e : events) items.push_back(Item{std::move(e), nullptr});
+  if (!writer_scratch_) writer_scratch_ = std::make_unique<Scratch>();
+  uint64_t first = 0;
+  Status st = commit(items, *writer_scratch_, first);
+  // Hand the events back with seq/hash filled in, for callers that reference them.
+  auto& done_batch = writer_scratch_->batch;
+  if (st.ok() && done_batch.size() == items.size()) {
+    for (size_t i = 0; i < events.size(); ++i) events[i] = std::move(done_batch[queued + i]);
+  }
+  items.resize(queued);
+  finish(items, st, first);
+  if (!st.ok()) return st.error();
+  return first + queued;
 }
 
 void Log::flush() {
   std::unique_lock lk(mu_);
   // Appends are refused before open and after close, so an idle log trivially satisfies this.
-  drained_.wait(lk, [&] { return queue_.empty() && !busy_; });
+  if (!queue_.empty()) {
+    urgent_ = true;
+    cv_.notify_one();
+  }
+  drained_.wait(lk, [&] { return queue_.empty() && busy_ == 0; });
 }
 
 void Log::close() {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "audit/event.h"
 #include "audit/store.h"
@@ -40,7 +41,14 @@ class Log {
   // `done` runs on the writer thread after the batch holding the record committed (or failed).
   void append(Event e, Done done);
   // Fire-and-forget: a refusal or failed commit is only visible in the process log and failed().
+  // Written lazily: with the next inline commit, a full queue, or within kLazyFlush.
   void append(Event e) { append(std::move(e), nullptr); }
+  // Commits `events` (and everything queued before them) on the calling thread and returns the seq
+  // of events[0] once the store took them. This is the strict-durability path of the proxies: no
+  // hand-off to the writer thread and back, which on a busy 2-core machine cost more than the
+  // write itself. Blocks the caller for one store append (a journal write(); with sync "full" an
+  // fdatasync, so callers with sync "full" should prefer append+done).
+  Result<uint64_t> append_now(std::vector<Event>& events);
   // Blocks until everything appended so far is committed (or failed) and its `done` has run.
   void flush();
   void close();
@@ -55,15 +63,23 @@ class Log {
     Event event;
     Done done;
   };
+  struct Scratch;
+  // Assigns seq and hashes to `items` in order and appends them to the store. Caller holds
+  // commit_mu_; returns the first seq used.
+  Status commit(std::deque<Item>& items, Scratch& scratch, uint64_t& first_seq);
+  void finish(std::deque<Item>& items, const Status& st, uint64_t first_seq);
   std::unique_ptr<Store> store_;
   std::string node_id_;
   size_t max_queue_;
   mutable std::mutex mu_;
+  std::mutex commit_mu_;  // one committer at a time (writer thread or an append_now caller)
+  std::unique_ptr<Scratch> writer_scratch_;
   std::condition_variable cv_, drained_;
   std::condition_variable space_;  // signalled when the writer takes the queue (bounded appends)
   std::deque<Item> queue_;
   bool stopping_ = false;
-  bool busy_ = false;
+  bool urgent_ = false;  // the writer was asked to commit now
+  int busy_ = 0;         // committers between taking items and running their callbacks
   uint64_t next_seq_ = 1;
   std::string prev_hash_;
   bool failed_ = false;  // a failed commit poisons the log: fail closed from then on

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "audit/event.h"
@@ -16,6 +17,13 @@ class Store {
   virtual ~Store() = default;
   // Appends records (seq and hash already set) in one transaction; durable when it returns ok.
   virtual Status append(const std::vector<Event>& batch) = 0;
+  // The same, for a caller that already encoded the batch: `lines` is to_json_line(batch[i]) + '\n'
+  // for each record, concatenated (the Log's writer has it anyway, having hashed the canonical
+  // form). A store that keeps JSONL writes it as is instead of encoding every record again.
+  virtual Status append_encoded(const std::vector<Event>& batch, std::string_view lines) {
+    (void)lines;
+    return append(batch);
+  }
   // The record with the highest seq, if any (to continue the chain after a restart).
   virtual Result<std::optional<Event>> last() = 0;
   // Calls fn for each record with seq >= from, in seq order, until fn returns false.

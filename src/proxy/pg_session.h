@@ -109,6 +109,9 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   Bytes fatal_bytes_;  // a FATAL ErrorResponse waiting to be written during start-up
   Bytes hello_;        // AuthenticationOk .. ReadyForQuery, sent once the session is on record
   std::deque<Pending> pending_;
+  // Strict mode: this read batch's statement records, committed together before forwarding.
+  std::vector<audit::Event> batch_events_;
+  std::vector<std::shared_ptr<StmtRecord>> batch_recs_;
   std::unordered_map<std::string, std::shared_ptr<const PreparedInfo>> prepared_;
   std::unordered_map<std::string, PortalInfo> portals_;
   std::string fatal_message_;  // sent to the client by the server loop before closing

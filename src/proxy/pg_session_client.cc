@@ -57,7 +57,16 @@ awaitable<void> PgSession::client_loop() {
     // Strict durability: the records of this batch are committed before any of it is forwarded.
     // If the audit store cannot take them, nothing of the batch runs and the session ends.
     bool audited = !barrier_->failed();
-    if (ctx_.strict_audit) audited = co_await barrier_->wait();
+    if (!batch_events_.empty()) {
+      auto first = ctx_.audit->append_now(batch_events_);
+      if (first) {
+        for (size_t i = 0; i < batch_recs_.size(); ++i) batch_recs_[i]->seq = *first + i;
+      } else {
+        audited = false;
+      }
+      batch_events_.clear();
+      batch_recs_.clear();
+    }
     if (!audited) {
       to_server_.clear();
       if (fatal_message_.empty()) {
@@ -166,7 +175,12 @@ std::shared_ptr<PgSession::StmtRecord> PgSession::audit_statement(
   }
   auto rec = std::make_shared<StmtRecord>();
   rec->start_mono = mono_ns();
-  barrier_->append(*ctx_.audit, std::move(e), [rec](uint64_t seq) { rec->seq = seq; });
+  if (ctx_.strict_audit) {
+    batch_events_.push_back(std::move(e));
+    batch_recs_.push_back(rec);
+  } else {
+    barrier_->append(*ctx_.audit, std::move(e), [rec](uint64_t seq) { rec->seq = seq; });
+  }
   return rec;
 }
 

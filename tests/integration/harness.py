@@ -513,6 +513,10 @@ class Phigate:
 
     # -- audit store (read-only peek; DESIGN: <data_dir>/phigate.db, table audit_events)
     def audit_db(self):
+        # Acknowledged records reach the SQLite table from the journal within ~50 ms (fire-and-
+        # forget ones within ~5 ms more); raw SQL readers wait that out. Store readers
+        # (`phigate audit verify`) see the journal tail and need no wait.
+        time.sleep(0.25)
         path = os.path.join(self.data_dir, "phigate.db")
         if not os.path.exists(path):
             raise AssertionError(f"audit store {path} missing; data_dir has "

@@ -178,3 +178,103 @@ def wait_until(pred, timeout, step=0.05):
             return True
         time.sleep(step)
     return pred()
+
+
+# --------------------------------------------------------------------------------------------
+# Extended query protocol and raw framing helpers (§55.2.3, §55.7). Each *_msg builds the bytes of
+# one frontend message, so that tests can pipeline several in a single write.
+
+
+def _b(s):
+    return s if isinstance(s, (bytes, bytearray)) else str(s).encode()
+
+
+def frame(typ, payload=b""):
+    """One frontend message: type byte + int32 length (self-inclusive) + payload."""
+    return typ + struct.pack("!I", len(payload) + 4) + payload
+
+
+def parse_msg(name, sql, param_oids=()):
+    body = _b(name) + b"\0" + _b(sql) + b"\0" + struct.pack("!H", len(param_oids))
+    for oid in param_oids:
+        body += struct.pack("!I", oid)
+    return frame(b"P", body)
+
+
+def bind_msg(portal, stmt, params=(), formats=(), result_formats=()):
+    """params: str/bytes values or None for NULL; formats: per-parameter format codes (0 text,
+    1 binary), or one code for all, or () for all text."""
+    body = _b(portal) + b"\0" + _b(stmt) + b"\0"
+    body += struct.pack("!H", len(formats)) + b"".join(struct.pack("!h", f) for f in formats)
+    body += struct.pack("!H", len(params))
+    for v in params:
+        if v is None:
+            body += struct.pack("!i", -1)
+        else:
+            v = _b(v)
+            body += struct.pack("!i", len(v)) + v
+    body += struct.pack("!H", len(result_formats))
+    body += b"".join(struct.pack("!h", f) for f in result_formats)
+    return frame(b"B", body)
+
+
+def describe_msg(kind, name=""):
+    return frame(b"D", _b(kind) + _b(name) + b"\0")
+
+
+def execute_msg(portal="", max_rows=0):
+    return frame(b"E", _b(portal) + b"\0" + struct.pack("!i", max_rows))
+
+
+def close_msg(kind, name=""):
+    return frame(b"C", _b(kind) + _b(name) + b"\0")
+
+
+def sync_msg():
+    return frame(b"S")
+
+
+def flush_msg():
+    return frame(b"H")
+
+
+def function_call_msg(oid, args=(), arg_formats=(), result_format=0):
+    body = struct.pack("!I", oid) + struct.pack("!H", len(arg_formats))
+    body += b"".join(struct.pack("!h", f) for f in arg_formats)
+    body += struct.pack("!H", len(args))
+    for v in args:
+        if v is None:
+            body += struct.pack("!i", -1)
+        else:
+            v = _b(v)
+            body += struct.pack("!i", len(v)) + v
+    body += struct.pack("!h", result_format)
+    return frame(b"F", body)
+
+
+def send_raw(conn, data):
+    """Writes bytes as they are: several messages at once, or deliberately malformed ones."""
+    conn.sock.sendall(data)
+
+
+def read_until_ready(conn):
+    """Reads messages up to and including ReadyForQuery; returns [(type, payload), ...]."""
+    out = []
+    while True:
+        typ, p = conn.read()
+        out.append((typ, p))
+        if typ == b"Z":
+            return out
+
+
+def types_of(msgs):
+    """The message types of read_until_ready()'s result as one string, e.g. "12TDCZ"."""
+    return "".join(t.decode() for t, _ in msgs)
+
+
+def errors_of(msgs):
+    return [parse_fields(p) for t, p in msgs if t == b"E"]
+
+
+def rows_of(msgs):
+    return [decode_datarow(p) for t, p in msgs if t == b"D"]

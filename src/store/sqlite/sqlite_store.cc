@@ -1,321 +1,495 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include <sqlite3.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <limits>
-#include <string_view>
+#include <mutex>
+#include <optional>
 #include <system_error>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "audit/canonical.h"
+#include "store/sqlite/journal.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace phigate::store {
 namespace {
 
 using audit::Event;
+using sqlite_detail::AuditTable;
+using sqlite_detail::RowView;
 
-constexpr int kBusyTimeoutMs = 5000;
-constexpr const char* kColumns = "seq, time_ns, session_id, type, sub, resource, record, hash";
+static_assert(kSqliteSchemaVersion == sqlite_detail::kSchemaVersion);
 
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
-
-Error db_error(sqlite3* db, std::string_view what) {
-  return make_error("store", std::string(what) + ": " + sqlite3_errmsg(db));
+Error tampered(uint64_t seq, const std::string& what) {
+  return make_error("tampered", "seq " + std::to_string(seq) + ": " + what);
 }
 
-Error tampered(int64_t seq, std::string_view what) {
-  return make_error("tampered", "seq " + std::to_string(seq) + ": " + std::string(what));
-}
-
-Result<Stmt> prepare(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
-      SQLITE_OK) {
-    return db_error(db, "prepare");
-  }
-  return Stmt(s);
-}
-
-Status exec(sqlite3* db, const char* sql) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return db_error(db, sql);
-  return ok_status();
-}
-
-// Indexed copies hold what the record holds, i.e. the sanitized text.
-std::string col_copy(const std::string& s) {
-  return audit::is_valid_utf8(s) ? s : audit::sanitize_utf8(s);
-}
-
-bool text_equals(sqlite3_stmt* s, int col, const std::string& want) {
-  if (sqlite3_column_type(s, col) != SQLITE_TEXT) return false;
-  const auto* p = sqlite3_column_text(s, col);
-  int n = sqlite3_column_bytes(s, col);
-  return std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) == want;
-}
-
-// Parses one row of kColumns and checks that the indexed columns are faithful copies of the record.
-// Editing a column (to hide a row from a query by sub, say) must not go unnoticed even though the
-// column is outside the hash.
-Result<Event> read_row(sqlite3_stmt* s) {
-  int64_t seq = sqlite3_column_int64(s, 0);
-  if (sqlite3_column_type(s, 6) != SQLITE_TEXT) return tampered(seq, "record is missing");
-  std::string record(reinterpret_cast<const char*>(sqlite3_column_text(s, 6)),
-                     static_cast<size_t>(sqlite3_column_bytes(s, 6)));
-  auto e = audit::from_json_line(record);
-  if (!e) return tampered(seq, "record is not a well-formed audit record");
-  // Whitespace, key order, duplicate keys: all invisible to the hash once parsed, but other tools
-  // would read them differently, so only the canonical encoding is accepted.
-  if (audit::to_json_line(*e) != record) return tampered(seq, "record is not in canonical form");
-  const char* col = nullptr;
-  if (seq < 0 || static_cast<uint64_t>(seq) != e->seq) {
-    col = "seq";
-  } else if (sqlite3_column_type(s, 1) != SQLITE_INTEGER ||
-             sqlite3_column_int64(s, 1) != e->time_ns) {
-    col = "time_ns";
-  } else if (!text_equals(s, 2, e->session_id)) {
-    col = "session_id";
-  } else if (!text_equals(s, 3, e->type)) {
-    col = "type";
-  } else if (!text_equals(s, 4, e->sub)) {
-    col = "sub";
-  } else if (!text_equals(s, 5, e->resource)) {
-    col = "resource";
-  } else if (!text_equals(s, 7, e->hash)) {
-    col = "hash";
-  }
-  if (col) return tampered(seq, std::string("indexed column ") + col + " differs from record");
-  return std::move(*e);
-}
-
-class SqliteAuditStore final : public audit::Store {
+// Rows waiting for the background ingest, packed into one arena so that once the buffers are warm
+// a batch costs no allocation per record.
+class Pending {
  public:
-  SqliteAuditStore(sqlite3* db, bool readonly) : db_(db), readonly_(readonly) {}
-  ~SqliteAuditStore() override {
-    // Statements first: sqlite3_close_v2 would otherwise defer closing until they are finalized.
-    insert_.reset();
-    begin_.reset();
-    commit_.reset();
-    rollback_.reset();
-    last_.reset();
-    sqlite3_close_v2(db_);
+  bool empty() const { return rows_.empty(); }
+  size_t size() const { return rows_.size(); }
+  uint64_t last_seq() const { return static_cast<uint64_t>(rows_.back().seq); }
+  void clear() {
+    arena_.clear();
+    rows_.clear();
   }
-
-  Status prepare_all() {
-    std::string sel = std::string("SELECT ") + kColumns + " FROM audit_events ";
-    auto last = prepare(db_, sel + "ORDER BY seq DESC LIMIT 1");
-    if (!last.ok()) return last.error();
-    last_ = std::move(*last);
-    if (readonly_) return ok_status();
-    auto ins = prepare(db_, std::string("INSERT INTO audit_events (") + kColumns +
-                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    auto begin = prepare(db_, "BEGIN IMMEDIATE");
-    auto commit = prepare(db_, "COMMIT");
-    auto rollback = prepare(db_, "ROLLBACK");
-    for (auto* r : {&ins, &begin, &commit, &rollback}) {
-      if (!r->ok()) return r->error();
-    }
-    insert_ = std::move(*ins);
-    begin_ = std::move(*begin);
-    commit_ = std::move(*commit);
-    rollback_ = std::move(*rollback);
-    return ok_status();
+  void add(const Event& e, std::string_view line) {
+    Row r{static_cast<int64_t>(e.seq), e.time_ns, arena_.size(), {}};
+    put(r, 0, line);
+    put(r, 1, e.hash);
+    put(r, 2, e.session_id);
+    put(r, 3, e.type);
+    put(r, 4, e.sub);
+    put(r, 5, e.resource);
+    rows_.push_back(r);
   }
-
-  Status append(const std::vector<Event>& batch) override {
-    if (readonly_) return make_error("store", "audit store opened read-only");
-    if (batch.empty()) return ok_status();
-    if (!step_done(begin_.get())) return db_error(db_, "begin");
-    Status st = insert_all(batch);
-    if (st.ok() && !step_done(commit_.get())) st = db_error(db_, "commit");
-    if (!st.ok() && !sqlite3_get_autocommit(db_)) step_done(rollback_.get());
-    return st;
-  }
-
-  Result<std::optional<Event>> last() override {
-    sqlite3_stmt* s = last_.get();
-    int rc = sqlite3_step(s);
-    Result<std::optional<Event>> out = std::optional<Event>();
-    if (rc == SQLITE_ROW) {
-      auto e = read_row(s);
-      if (e.ok()) {
-        out = std::optional<Event>(std::move(*e));
-      } else {
-        out = e.error();
+  // Views into the arena: valid until the next add() or clear().
+  void views(std::vector<RowView>& out) const {
+    out.clear();
+    for (const Row& r : rows_) {
+      std::string_view f[6];
+      size_t off = r.off;
+      for (int i = 0; i < 6; ++i) {
+        f[i] = std::string_view(arena_).substr(off, r.len[i]);
+        off += r.len[i];
       }
-    } else if (rc != SQLITE_DONE) {
-      out = db_error(db_, "read last audit record");
-    }
-    sqlite3_reset(s);
-    return out;
-  }
-
-  Status scan(uint64_t from, const std::function<bool(const Event&)>& fn) override {
-    // from == 0 means every row, including any (forged) seq <= 0, so verify sees them.
-    std::string sql = std::string("SELECT ") + kColumns + " FROM audit_events ";
-    if (from > 0) sql += "WHERE seq >= ?1 ";
-    sql += "ORDER BY seq";
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-      return db_error(db_, "prepare scan");
-    }
-    Stmt s(raw);
-    if (from > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return ok_status();
-    if (from > 0) sqlite3_bind_int64(raw, 1, static_cast<int64_t>(from));
-    for (;;) {
-      int rc = sqlite3_step(raw);
-      if (rc == SQLITE_DONE) return ok_status();
-      if (rc != SQLITE_ROW) return db_error(db_, "scan audit records");
-      auto e = read_row(raw);
-      if (!e.ok()) return e.error();
-      if (!fn(*e)) return ok_status();
+      out.push_back(RowView{r.seq, r.time_ns, f[2], f[3], f[4], f[5], f[0], f[1]});
     }
   }
 
  private:
-  bool step_done(sqlite3_stmt* s) {
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE;
+  struct Row {
+    int64_t seq, time_ns;
+    size_t off;
+    size_t len[6];  // record, hash, session_id, type, sub, resource
+  };
+  // Column copies hold what the record holds, i.e. the sanitized text.
+  void put(Row& r, int i, std::string_view v) {
+    size_t before = arena_.size();
+    if (i == 0 || audit::is_valid_utf8(v)) {
+      arena_.append(v);
+    } else {
+      arena_ += audit::sanitize_utf8(v);
+    }
+    r.len[i] = arena_.size() - before;
+  }
+  std::string arena_;
+  std::vector<Row> rows_;
+};
+
+class SqliteAuditStore final : public audit::Store {
+ public:
+  SqliteAuditStore(std::unique_ptr<AuditTable> table, std::string path, SqliteOptions opts,
+                   bool readonly)
+      : table_(std::move(table)),
+        path_(std::move(path)),
+        opts_(std::move(opts)),
+        readonly_(readonly),
+        in_memory_(path_ == ":memory:") {}
+
+  ~SqliteAuditStore() override {
+    if (ingest_thread_.joinable()) {
+      {
+        std::lock_guard lk(mu_);
+        stop_ = true;
+      }
+      cv_.notify_all();
+      ingest_thread_.join();
+    }
+    if (readonly_ || in_memory_) return;
+    if (fd_ >= 0) ::close(fd_);
+    // Everything acknowledged goes into SQLite before the journal may go; if that fails the
+    // journal stays and the next open ingests it.
+    Status st = drain();
+    if (!st.ok()) {
+      spdlog::error("audit: final ingest failed ({}); the journal is kept for the next start",
+                    st.error().message);
+      return;
+    }
+    std::vector<std::string> files;
+    {
+      std::lock_guard lk(mu_);
+      for (const auto& s : sealed_) files.push_back(s.path);
+    }
+    if (!cur_path_.empty()) files.push_back(cur_path_);
+    for (const auto& f : files) unlink_journal(f);
   }
 
-  Status insert_all(const std::vector<Event>& batch) {
-    sqlite3_stmt* s = insert_.get();
-    for (const Event& e : batch) {
-      if (e.seq == 0 || e.seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        return make_error("store", "audit seq out of range: " + std::to_string(e.seq));
-      }
-      // Locals outlive the step, so SQLITE_STATIC (no copy) is safe.
-      std::string record = audit::to_json_line(e);
-      std::string cols[] = {col_copy(e.session_id), col_copy(e.type), col_copy(e.sub),
-                            col_copy(e.resource)};
-      std::string hash = col_copy(e.hash);
-      sqlite3_bind_int64(s, 1, static_cast<int64_t>(e.seq));
-      sqlite3_bind_int64(s, 2, e.time_ns);
-      for (int i = 0; i < 4; ++i) {
-        sqlite3_bind_text(s, 3 + i, cols[i].data(), static_cast<int>(cols[i].size()),
-                          SQLITE_STATIC);
-      }
-      sqlite3_bind_text(s, 7, record.data(), static_cast<int>(record.size()), SQLITE_STATIC);
-      sqlite3_bind_text(s, 8, hash.data(), static_cast<int>(hash.size()), SQLITE_STATIC);
-      int rc = sqlite3_step(s);
-      sqlite3_reset(s);
-      sqlite3_clear_bindings(s);
-      if (rc != SQLITE_DONE) {
-        return db_error(db_, "insert audit record seq " + std::to_string(e.seq));
-      }
+  // Writer only: ingests what a previous process left in the journal, then starts the ingest
+  // thread.
+  Status start() {
+    if (readonly_ || in_memory_) return ok_status();
+    if (auto st = recover(); !st.ok()) return st;
+    if (opts_.background_ingest) {
+      ingest_thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "audit-ingest");
+        ingest_loop();
+      });
     }
     return ok_status();
   }
 
-  sqlite3* db_;
-  bool readonly_;
-  Stmt insert_, begin_, commit_, rollback_, last_;
+  Status append(const std::vector<Event>& batch) override {
+    encoded_.clear();
+    for (const Event& e : batch) {
+      encoded_ += audit::to_json_line(e);
+      encoded_ += '\n';
+    }
+    return append_encoded(batch, encoded_);
+  }
+
+  Status append_encoded(const std::vector<Event>& batch, std::string_view lines) override {
+    if (readonly_) return make_error("store", "audit store opened read-only");
+    if (batch.empty()) return ok_status();
+    if (auto st = check_batch(batch, lines); !st.ok()) return st;
+    if (broken_.load(std::memory_order_acquire)) return broken_error();
+    if (in_memory_) return insert_now(batch);
+    if (fd_ < 0) {
+      if (auto st = open_journal(batch.front().seq); !st.ok()) return fail(st.error());
+    }
+    if (auto st = journal::write_all(fd_, lines); !st.ok()) {
+      // Cut the partial batch off so the file stays a sequence of whole lines; the log fails
+      // closed from here on anyway.
+      if (::ftruncate(fd_, static_cast<off_t>(cur_bytes_)) != 0) {
+        spdlog::error("audit: cannot cut a failed journal write: {}", std::strerror(errno));
+      }
+      return fail(st.error());
+    }
+    if (opts_.sync == "full" && ::fdatasync(fd_) != 0) {
+      return fail(
+          make_error("store", std::string("fdatasync audit journal: ") + std::strerror(errno)));
+    }
+    // Durable from here on. The rest only schedules the SQLite copy.
+    last_seq_ = batch.back().seq;
+    cur_bytes_ += lines.size();
+    const bool rotate = cur_bytes_ >= opts_.journal_rotate_bytes;
+    bool wake;
+    {
+      std::unique_lock lk(mu_);
+      const size_t before = pending_.size();
+      for (size_t i = 0; i < batch.size(); ++i) pending_.add(batch[i], line_views_[i]);
+      // Wake the ingest thread only on the edges it waits for, not on every batch.
+      wake =
+          before == 0 || (before < opts_.ingest_records && pending_.size() >= opts_.ingest_records);
+      if (rotate) sealed_.push_back(Sealed{cur_path_, last_seq_});
+      // Backpressure: if SQLite cannot keep up, memory must not grow without bound. Waiting here
+      // stalls the Log's writer, whose bounded queue then pushes back on appenders.
+      if (ingest_thread_.joinable() && pending_.size() >= max_pending()) {
+        cv_.notify_one();
+        idle_.wait(lk, [&] { return pending_.size() < max_pending() || broken_msg_; });
+      }
+    }
+    if (wake) cv_.notify_one();
+    if (rotate) {
+      ::close(fd_);
+      fd_ = -1;
+      cur_path_.clear();
+    }
+    return ok_status();
+  }
+
+  Result<std::optional<Event>> last() override {
+    if (!readonly_) {
+      if (auto st = drain(); !st.ok()) return st.error();
+      std::lock_guard db(db_mu_);
+      return table_->last();
+    }
+    // Journal first, then SQLite: see scan().
+    auto snap = journal::load(path_);
+    if (!snap.ok()) return snap.error();
+    auto stored = table_->last();
+    if (!stored.ok()) return stored.error();
+    if (!snap->entries.empty() &&
+        (!stored->has_value() || snap->entries.back().event.seq > (*stored)->seq)) {
+      return std::optional<Event>(std::move(snap->entries.back().event));
+    }
+    return stored;
+  }
+
+  Status scan(uint64_t from, const std::function<bool(const Event&)>& fn) override {
+    if (!readonly_) {
+      if (auto st = drain(); !st.ok()) return st;
+      std::lock_guard db(db_mu_);
+      return table_->scan(from, [&](const Event& e, std::string_view) { return fn(e); });
+    }
+    // The journal is read before SQLite's read transaction starts. A journal file only goes after
+    // its records were committed to SQLite, so every record acknowledged before this call is in
+    // the journal as read here or in the (later) SQLite snapshot; and because files go oldest
+    // first, the two together still form a contiguous chain.
+    auto snap = journal::load(path_);
+    if (!snap.ok()) return snap.error();
+    const auto& entries = snap->entries;
+    uint64_t next = from;
+    bool stopped = false;
+    std::optional<Error> bad;
+    Status st = table_->scan(from, [&](const Event& e, std::string_view record) {
+      auto it =
+          std::lower_bound(entries.begin(), entries.end(), e.seq,
+                           [](const journal::Entry& j, uint64_t s) { return j.event.seq < s; });
+      if (it != entries.end() && it->event.seq == e.seq && it->line != record) {
+        bad = tampered(e.seq, "journal record differs from the stored one");
+        return false;
+      }
+      next = std::max(next, e.seq + 1);
+      stopped = !fn(e);
+      return !stopped;
+    });
+    if (bad) return *bad;
+    if (!st.ok() || stopped) return st;
+    for (const auto& j : entries) {
+      if (j.event.seq >= next && !fn(j.event)) break;
+    }
+    return ok_status();
+  }
+
+ private:
+  struct Sealed {
+    std::string path;
+    uint64_t last_seq;
+  };
+
+  size_t max_pending() const { return std::max<size_t>(opts_.ingest_records, 1) * 20; }
+
+  // Seqs must rise strictly from the last appended record (a duplicate would only fail later, in
+  // the background ingest, after the record was acknowledged), and `lines` must hold one line per
+  // record.
+  Status check_batch(const std::vector<Event>& batch, std::string_view lines) {
+    uint64_t min = last_seq_ + 1;
+    for (const Event& e : batch) {
+      if (e.seq < min || e.seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return make_error("store", "audit seq " + std::to_string(e.seq) + " out of order (last " +
+                                       std::to_string(last_seq_) + ")");
+      }
+      min = e.seq + 1;
+    }
+    line_views_.clear();
+    size_t pos = 0;
+    while (pos < lines.size()) {
+      size_t nl = lines.find('\n', pos);
+      if (nl == std::string_view::npos) break;
+      line_views_.push_back(lines.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+    if (pos != lines.size() || line_views_.size() != batch.size()) {
+      return make_error("store", "encoded batch does not hold one line per record");
+    }
+    return ok_status();
+  }
+
+  Status open_journal(uint64_t first_seq) {
+    std::string p = journal::path_for(path_, first_seq);
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return make_error("store", "create " + p + ": " + std::strerror(errno));
+    // With sync "full" the new name must survive power loss before records in it are acknowledged.
+    if (opts_.sync == "full") {
+      if (auto st = journal::sync_dir(path_); !st.ok()) {
+        ::close(fd);
+        return st;
+      }
+    }
+    fd_ = fd;
+    cur_path_ = std::move(p);
+    cur_bytes_ = 0;
+    return ok_status();
+  }
+
+  Error fail(Error e) {
+    std::lock_guard lk(mu_);
+    if (!broken_msg_) broken_msg_ = e;
+    broken_.store(true, std::memory_order_release);
+    return e;
+  }
+
+  Error broken_error() {
+    std::lock_guard lk(mu_);
+    return make_error("store", "audit store failed earlier: " +
+                                   (broken_msg_ ? broken_msg_->message : std::string("?")));
+  }
+
+  Status insert_now(const std::vector<Event>& batch) {
+    for (size_t i = 0; i < batch.size(); ++i) pending_.add(batch[i], line_views_[i]);
+    pending_.views(views_);
+    Status st = table_->insert(views_);
+    pending_.clear();
+    if (st.ok()) last_seq_ = batch.back().seq;
+    return st;
+  }
+
+  void ingest_loop() {
+    std::unique_lock lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [&] { return stop_ || !pending_.empty(); });
+      if (stop_) return;
+      // Let records accumulate: one large transaction is what makes SQLite cheap per record.
+      cv_.wait_for(lk, opts_.ingest_interval,
+                   [&] { return stop_ || pending_.size() >= opts_.ingest_records; });
+      if (stop_) return;
+      (void)ingest(lk);  // a failure is recorded in broken_ and fails the next append
+    }
+  }
+
+  // Ingests everything pending now, on the calling thread.
+  Status drain() {
+    if (readonly_ || in_memory_) return ok_status();
+    std::unique_lock lk(mu_);
+    return ingest(lk);
+  }
+
+  // Moves the pending rows into SQLite. Called with mu_ held; releases it during the transaction.
+  Status ingest(std::unique_lock<std::mutex>& lk) {
+    idle_.wait(lk, [&] { return !ingesting_; });  // one ingest at a time keeps seq order
+    if (broken_msg_) return broken_error_locked();
+    if (pending_.empty()) return ok_status();
+    ingesting_ = true;
+    std::swap(pending_, work_);
+    idle_.notify_all();  // a writer waiting for pending_ to shrink may go on
+    lk.unlock();
+    work_.views(views_);
+    Status st = ok_status();
+    {
+      std::lock_guard db(db_mu_);
+      st = table_->insert(views_);
+    }
+    const uint64_t upto = work_.last_seq();
+    work_.clear();
+    std::vector<std::string> done;
+    lk.lock();
+    ingesting_ = false;
+    if (!st.ok()) {
+      // The records stay in the journal (the next open ingests them), but this process can no
+      // longer keep SQLite in step: fail closed.
+      spdlog::error("audit: ingest into SQLite failed: {}", st.error().message);
+      if (!broken_msg_) broken_msg_ = st.error();
+      broken_.store(true, std::memory_order_release);
+    } else {
+      while (!sealed_.empty() && sealed_.front().last_seq <= upto) {
+        done.push_back(std::move(sealed_.front().path));
+        sealed_.erase(sealed_.begin());
+      }
+    }
+    idle_.notify_all();
+    lk.unlock();
+    for (const auto& f : done) unlink_journal(f);
+    lk.lock();
+    return st;
+  }
+
+  Error broken_error_locked() {
+    return make_error("store", "audit store failed earlier: " + broken_msg_->message);
+  }
+
+  static void unlink_journal(const std::string& f) {
+    // A file left behind holds only ingested records: the next open skips and deletes it.
+    if (::unlink(f.c_str()) != 0 && errno != ENOENT) {
+      spdlog::warn("audit: cannot remove ingested journal {}: {}", f, std::strerror(errno));
+    }
+  }
+
+  // Ingests the records a previous process acknowledged but did not get into SQLite.
+  Status recover() {
+    auto snap = journal::load(path_);
+    if (!snap.ok()) return snap.error();
+    if (snap->files.empty()) {
+      // Nothing to recover; the chain's tail is checked when the Log opens (via last()).
+      std::lock_guard db(db_mu_);
+      auto stored = table_->last();
+      if (stored.ok() && stored->has_value()) last_seq_ = (*stored)->seq;
+      return ok_status();
+    }
+    auto stored = table_->last();
+    if (!stored.ok()) return stored.error();
+    uint64_t expect = stored->has_value() ? (*stored)->seq + 1 : 1;
+    std::string prev = stored->has_value() ? (*stored)->hash : audit::kGenesisHash;
+    if (!snap->torn_path.empty()) {
+      spdlog::warn("audit: {} ends in an incomplete record (never acknowledged); cutting it off",
+                   snap->torn_path);
+      if (::truncate(snap->torn_path.c_str(), static_cast<off_t>(snap->torn_at)) != 0) {
+        return make_error("store", "truncate " + snap->torn_path + ": " + std::strerror(errno));
+      }
+    }
+    // Recovered records must continue the chain exactly: anything else means the journal (or the
+    // database) was edited, and continuing would bury that.
+    std::vector<RowView> rows;
+    for (const auto& j : snap->entries) {
+      const Event& e = j.event;
+      if (e.seq < expect) continue;  // already in SQLite (crash between commit and unlink)
+      if (e.seq != expect) {
+        return tampered(e.seq, "journal gap (expected " + std::to_string(expect) + ")");
+      }
+      if (audit::chain_hash(e.prev_hash, audit::canonical_json(e)) != e.hash) {
+        return tampered(e.seq, "journal hash mismatch \xE2\x80\x94 record edited");
+      }
+      if (e.prev_hash != prev) return tampered(e.seq, "journal prev_hash does not match");
+      // Parsed from JSON, so the fields are valid UTF-8 and equal to what the record holds.
+      rows.push_back(RowView{static_cast<int64_t>(e.seq), e.time_ns, e.session_id, e.type, e.sub,
+                             e.resource, j.line, e.hash});
+      prev = e.hash;
+      ++expect;
+    }
+    if (!rows.empty()) {
+      spdlog::info("audit: ingesting {} journal records left by the previous run", rows.size());
+      if (auto st = table_->insert(rows); !st.ok()) return st;
+    }
+    last_seq_ = expect - 1;
+    for (const auto& f : snap->files) unlink_journal(f.path);
+    return ok_status();
+  }
+
+  std::unique_ptr<AuditTable> table_;
+  const std::string path_;
+  const SqliteOptions opts_;
+  const bool readonly_, in_memory_;
+
+  // Writer side: only the thread calling append (or the destructor) touches these.
+  int fd_ = -1;
+  std::string cur_path_;
+  size_t cur_bytes_ = 0;
+  uint64_t last_seq_ = 0;
+  std::string encoded_;
+  std::vector<std::string_view> line_views_;
+
+  std::mutex db_mu_;  // the SQLite connection: ingest vs. last()/scan() on the writing store
+
+  std::mutex mu_;
+  std::condition_variable cv_;    // ingest thread: records pending / stop
+  std::condition_variable idle_;  // an ingest finished
+  Pending pending_, work_;        // work_ and views_ belong to whoever has ingesting_ set
+  std::vector<RowView> views_;
+  std::vector<Sealed> sealed_;  // rotated journal files not yet ingested, oldest first
+  bool ingesting_ = false;
+  bool stop_ = false;
+  std::optional<Error> broken_msg_;
+  std::atomic<bool> broken_{false};
+  std::thread ingest_thread_;
 };
 
-Result<int> user_version(sqlite3* db) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK) {
-    return db_error(db, "read schema version");
-  }
-  Stmt s(raw);
-  if (sqlite3_step(raw) != SQLITE_ROW) return db_error(db, "read schema version");
-  return sqlite3_column_int(raw, 0);
-}
-
-Status set_journal_wal(sqlite3* db, bool in_memory) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &raw, nullptr) != SQLITE_OK) {
-    return db_error(db, "journal_mode");
-  }
-  Stmt s(raw);
-  if (sqlite3_step(raw) != SQLITE_ROW) return db_error(db, "journal_mode");
-  std::string mode(reinterpret_cast<const char*>(sqlite3_column_text(raw, 0)));
-  if (mode != "wal" && !in_memory) {
-    return make_error("store", "could not enable WAL journal (got " + mode + ")");
-  }
-  return ok_status();
-}
-
-// Creates the schema on a new file, or checks the version of an existing one, in one write
-// transaction so two processes opening a new file at once cannot both create it.
-Status init_schema(sqlite3* db) {
-  if (auto st = exec(db, "BEGIN IMMEDIATE"); !st.ok()) return st;
-  auto fail = [&](Error e) -> Status {
-    (void)exec(db, "ROLLBACK");  // best effort: the original error is what matters
-    return e;
-  };
-  auto v = user_version(db);
-  if (!v.ok()) return fail(v.error());
-  if (*v > kSqliteSchemaVersion) {
-    return fail(make_error("store", "audit store schema version " + std::to_string(*v) +
-                                        " is newer than this phigate supports (" +
-                                        std::to_string(kSqliteSchemaVersion) + ")"));
-  }
-  if (*v == 0) {
-    static constexpr const char* kSchema =
-        "CREATE TABLE IF NOT EXISTS audit_events ("
-        " seq INTEGER PRIMARY KEY, time_ns INTEGER, session_id TEXT, type TEXT, sub TEXT,"
-        " resource TEXT, record TEXT NOT NULL, hash TEXT NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS audit_events_session ON audit_events(session_id);"
-        "CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events(time_ns);"
-        "CREATE INDEX IF NOT EXISTS audit_events_sub ON audit_events(sub);"
-        "PRAGMA user_version = 1;";
-    static_assert(kSqliteSchemaVersion == 1, "add a migration step and update kSchema");
-    if (auto st = exec(db, kSchema); !st.ok()) return fail(st.error());
-  }
-  return exec(db, "COMMIT");
-}
-
-Result<std::unique_ptr<audit::Store>> open_impl(const std::string& path, const std::string& sync,
+Result<std::unique_ptr<audit::Store>> open_impl(const std::string& path, const SqliteOptions& opts,
                                                 bool readonly) {
-  const bool in_memory = path == ":memory:";
-  if (!readonly && sync != "normal" && sync != "full") {
-    return make_error("config", "audit sync must be \"normal\" or \"full\", got \"" + sync + "\"");
+  if (!readonly && opts.sync != "normal" && opts.sync != "full") {
+    return make_error("config",
+                      "audit sync must be \"normal\" or \"full\", got \"" + opts.sync + "\"");
   }
   std::error_code ec;
   if (readonly && !std::filesystem::exists(path, ec)) {
     return make_error("not_found", "no audit store at " + path);
   }
-  if (!readonly && !in_memory) {
-    auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty() && !std::filesystem::create_directories(parent, ec) && ec) {
-      return make_error("store", "cannot create " + parent.string() + ": " + ec.message());
-    }
-  }
-  // NOMUTEX: the connection is confined to one thread at a time (see header), so SQLite's own
-  // per-connection mutex would only add cost.
-  int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-              SQLITE_OPEN_NOMUTEX;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    Error e = make_error("store", "open " + path + ": " + (db ? sqlite3_errmsg(db) : "no memory"));
-    sqlite3_close_v2(db);
-    return e;
-  }
-  auto store = std::make_unique<SqliteAuditStore>(db, readonly);  // owns db from here on
-  sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  if (!readonly) {
-    if (auto st = set_journal_wal(db, in_memory); !st.ok()) return st.error();
-    if (auto st =
-            exec(db, sync == "full" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-        !st.ok()) {
-      return st.error();
-    }
-    if (auto st = init_schema(db); !st.ok()) return st.error();
-  } else {
-    auto v = user_version(db);
-    if (!v.ok()) return v.error();
-    if (*v == 0) return make_error("store", path + " is not an initialized audit store");
-    if (*v > kSqliteSchemaVersion) {
-      return make_error("store", "audit store schema version " + std::to_string(*v) +
-                                     " is newer than this phigate supports");
-    }
-  }
-  if (auto st = store->prepare_all(); !st.ok()) return st.error();
+  auto table = AuditTable::open(path, opts.sync, readonly);
+  if (!table.ok()) return table.error();
+  auto store = std::make_unique<SqliteAuditStore>(std::move(*table), path, opts, readonly);
+  if (auto st = store->start(); !st.ok()) return st.error();
   return std::unique_ptr<audit::Store>(std::move(store));
 }
 
@@ -323,11 +497,18 @@ Result<std::unique_ptr<audit::Store>> open_impl(const std::string& path, const s
 
 Result<std::unique_ptr<audit::Store>> open_sqlite_audit_store(const std::string& path,
                                                               const std::string& sync) {
-  return open_impl(path, sync, /*readonly=*/false);
+  SqliteOptions opts;
+  opts.sync = sync;
+  return open_impl(path, opts, /*readonly=*/false);
+}
+
+Result<std::unique_ptr<audit::Store>> open_sqlite_audit_store(const std::string& path,
+                                                              const SqliteOptions& options) {
+  return open_impl(path, options, /*readonly=*/false);
 }
 
 Result<std::unique_ptr<audit::Store>> open_sqlite_audit_store_readonly(const std::string& path) {
-  return open_impl(path, "normal", /*readonly=*/true);
+  return open_impl(path, SqliteOptions{}, /*readonly=*/true);
 }
 
 }  // namespace phigate::store

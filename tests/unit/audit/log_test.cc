@@ -310,3 +310,61 @@ TEST(VerifyEmpty, EmptyStoreIsZero) {
 
 }  // namespace
 }  // namespace phigate::audit
+
+namespace phigate::audit {
+namespace {
+
+// The inline strict path commits on the caller's thread, keeps queued fire-and-forget records
+// ahead of its own in the chain, and hands back seq/hash.
+TEST(LogAppendNow, CommitsInlineAfterQueuedRecords) {
+  auto state = std::make_shared<testing::FakeState>();
+  Log log(std::make_unique<testing::FakeStore>(state), "n1");
+  ASSERT_TRUE(log.open().ok());
+  Event queued;
+  queued.type = "result";
+  log.append(queued);
+  std::vector<Event> mine(2);
+  mine[0].type = "statement";
+  mine[1].type = "statement";
+  auto first = log.append_now(mine);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(*first, 2u);
+  EXPECT_EQ(mine[0].seq, 2u);
+  EXPECT_EQ(mine[1].seq, 3u);
+  EXPECT_FALSE(mine[1].hash.empty());
+  log.flush();
+  std::lock_guard lk(state->mu);
+  ASSERT_EQ(state->rows.size(), 3u);
+  EXPECT_EQ(state->rows[0].type, "result");
+  EXPECT_EQ(state->rows[1].prev_hash, state->rows[0].hash);
+  EXPECT_EQ(state->batch_sizes.size(), 1u);  // one commit carried all three
+}
+
+TEST(LogAppendNow, FailsClosedWhenTheStoreFails) {
+  auto state = std::make_shared<testing::FakeState>();
+  Log log(std::make_unique<testing::FakeStore>(state), "n1");
+  ASSERT_TRUE(log.open().ok());
+  state->fail = true;
+  std::vector<Event> mine(1);
+  EXPECT_FALSE(log.append_now(mine).ok());
+  state->fail = false;
+  std::vector<Event> again(1);
+  auto r = log.append_now(again);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "audit_failed");
+  EXPECT_TRUE(log.failed());
+}
+
+// Fire-and-forget records are committed lazily but never lost: flush() forces them out.
+TEST(LogLazy, FireAndForgetIsCommittedByFlush) {
+  auto state = std::make_shared<testing::FakeState>();
+  Log log(std::make_unique<testing::FakeStore>(state), "n1");
+  ASSERT_TRUE(log.open().ok());
+  for (int i = 0; i < 10; ++i) log.append(Event{});
+  log.flush();
+  std::lock_guard lk(state->mu);
+  EXPECT_EQ(state->rows.size(), 10u);
+}
+
+}  // namespace
+}  // namespace phigate::audit

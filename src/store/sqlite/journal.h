@@ -1,0 +1,53 @@
+#pragma once
+// The audit journal: append-only JSONL files beside the SQLite database, one audit::to_json_line
+// per record. A batch is durable once its single write() returned (sync "normal": the kernel owns
+// the bytes, so they survive kill -9) or after fdatasync (sync "full"). SQLite is filled from it in
+// the background; see sqlite_store.cc for the protocol between writer, ingest and readers.
+//
+// Files are "<db path>-audit-<seq of the first record, 20 digits>.jsonl". The writer appends to the
+// newest and starts a new one when it grows past a limit; files whose records are all in SQLite are
+// deleted, oldest first. Seqs therefore increase strictly across the files in name order.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/event.h"
+#include "common/result.h"
+
+namespace phigate::store::journal {
+
+struct File {
+  std::string path;
+  uint64_t first_seq = 0;
+};
+
+std::string path_for(const std::string& db_path, uint64_t first_seq);
+// Journal files of db_path, oldest first (an absent directory is an empty list).
+Result<std::vector<File>> list(const std::string& db_path);
+
+struct Entry {
+  audit::Event event;
+  std::string line;  // exactly as stored, without the '\n'
+};
+
+// Everything the journal holds, read once. Only complete lines count: the bytes after the last
+// '\n' of the newest file are a batch still being written, or one torn by a crash (never
+// acknowledged either way). torn_path/torn_at name that file and the length of its complete part.
+struct Snapshot {
+  std::vector<Entry> entries;  // strictly increasing seq
+  std::vector<File> files;     // the files that were read (files deleted meanwhile are skipped)
+  std::string torn_path;
+  uint64_t torn_at = 0;
+};
+
+// A line that is not a canonical audit record, a seq that does not increase, or an incomplete line
+// in a file that is not the newest is Error{"tampered"}.
+Result<Snapshot> load(const std::string& db_path);
+
+// Writes all of bytes (retrying short writes and EINTR).
+Status write_all(int fd, std::string_view bytes);
+// Makes a file creation or deletion in the journal's directory durable (sync "full").
+Status sync_dir(const std::string& db_path);
+
+}  // namespace phigate::store::journal

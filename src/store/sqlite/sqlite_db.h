@@ -1,0 +1,66 @@
+#pragma once
+// The SQLite side of the audit store: one connection, the audit_events table and its row checks.
+// sqlite_store.cc puts the journal in front of it; nothing else uses this header.
+#include <sqlite3.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/event.h"
+#include "common/result.h"
+
+namespace phigate::store::sqlite_detail {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+// One row as inserted: the record line plus the copies of its fields kept in indexed columns
+// (already sanitized, i.e. equal to what the record holds).
+struct RowView {
+  int64_t seq = 0;
+  int64_t time_ns = 0;
+  std::string_view session_id, type, sub, resource, record, hash;
+};
+
+// Indexed copies hold what the record holds, i.e. the sanitized text.
+std::string col_copy(const std::string& s);
+
+class AuditTable {
+ public:
+  // Opens (and for a writer creates, sets WAL + `sync` and migrates) the database at path.
+  static Result<std::unique_ptr<AuditTable>> open(const std::string& path, const std::string& sync,
+                                                  bool readonly);
+  ~AuditTable();
+  AuditTable(const AuditTable&) = delete;
+  AuditTable& operator=(const AuditTable&) = delete;
+
+  // Inserts rows (seq ascending) in one transaction: all or nothing.
+  Status insert(const std::vector<RowView>& rows);
+  // The row with the highest seq, checked like scan() checks rows.
+  Result<std::optional<audit::Event>> last();
+  // Rows with seq >= from (from == 0: every row, forged seq <= 0 included) in seq order, each
+  // checked: an unparsable record, a record not in canonical form or an indexed column that differs
+  // from its record is Error{"tampered", "seq N: ..."}. fn gets the parsed record and its stored
+  // text; it returns false to stop.
+  Status scan(uint64_t from,
+              const std::function<bool(const audit::Event&, std::string_view record)>& fn);
+
+ private:
+  AuditTable(sqlite3* db, bool readonly) : db_(db), readonly_(readonly) {}
+  Status prepare_all();
+  bool step_done(sqlite3_stmt* s);
+
+  sqlite3* db_;
+  bool readonly_;
+  Stmt insert_, begin_, commit_, rollback_, last_;
+};
+
+}  // namespace phigate::store::sqlite_detail

@@ -1,0 +1,327 @@
+// The journal in front of the SQLite audit store: records acknowledged but not yet in SQLite are
+// visible to read-only readers, survive a crash, and tampering with them is detected.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "audit/log.h"
+#include "store/sqlite/journal.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace phigate::store {
+namespace {
+
+using audit::Event;
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "phigate-journal-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+Event ev(int i) {
+  Event e;
+  e.time_ns = 1700000000000000000 + i;
+  e.session_id = "s" + std::to_string(i % 3);
+  e.type = "statement";
+  e.sub = i % 2 ? "alice" : "bob";
+  e.resource = "clinic";
+  e.action = "SELECT 1";
+  e.rows = 5;
+  return e;
+}
+
+uint64_t append_sync(audit::Log& log, Event e) {
+  std::promise<uint64_t> p;
+  log.append(std::move(e), [&](Result<uint64_t> r) { p.set_value(r.ok() ? *r : 0); });
+  return p.get_future().get();
+}
+
+std::string verify(const std::string& path) {
+  auto st = open_sqlite_audit_store_readonly(path);
+  if (!st.ok()) return "open: " + st.error().message;
+  auto v = audit::verify_chain(**st);
+  if (v.ok()) return "ok " + std::to_string(*v);
+  EXPECT_EQ(v.error().code, "tampered") << v.error().message;
+  return v.error().message;
+}
+
+int sqlite_rows(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events", -1, &s, nullptr);
+  int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+size_t journal_files(const std::string& path) {
+  auto l = journal::list(path);
+  EXPECT_TRUE(l.ok());
+  return l.ok() ? l->size() : 0;
+}
+
+// Replaces `from` by `to` in the journal line of record `seq` (or appends raw bytes to the newest
+// file when seq is 0), the way someone with file access would.
+void edit_journal(const std::string& path, uint64_t seq, const std::string& from,
+                  const std::string& to) {
+  auto files = journal::list(path);
+  ASSERT_TRUE(files.ok() && !files->empty());
+  if (seq == 0) {
+    std::ofstream(files->back().path, std::ios::app) << to;
+    return;
+  }
+  std::string key = "\"seq\":" + std::to_string(seq) + ",";
+  for (const auto& f : *files) {
+    std::ifstream in(f.path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string data = ss.str();
+    size_t at = data.find(key);
+    if (at == std::string::npos) continue;
+    size_t line = data.rfind('\n', at);
+    line = line == std::string::npos ? 0 : line + 1;
+    size_t hit = data.find(from, line);
+    ASSERT_NE(hit, std::string::npos);
+    ASSERT_LT(hit, data.find('\n', line));
+    data.replace(hit, from.size(), to);
+    std::ofstream(f.path, std::ios::trunc) << data;
+    return;
+  }
+  FAIL() << "seq " << seq << " is not in the journal";
+}
+
+// A process that appends n strictly durable records and then dies without closing anything, so
+// the journal is all that holds them (SQLite stays empty: background ingest is off).
+void write_and_die(const std::string& path, int n) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    SqliteOptions o;
+    o.background_ingest = false;
+    auto st = open_sqlite_audit_store(path, o);
+    if (!st.ok()) _exit(2);
+    auto* log = new audit::Log(std::move(*st), "gw-1");  // never closed, on purpose
+    if (!log->open().ok()) _exit(3);
+    for (int i = 1; i <= n; ++i) {
+      if (append_sync(*log, ev(i)) != uint64_t(i)) _exit(4);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST(Journal, AcknowledgedRecordsAreVisibleToReadersBeforeIngest) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  SqliteOptions o;
+  o.background_ingest = false;
+  auto st = open_sqlite_audit_store(path, o);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  audit::Store* store = st->get();
+  audit::Log log(std::move(*st), "gw-1");
+  ASSERT_TRUE(log.open().ok());
+  for (int i = 1; i <= 20; ++i) ASSERT_EQ(append_sync(log, ev(i)), uint64_t(i));
+  EXPECT_EQ(sqlite_rows(path), 0);  // only the journal has them
+  EXPECT_EQ(verify(path), "ok 20");
+  auto ro = open_sqlite_audit_store_readonly(path);
+  ASSERT_TRUE(ro.ok());
+  auto last = (*ro)->last();
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->seq, 20u);
+  std::vector<uint64_t> seen;
+  ASSERT_TRUE((*ro)
+                  ->scan(15,
+                         [&](const Event& e) {
+                           seen.push_back(e.seq);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{15, 16, 17, 18, 19, 20}));
+
+  // Part in SQLite, all in the journal: the reader joins them without duplicates. (The writer is
+  // idle after flush, so the test may use the store from this thread.)
+  log.flush();
+  ASSERT_TRUE(store->last().ok());  // the writing store ingests before answering
+  EXPECT_EQ(sqlite_rows(path), 20);
+  for (int i = 21; i <= 25; ++i) ASSERT_EQ(append_sync(log, ev(i)), uint64_t(i));
+  EXPECT_EQ(verify(path), "ok 25");
+  EXPECT_GE(journal_files(path), 1u);
+
+  // Tampering with the journal is caught, whether the record is also in SQLite or not yet.
+  edit_journal(path, 23, "\"rows\":5", "\"rows\":6");
+  EXPECT_EQ(verify(path), "seq 23: hash mismatch \xE2\x80\x94 record edited");
+  edit_journal(path, 23, "\"rows\":6", "\"rows\":5");
+  EXPECT_EQ(verify(path), "ok 25");
+  edit_journal(path, 7, "\"rows\":5", "\"rows\":6");
+  EXPECT_EQ(verify(path), "seq 7: journal record differs from the stored one");
+  edit_journal(path, 7, "\"rows\":6", "\"rows\": 5");
+  EXPECT_EQ(verify(path).substr(0, 6), "seq 7:");
+}
+
+TEST(Journal, CloseIngestsEverythingAndRemovesTheJournal) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  {
+    SqliteOptions o;
+    o.journal_rotate_bytes = 2000;  // several files
+    auto st = open_sqlite_audit_store(path, o);
+    ASSERT_TRUE(st.ok());
+    audit::Log log(std::move(*st), "gw-1");
+    ASSERT_TRUE(log.open().ok());
+    for (int i = 1; i <= 50; ++i) log.append(ev(i));
+  }
+  EXPECT_EQ(journal_files(path), 0u);
+  EXPECT_EQ(sqlite_rows(path), 50);
+  EXPECT_EQ(verify(path), "ok 50");
+}
+
+TEST(Journal, TornFinalLineIsCutOffOnRecovery) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  write_and_die(path, 5);
+  edit_journal(path, 0, "", "{\"act_sub\":\"\",\"action\":\"SEL");  // a write cut short
+  EXPECT_EQ(verify(path), "ok 5");  // readers ignore an incomplete last line
+  {
+    auto st = open_sqlite_audit_store(path);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_EQ(journal_files(path), 0u);  // recovered into SQLite
+    EXPECT_EQ(sqlite_rows(path), 5);
+    audit::Log log(std::move(*st), "gw-2");
+    ASSERT_TRUE(log.open().ok());
+    EXPECT_EQ(log.last_seq(), 5u);
+    EXPECT_EQ(append_sync(log, ev(6)), 6u);
+  }
+  EXPECT_EQ(verify(path), "ok 6");
+}
+
+TEST(Journal, TamperedJournalIsDetectedAndBlocksRecovery) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  write_and_die(path, 5);
+  edit_journal(path, 3, "\"rows\":5", "\"rows\":0");
+  EXPECT_EQ(verify(path), "seq 3: hash mismatch \xE2\x80\x94 record edited");
+  auto st = open_sqlite_audit_store(path);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "tampered");
+  EXPECT_EQ(sqlite_rows(path), 0);
+}
+
+TEST(Journal, MalformedOrReorderedJournalLinesAreTampering) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  write_and_die(path, 4);
+  edit_journal(path, 2, "\"seq\":2,", "\"seq\":9,");
+  EXPECT_EQ(verify(path).substr(0, 6), "seq 3:");  // 9 then 3: out of order
+  edit_journal(path, 9, "\"seq\":9,", "\"seq\":2,");
+  EXPECT_EQ(verify(path), "ok 4");
+  edit_journal(path, 0, "", "garbage\n");
+  auto v = verify(path);
+  EXPECT_NE(v.find("not a well-formed audit record"), std::string::npos) << v;
+}
+
+// Crash consistency: a child process appends from several threads with strict durability and
+// reports each acknowledged seq through a pipe; it is SIGKILLed mid-stream. Every acknowledged
+// record must be there, first for a reader (before any recovery), then after reopening.
+TEST(Journal, EveryAcknowledgedRecordSurvivesKillNine) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    SqliteOptions o;
+    o.ingest_interval = std::chrono::milliseconds(2);  // ingest and rotate while appending
+    o.ingest_records = 64;
+    o.journal_rotate_bytes = 16 << 10;
+    auto st = open_sqlite_audit_store(path, o);
+    if (!st.ok()) _exit(2);
+    auto* log = new audit::Log(std::move(*st), "gw-1");
+    if (!log->open().ok()) _exit(3);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t) {
+      ts.emplace_back([&, t] {
+        for (int i = 0;; ++i) {
+          uint64_t seq = append_sync(*log, ev(t * 1000000 + i));
+          if (seq == 0 || write(fds[1], &seq, sizeof seq) != sizeof seq) _exit(5);
+        }
+      });
+    }
+    for (auto& t : ts) t.join();
+    _exit(0);
+  }
+  close(fds[1]);
+  uint64_t max_acked = 0, acks = 0, seq = 0;
+  std::string mid_verify;
+  while (acks < 3000 && read(fds[0], &seq, sizeof seq) == sizeof seq) {
+    ++acks;
+    max_acked = std::max(max_acked, seq);
+    if (acks == 1500) {
+      // A reader in another process while the writer runs sees at least what was acknowledged.
+      uint64_t before = max_acked;
+      auto ro = open_sqlite_audit_store_readonly(path);
+      ASSERT_TRUE(ro.ok()) << ro.error().message;
+      auto v = audit::verify_chain(**ro);
+      ASSERT_TRUE(v.ok()) << v.error().message;
+      EXPECT_GE(*v, before);
+    }
+  }
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  // Acks the child wrote before it died are still in the pipe.
+  while (read(fds[0], &seq, sizeof seq) == sizeof seq) max_acked = std::max(max_acked, seq);
+  close(fds[0]);
+  ASSERT_GE(acks, 3000u);
+
+  // A contiguous, verified chain at least as long as the highest ack holds every acked seq.
+  auto ro = open_sqlite_audit_store_readonly(path);
+  ASSERT_TRUE(ro.ok());
+  auto v = audit::verify_chain(**ro);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_GE(*v, max_acked);
+  uint64_t count = *v;
+  {
+    auto st = open_sqlite_audit_store(path);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    audit::Log log(std::move(*st), "gw-1");
+    ASSERT_TRUE(log.open().ok());
+    EXPECT_GE(log.last_seq(), count);
+    uint64_t recovered = log.last_seq();
+    EXPECT_EQ(append_sync(log, ev(0)), recovered + 1);
+    count = recovered;
+  }
+  EXPECT_EQ(journal_files(path), 0u);
+  EXPECT_EQ(verify(path), "ok " + std::to_string(count + 1));
+}
+
+}  // namespace
+}  // namespace phigate::store
