@@ -45,13 +45,19 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     std::shared_ptr<StmtRecord> rec;
     std::string deny_message;  // set when the forwarded message is a denial marker
     std::string deny_code;
+    // Parse/Bind: the name phigate recorded and which version of it, so a server-side failure
+    // (duplicate name, missing statement, ...) takes phigate's entry back out.
+    std::string name;
+    uint64_t version = 0;
   };
   struct PreparedInfo {
+    uint64_t version = 0;
     std::string text;
     std::shared_ptr<const sql::Classification> sql;
     bool denied = false;
   };
   struct PortalInfo {
+    uint64_t version = 0;
     std::shared_ptr<const PreparedInfo> stmt;
     std::vector<std::string> params;
   };
@@ -86,6 +92,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   void handle_server_frame(const pg::Frame& f, Bytes& replacement, bool& replace);
   void finish(const std::shared_ptr<StmtRecord>& rec, const char* status);
   void pop_until_sync();
+  void forget_failed(const Pending& p);
 
   audit::Event make_event(const char* type) const;
 
@@ -118,6 +125,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   std::string fatal_sqlstate_;
   bool closing_ = false;
   uint64_t statements_ = 0, denials_ = 0;
+  uint64_t versions_ = 0;  // stamps PreparedInfo/PortalInfo entries
 };
 
 }  // namespace phigate::proxy

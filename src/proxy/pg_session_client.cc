@@ -123,7 +123,7 @@ bool PgSession::handle_client_frame(const pg::Frame& f) {
     case 'D': {  // §55.7 Describe
       auto d = pg::parse_describe(f.body);
       if (!d) return protocol_violation(d.error().message), false;
-      pending_.push_back({'D', nullptr, {}, {}});
+      pending_.push_back({'D', nullptr, {}, {}, {}, 0});
       forward(f);
       return true;
     }
@@ -134,12 +134,12 @@ bool PgSession::handle_client_frame(const pg::Frame& f) {
         prepared_.erase(std::string(c->name));
       else
         portals_.erase(std::string(c->name));
-      pending_.push_back({'C', nullptr, {}, {}});
+      pending_.push_back({'C', nullptr, {}, {}, {}, 0});
       forward(f);
       return true;
     }
     case 'S':  // §55.7 Sync
-      pending_.push_back({'S', nullptr, {}, {}});
+      pending_.push_back({'S', nullptr, {}, {}, {}, 0});
       forward(f);
       return true;
     case 'H':  // Flush
@@ -186,7 +186,7 @@ std::shared_ptr<PgSession::StmtRecord> PgSession::audit_statement(
 
 void PgSession::inject_denial(char kind, std::string_view stmt_name, const Verdict& v) {
   ++denials_;
-  Pending p{kind == 'Q' || kind == 'F' ? 'Q' : 'P', nullptr, {}, {}};
+  Pending p{kind == 'Q' || kind == 'F' ? 'Q' : 'P', nullptr, {}, {}, {}, 0};
   p.deny_code = v.code.empty() ? "42501" : v.code;
   p.deny_message = v.message.empty() ? "statement denied by phigate policy" : v.message;
   if (!v.rule.empty()) p.deny_message += " (phigate rule \"" + v.rule + "\")";
@@ -203,7 +203,7 @@ bool PgSession::on_query(const pg::Frame& f) {
   if (!q) return protocol_violation(q.error().message), false;
   auto cls = sql::classify(q->sql);
   if (cls->ok && cls->statements.empty()) {  // empty query string: nothing runs
-    pending_.push_back({'Q', nullptr, {}, {}});
+    pending_.push_back({'Q', nullptr, {}, {}, {}, 0});
     forward(f);
     return true;
   }
@@ -217,7 +217,7 @@ bool PgSession::on_query(const pg::Frame& f) {
   Verdict v = ctx_.policy->get()->decide(req);
   auto rec = audit_statement(q->sql, cls.get(), nullptr, v);
   if (v.kind == VerdictKind::kAllow) {
-    pending_.push_back({'Q', std::move(rec), {}, {}});
+    pending_.push_back({'Q', std::move(rec), {}, {}, {}, 0});
     forward(f);
   } else {
     inject_denial('Q', {}, v);
@@ -229,6 +229,7 @@ bool PgSession::on_parse(const pg::Frame& f) {
   auto p = pg::parse_parse(f.body);  // §55.7 Parse
   if (!p) return protocol_violation(p.error().message), false;
   auto info = std::make_shared<PreparedInfo>();
+  info->version = ++versions_;
   info->text = std::string(p->query);
   info->sql = sql::classify(p->query);
   Verdict v = Verdict::allow("");
@@ -243,15 +244,23 @@ bool PgSession::on_parse(const pg::Frame& f) {
   }
   info->denied = v.kind != VerdictKind::kAllow;
   std::string name(p->name);
-  if (!name.empty() && prepared_.size() >= kMaxPrepared && !prepared_.count(name))
+  // A named statement that already exists makes the server refuse this Parse (42P05) and keep
+  // the old one: phigate must keep describing the old one too. The unnamed statement is always
+  // replaced (the server drops it before parsing).
+  bool record = name.empty() || !prepared_.count(name);
+  if (record && !name.empty() && prepared_.size() >= kMaxPrepared)
     return protocol_violation("too many prepared statements"), false;
-  prepared_[name] = info;
+  if (record) prepared_[name] = info;
   if (info->denied) {
     audit_statement(p->query, info->sql.get(), nullptr, v);
     inject_denial('P', p->name, v);
   } else {
-    pending_.push_back({'P', nullptr, {}, {}});
     forward(f);
+    pending_.push_back({'P', nullptr, {}, {}, {}, 0});
+  }
+  if (record) {
+    pending_.back().name = name;
+    pending_.back().version = info->version;
   }
   return true;
 }
@@ -259,15 +268,24 @@ bool PgSession::on_parse(const pg::Frame& f) {
 bool PgSession::on_bind(const pg::Frame& f) {
   auto b = pg::parse_bind(f.body);  // §55.7 Bind
   if (!b) return protocol_violation(b.error().message), false;
-  PortalInfo portal;
-  auto it = prepared_.find(std::string(b->statement));
-  if (it != prepared_.end()) portal.stmt = it->second;
-  portal.params = render_params(*b);
   std::string name(b->portal);
-  if (!name.empty() && portals_.size() >= kMaxPortals && !portals_.count(name))
+  // Same rule as statements: an existing named portal (or a SQL cursor of that name, which
+  // phigate does not track) makes the server refuse the Bind; the error path erases the entry.
+  bool record = name.empty() || !portals_.count(name);
+  if (record && !name.empty() && portals_.size() >= kMaxPortals)
     return protocol_violation("too many portals"), false;
-  portals_[name] = std::move(portal);
-  pending_.push_back({'B', nullptr, {}, {}});
+  Pending pend{'B', nullptr, {}, {}, {}, 0};
+  if (record) {
+    PortalInfo portal;
+    portal.version = ++versions_;
+    auto it = prepared_.find(std::string(b->statement));
+    if (it != prepared_.end()) portal.stmt = it->second;
+    portal.params = render_params(*b);
+    pend.name = name;
+    pend.version = portal.version;
+    portals_[name] = std::move(portal);
+  }
+  pending_.push_back(std::move(pend));
   forward(f);
   return true;
 }
@@ -283,14 +301,19 @@ bool PgSession::on_execute(const pg::Frame& f) {
                               "portal or prepared statement was not prepared through phigate's "
                               "extended protocol; cannot be checked");
     audit_statement("EXECUTE portal \"" + std::string(ex->portal) + "\"", nullptr, nullptr, v);
+    prepared_.erase("");  // the marker Parse replaces the server's unnamed statement
     inject_denial('P', {}, v);
     return true;
   }
   const PortalInfo& portal = it->second;
   if (portal.stmt->denied) {
-    // The statement never reached the server; it answers this Execute with its own error.
-    pending_.push_back({'E', nullptr, {}, {}});
-    forward(f);
+    // phigate believes this statement was denied: whatever the server might hold under that name,
+    // nothing runs without a decision on the record.
+    Verdict v =
+        Verdict::deny("denied-statement", "the prepared statement behind this portal was denied");
+    audit_statement(portal.stmt->text, portal.stmt->sql.get(), &portal.params, v);
+    prepared_.erase("");  // the marker Parse replaces the server's unnamed statement
+    inject_denial('P', {}, v);
     return true;
   }
   Request req;
@@ -304,9 +327,10 @@ bool PgSession::on_execute(const pg::Frame& f) {
   if (!(req.sql->ok && req.sql->statements.empty())) v = ctx_.policy->get()->decide(req);
   auto rec = audit_statement(portal.stmt->text, portal.stmt->sql.get(), &portal.params, v);
   if (v.kind == VerdictKind::kAllow) {
-    pending_.push_back({'E', std::move(rec), {}, {}});
+    pending_.push_back({'E', std::move(rec), {}, {}, {}, 0});
     forward(f);
   } else {
+    prepared_.erase("");  // the marker Parse replaces the server's unnamed statement
     inject_denial('P', {}, v);
   }
   return true;
@@ -333,7 +357,7 @@ bool PgSession::on_function_call(const pg::Frame& f) {
   }
   auto rec = audit_statement(text, nullptr, &params, v);
   if (v.kind == VerdictKind::kAllow) {
-    pending_.push_back({'F', std::move(rec), {}, {}});
+    pending_.push_back({'F', std::move(rec), {}, {}, {}, 0});
     forward(f);
   } else {
     inject_denial('F', {}, v);

@@ -84,6 +84,19 @@ awaitable<void> PgSession::server_loop() {
   }
 }
 
+// The server refused a Parse or Bind: the name it was about to define does not hold what phigate
+// recorded, so phigate forgets it (an Execute of it is then refused as unknown).
+void PgSession::forget_failed(const Pending& p) {
+  if (p.version == 0) return;
+  if (p.kind == 'P') {
+    auto it = prepared_.find(p.name);
+    if (it != prepared_.end() && it->second->version == p.version) prepared_.erase(it);
+  } else if (p.kind == 'B') {
+    auto it = portals_.find(p.name);
+    if (it != portals_.end() && it->second.version == p.version) portals_.erase(it);
+  }
+}
+
 void PgSession::finish(const std::shared_ptr<StmtRecord>& rec, const char* status) {
   if (!rec) return;
   audit::Event e = make_event("result");
@@ -181,6 +194,7 @@ void PgSession::handle_server_frame(const pg::Frame& f, Bytes& replacement, bool
         if (fields) head->rec->error_code = std::string(fields->sqlstate());
       }
       if (head->kind != 'Q' && head->kind != 'F' && head->kind != 'S') {
+        forget_failed(*head);
         finish(head->rec, "error");
         pending_.pop_front();
       }

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "proxy/pg_session.h"
+#include "sql/settings.h"
 
 namespace phigate::proxy {
 
@@ -192,6 +193,14 @@ awaitable<bool> PgSession::startup() {
     client_user_ = std::string(p.param("user"));
     resource_ = std::string(p.param("database"));
     if (resource_.empty()) resource_ = client_user_;
+    if (!sql::client_encoding_is_safe(p.param("client_encoding"))) {
+      // In these encodings a backslash or quote byte can be the second byte of a character, so
+      // phigate's parser and the server's would split the same bytes into different statements.
+      queue_fatal("0A000", "client_encoding \"" + std::string(p.param("client_encoding")) +
+                               "\" is not supported through phigate; use UTF8");
+      co_await flush_fatal();
+      co_return false;
+    }
     std::string_view repl = p.param("replication");
     if (!repl.empty() && repl != "false" && repl != "0" && repl != "off" && repl != "no") {
       queue_fatal("08P01", "replication connections are not supported through phigate");

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The PostgreSQL v3 protocol through phigate, message by message (raw pgwire, no driver in between):
-the extended query protocol (happy path, denials, denials inside a transaction block, pipelining),
-FunctionCall, SQL cursors' portals, protocol violations, GSSENCRequest, LISTEN/NOTIFY, and what the
-audit records for bound parameters.
+"""The PostgreSQL v3 protocol through phigate, message by message (raw pgwire, no driver in
+between): the extended query protocol (happy path, denials, denials inside a transaction block,
+pipelining), FunctionCall, SQL cursors' portals, protocol violations, GSSENCRequest, LISTEN/NOTIFY,
+and what the audit records for bound parameters.
 
 Message type letters in the expected sequences (§55.7): 1 ParseComplete, 2 BindComplete,
 3 CloseComplete, T RowDescription, n NoData, D DataRow, C CommandComplete, E ErrorResponse,

@@ -1,0 +1,64 @@
+#include "sql/settings.h"
+
+#include <string>
+
+namespace phigate::sql {
+
+namespace {
+// PostgreSQL compares encoding names ignoring case and every non-alphanumeric character
+// (pg_char_to_encoding / clean_encoding_name), so "Shift-JIS" and "sjis" are one name.
+std::string clean(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c >= 'A' && c <= 'Z')
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+      out.push_back(c);
+  }
+  return out;
+}
+
+std::string lower_trim(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\'' || c == '"') continue;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+}  // namespace
+
+bool client_encoding_is_safe(std::string_view name) {
+  static constexpr std::string_view kUnsafe[] = {
+      "sjis", "shiftjis", "mskanji",    "win932",  "windows932", "shiftjis2004",
+      "big5", "win950",   "windows950", "gbk",     "win936",     "windows936",
+      "uhc",  "win949",   "windows949", "gb18030", "johab",
+  };
+  std::string c = clean(name);
+  for (auto u : kUnsafe)
+    if (c == u) return false;
+  return true;
+}
+
+bool setting_is_lexer_safe(std::string_view name, const std::string_view* value) {
+  std::string n = clean(name);
+  if (n == "clientencoding" || n == "names") {
+    if (!value) return true;  // back to the start-up value, which was checked at login
+    return client_encoding_is_safe(*value);
+  }
+  if (n == "standardconformingstrings") {
+    if (!value) return true;  // the default is on
+    std::string v = lower_trim(*value);
+    return v == "on" || v == "true" || v == "1" || v == "yes" || v == "t" || v == "y";
+  }
+  if (n == "backslashquote") {
+    // Only affects how \' is read when standard_conforming_strings is off, which is refused;
+    // still, nothing but the default keeps phigate certain.
+    if (!value) return true;
+    std::string v = lower_trim(*value);
+    return v == "safeencoding";
+  }
+  return true;
+}
+
+}  // namespace phigate::sql
