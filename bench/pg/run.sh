@@ -46,6 +46,7 @@ PG_PID="" BOUNCER_PID="" GW_PID=""
 cleanup() {
   set +e
   [[ -n $GW_PID ]] && kill -TERM "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
+  [[ -n ${GWA_PID:-} ]] && kill -TERM "$GWA_PID" 2>/dev/null && wait "$GWA_PID" 2>/dev/null
   [[ -n $BOUNCER_PID ]] && kill -TERM "$BOUNCER_PID" 2>/dev/null
   [[ -f $T/pg/postmaster.pid ]] && as_pg "$PGBIN/pg_ctl" -D "$T/pg" -m fast -w stop >/dev/null 2>&1
   [[ ${KEEP_TMP:-0} == 1 ]] && echo "kept $T" >&2 || rm -rf "$T"
@@ -130,6 +131,19 @@ GW_PID=$!
 wait_port "$GW_PORT" || { tail -30 "$T/gw/phigate.log" >&2; exit 1; }
 TOKEN=$("$BIN" token issue --config "$T/gw/phigate.yaml" --sub bench-runner --groups bench --ttl 4h)
 
+# ---- phigate with audit durability async: same policy, shows what strict durability costs -----
+ASYNC=${ASYNC:-1}
+if [[ $ASYNC == 1 ]]; then
+  GWA_PORT=$(free_port)
+  mkdir -p "$T/gwa/data"
+  sed -e "s#$T/gw/data#$T/gwa/data#" -e "s#127.0.0.1:$GW_PORT#127.0.0.1:$GWA_PORT#" \
+      -e 's#durability: strict#durability: async#' "$T/gw/phigate.yaml" >"$T/gwa/phigate.yaml"
+  "$BIN" serve --config "$T/gwa/phigate.yaml" >"$T/gwa/phigate.log" 2>&1 &
+  GWA_PID=$!
+  wait_port "$GWA_PORT" || { tail -30 "$T/gwa/phigate.log" >&2; exit 1; }
+  TOKEN_A=$("$BIN" token issue --config "$T/gwa/phigate.yaml" --sub bench-runner --groups bench --ttl 4h)
+fi
+
 # ---- runs ----------------------------------------------------------------------------------
 RES=$T/results.tsv
 : >"$RES"
@@ -153,6 +167,7 @@ for mode in $MODES; do
     run_one "$mode" direct "$PG_PORT" "$PW" ""
     run_one "$mode" pgbouncer "$BOUNCER_PORT" "$PW" "$BOUNCER_PID"
     run_one "$mode" phigate "$GW_PORT" "$TOKEN" "$GW_PID"
+    [[ $ASYNC == 1 ]] && run_one "$mode" phigate-async "$GWA_PORT" "$TOKEN_A" "$GWA_PID"
   done
 done
 
@@ -164,6 +179,7 @@ AUDIT=$("$BIN" audit verify --config "$T/gw/phigate.yaml" 2>&1 | tail -1) || AUD
   echo "versions:  $("$PGBIN/postgres" --version), $(pgbouncer --version | head -1), phigate $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
   echo "workload:  pgbench -S (point select) -c $CLIENTS -j $THREADS -T $DUR, scale $SCALE, $R rounds, median reported"
   echo "phigate:   token auth, policy per statement, audit durability strict; audit verify: $AUDIT"
+  [[ $ASYNC == 1 ]] && echo "phigate-async: the same gateway with audit durability async (records committed within ~5 ms, never dropped)"
   echo "pgbouncer: pool_mode session, auth scram-sha-256"
   echo
   $PY - "$RES" "$CLK_TCK" <<'PYEOF'
@@ -173,11 +189,11 @@ tck = int(sys.argv[2])
 by = {}
 for mode, target, tps, tx, ticks, failed in rows:
     by.setdefault((mode, target), []).append((float(tps or 0), int(tx or 0), int(ticks), int(failed)))
-print(f"{'mode':9} {'target':10} {'TPS median':>11} {'vs direct':>10} {'vs pgbouncer':>13} "
+print(f"{'mode':9} {'target':13} {'TPS median':>11} {'vs direct':>10} {'vs pgbouncer':>13} "
       f"{'own CPU us/tx':>14} {'failed':>7}")
 for mode in dict.fromkeys(m for m, _ in by):
     med = {t: statistics.median(x[0] for x in by[(mode, t)]) for m, t in by if m == mode}
-    for t in ("direct", "pgbouncer", "phigate"):
+    for t in ("direct", "pgbouncer", "phigate", "phigate-async"):
         runs = by.get((mode, t))
         if not runs:
             continue
@@ -185,12 +201,13 @@ for mode in dict.fromkeys(m for m, _ in by):
         ticks = sum(x[2] for x in runs)
         cpu = f"{ticks / tck * 1e6 / tx:.1f}" if t != "direct" and tx else "-"
         vd = f"{med[t] / med['direct']:.2f}x" if med.get("direct") else "-"
-        vb = f"{med[t] / med['pgbouncer']:.2f}x" if t == "phigate" and med.get("pgbouncer") else "-"
-        print(f"{mode:9} {t:10} {med[t]:11.0f} {vd:>10} {vb:>13} {cpu:>14} "
+        vb = (f"{med[t] / med['pgbouncer']:.2f}x"
+              if t.startswith("phigate") and med.get("pgbouncer") else "-")
+        print(f"{mode:9} {t:13} {med[t]:11.0f} {vd:>10} {vb:>13} {cpu:>14} "
               f"{sum(x[3] for x in runs):7d}")
 print()
 print("rounds (tps):")
 for (mode, t), runs in by.items():
-    print(f"  {mode:9} {t:10} " + "  ".join(f"{x[0]:.0f}" for x in runs))
+    print(f"  {mode:9} {t:13} " + "  ".join(f"{x[0]:.0f}" for x in runs))
 PYEOF
 } | tee "$OUT"
