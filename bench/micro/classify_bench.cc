@@ -1,6 +1,7 @@
 // Micro-benchmarks of the per-statement policy path: classification (cache miss and hit) and the
 // decision, so regressions show up without a database.
 #include <benchmark/benchmark.h>
+#include <pg_query.h>
 
 #include <string>
 
@@ -37,6 +38,45 @@ void BM_ClassifyMissJoin(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ClassifyMissJoin);
+
+// The floor for a miss: libpg_query's own parse (JSON output) of the same texts, nothing else.
+void BM_PgQueryParseOnlyPointSelect(benchmark::State& state) {
+  int i = 0;
+  for (auto _ : state) {
+    std::string q =
+        "SELECT abalance FROM pgbench_accounts WHERE aid = " + std::to_string(++i) + ";";
+    PgQueryParseResult r = pg_query_parse(q.c_str());
+    benchmark::DoNotOptimize(r.parse_tree);
+    pg_query_free_parse_result(r);
+  }
+}
+BENCHMARK(BM_PgQueryParseOnlyPointSelect);
+
+void BM_PgQueryParseOnlyJoin(benchmark::State& state) {
+  int i = 0;
+  for (auto _ : state) {
+    std::string q =
+        "SELECT p.id, v.notes FROM patients p JOIN visits v ON v.patient_id = p.id "
+        "WHERE p.id = " +
+        std::to_string(++i);
+    PgQueryParseResult r = pg_query_parse(q.c_str());
+    benchmark::DoNotOptimize(r.parse_tree);
+    pg_query_free_parse_result(r);
+  }
+}
+BENCHMARK(BM_PgQueryParseOnlyJoin);
+
+// Two nested write kinds: the rare case that takes a second, path-recording scan.
+void BM_ClassifyMissTwoNestedWrites(benchmark::State& state) {
+  int i = 0;
+  for (auto _ : state) {
+    std::string q = "WITH a AS (INSERT INTO t1 VALUES (" + std::to_string(++i) +
+                    ") RETURNING *), b AS (DELETE FROM t2 WHERE id = 1 RETURNING *) "
+                    "SELECT * FROM a, b";
+    benchmark::DoNotOptimize(phigate::sql::classify(q));
+  }
+}
+BENCHMARK(BM_ClassifyMissTwoNestedWrites);
 
 void BM_Decide(benchmark::State& state) {
   auto load = phigate::load_config_text(R"(

@@ -2,291 +2,23 @@
 
 #include <pg_query.h>
 
-#include <algorithm>
 #include <cstdint>
-#include <list>
-#include <nlohmann/json.hpp>
+#include <functional>
+#include <memory>
 #include <string>
-#include <unordered_map>
 #include <utility>
+#include <vector>
+
+#include "sql/parse_tree_scan.h"
 
 namespace phigate::sql {
 namespace {
-
-using nlohmann::json;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
-}
-
-// Settings whose change switches the upstream identity the rest of the session runs as.
-bool is_identity_setting(std::string_view name) {
-  return iequals(name, "role") || iequals(name, "session_authorization");
-}
-
-const std::string* string_field(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return nullptr;
-  return it->get_ptr<const std::string*>();
-}
-
-// Maps a top-level parse node name to its kind. Node names are PostgreSQL's (parsenodes.h).
-Kind kind_of_node(std::string_view node, const json& body) {
-  if (node == "SelectStmt") {
-    // SELECT ... INTO creates a table: it is DDL whatever it reads.
-    return body.contains("intoClause") ? Kind::kDdl : Kind::kSelect;
-  }
-  if (node == "InsertStmt") return Kind::kInsert;
-  if (node == "UpdateStmt") return Kind::kUpdate;
-  if (node == "DeleteStmt") return Kind::kDelete;
-  if (node == "TransactionStmt") return Kind::kTransaction;
-  if (node == "VariableSetStmt") return Kind::kSet;
-  if (node == "VariableShowStmt") return Kind::kShow;
-  if (node == "DiscardStmt") return Kind::kDiscard;
-  if (node == "DeallocateStmt") return Kind::kDeallocate;
-  if (node == "ClosePortalStmt") return Kind::kClose;
-  if (node == "FetchStmt") return Kind::kFetch;
-  // DECLARE c CURSOR FOR <query>: the grammar only admits SELECT/VALUES there, so it reads like the
-  // query it wraps (psycopg2 named cursors, JDBC fetch size use it).
-  if (node == "DeclareCursorStmt") return Kind::kSelect;
-  if (starts_with(node, "Create") || starts_with(node, "Alter") || starts_with(node, "Drop")) {
-    return Kind::kDdl;  // CreateStmt, CreatedbStmt, AlterSystemStmt, DropOwnedStmt, ...
-  }
-  static constexpr std::string_view kOtherDdl[] = {
-      "DefineStmt", "CompositeTypeStmt", "IndexStmt",         "RuleStmt",
-      "ViewStmt",   "RenameStmt",        "CommentStmt",       "SecLabelStmt",
-      "GrantStmt",  "GrantRoleStmt",     "ReassignOwnedStmt", "ImportForeignSchemaStmt",
-  };
-  for (std::string_view d : kOtherDdl) {
-    if (node == d) return Kind::kDdl;
-  }
-  return Kind::kOther;  // COPY, EXPLAIN, DO, CALL, PREPARE, EXECUTE, VACUUM, TRUNCATE, ...
-}
-
-// The first argument of set_config names the setting. Only a string literal (optionally cast)
-// can be judged; anything computed might spell 'role', so it counts as an identity change.
-bool set_config_changes_identity(const json& call) {
-  auto args = call.find("args");
-  if (args == call.end() || !args->is_array() || args->empty()) return false;
-  const json* arg = &(*args)[0];
-  if (arg->is_object() && arg->contains("TypeCast")) {
-    const json& cast = (*arg)["TypeCast"];
-    auto inner = cast.find("arg");
-    if (inner == cast.end()) return true;
-    arg = &*inner;
-  }
-  if (!arg->is_object()) return true;
-  auto c = arg->find("A_Const");
-  if (c == arg->end() || !c->is_object()) return true;
-  auto sval = c->find("sval");
-  if (sval == c->end()) return c->contains("isnull") ? false : true;  // NULL name is an error
-  if (!sval->is_object()) return true;
-  const std::string* name = string_field(*sval, "sval");
-  if (name == nullptr) return true;
-  return is_identity_setting(*name);
-}
-
-bool is_set_config_call(const json& obj) {
-  auto fn = obj.find("funcname");
-  if (fn == obj.end() || !fn->is_array() || fn->empty()) return false;
-  const json& last = fn->back();
-  if (!last.is_object()) return false;
-  auto s = last.find("String");
-  if (s == last.end() || !s->is_object()) return false;
-  const std::string* name = string_field(*s, "sval");
-  return name != nullptr && iequals(*name, "set_config");
-}
-
-// Walks everything below a statement's top node. Typed struct fields (RangeVar relation,
-// VariableSetStmt setstmt, ...) appear in the JSON without their node-name wrapper, so they are
-// recognised by shape rather than by name. Iterative: UNION chains nest thousands of levels.
-struct TreeFacts {
-  std::vector<std::pair<int64_t, std::string>> tables;  // (location, name): sorted at the end
-  std::vector<Kind> nested_kinds;
-  bool changes_identity = false;
-  bool all_where = true;  // every nested UPDATE/DELETE has a WHERE
-
-  void add_table(const json& rv) {
-    const std::string* rel = string_field(rv, "relname");
-    if (rel == nullptr) return;
-    std::string name;
-    if (const std::string* cat = string_field(rv, "catalogname")) name = *cat + ".";
-    if (const std::string* sch = string_field(rv, "schemaname")) name += *sch + ".";
-    name += *rel;
-    int64_t loc = INT64_MAX;
-    if (auto it = rv.find("location"); it != rv.end() && it->is_number_integer()) {
-      loc = it->get<int64_t>();
-    }
-    tables.emplace_back(loc, std::move(name));
-  }
-
-  // DROP TABLE/VIEW/... names its relations as lists of strings, not RangeVars.
-  void add_dropped(const json& drop) {
-    const std::string* type = string_field(drop, "removeType");
-    if (type == nullptr || (*type != "OBJECT_TABLE" && *type != "OBJECT_VIEW" &&
-                            *type != "OBJECT_MATVIEW" && *type != "OBJECT_FOREIGN_TABLE")) {
-      return;
-    }
-    auto objects = drop.find("objects");
-    if (objects == drop.end() || !objects->is_array()) return;
-    for (const json& obj : *objects) {
-      auto list = obj.find("List");
-      if (list == obj.end() || !list->is_object()) continue;
-      auto items = list->find("items");
-      if (items == list->end() || !items->is_array()) continue;
-      std::string name;
-      for (const json& item : *items) {
-        auto str = item.find("String");
-        if (str == item.end() || !str->is_object()) continue;
-        if (const std::string* part = string_field(*str, "sval")) {
-          name += (name.empty() ? "" : ".") + *part;
-        }
-      }
-      if (!name.empty()) tables.emplace_back(INT64_MAX, std::move(name));
-    }
-  }
-
-  // In order of appearance in the text, each name once.
-  std::vector<std::string> sorted_tables() {
-    std::stable_sort(tables.begin(), tables.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::string> out;
-    for (auto& [loc, name] : tables) {
-      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
-    }
-    return out;
-  }
-
-  void add_nested(Kind k) {
-    if (std::find(nested_kinds.begin(), nested_kinds.end(), k) == nested_kinds.end()) {
-      nested_kinds.push_back(k);
-    }
-  }
-
-  void visit_object(const json& obj) {
-    if (obj.contains("relname")) add_table(obj);
-    if (is_set_config_call(obj) && set_config_changes_identity(obj)) changes_identity = true;
-    // A VariableSetStmt struct (nested in ALTER ROLE/DATABASE ... SET, function options, ...).
-    if (const std::string* kind = string_field(obj, "kind"); kind && starts_with(*kind, "VAR_")) {
-      const std::string* name = string_field(obj, "name");
-      if (*kind == "VAR_RESET_ALL" || (name != nullptr && is_identity_setting(*name))) {
-        changes_identity = true;
-      }
-    }
-    // Data-modifying statements below the top node run too: WITH d AS (DELETE ...) SELECT,
-    // EXPLAIN ANALYZE DELETE, COPY (DELETE ... RETURNING *) TO STDOUT.
-    for (const auto& [key, val] : obj.items()) {
-      if (!val.is_object()) continue;
-      if (key == "InsertStmt") {
-        add_nested(Kind::kInsert);
-      } else if (key == "UpdateStmt" || key == "DeleteStmt") {
-        add_nested(key == "UpdateStmt" ? Kind::kUpdate : Kind::kDelete);
-        if (!val.contains("whereClause")) all_where = false;
-      } else if (key == "MergeStmt") {
-        add_nested(Kind::kOther);
-      } else if (key == "CreateTableAsStmt" ||
-                 (key == "SelectStmt" && val.contains("intoClause"))) {
-        add_nested(Kind::kDdl);
-      }
-    }
-  }
-
-  void walk(const json& root) {
-    std::vector<const json*> stack{&root};
-    while (!stack.empty()) {
-      const json* j = stack.back();
-      stack.pop_back();
-      if (j->is_object()) {
-        visit_object(*j);
-        for (const auto& [key, val] : j->items()) {
-          if (val.is_structured()) stack.push_back(&val);
-        }
-      } else if (j->is_array()) {
-        for (const json& val : *j) {
-          if (val.is_structured()) stack.push_back(&val);
-        }
-      }
-    }
-  }
-};
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && (is_space(s.back()) || s.back() == ';')) s.remove_suffix(1);
-  return s;
-}
-
-// stmt_location/stmt_len are byte offsets into the input; stmt_len 0 means "to the end".
-std::string_view slice(std::string_view query, const json& raw) {
-  int64_t loc = 0, len = 0;
-  if (auto it = raw.find("stmt_location"); it != raw.end() && it->is_number_integer()) {
-    loc = it->get<int64_t>();
-  }
-  if (auto it = raw.find("stmt_len"); it != raw.end() && it->is_number_integer()) {
-    len = it->get<int64_t>();
-  }
-  if (loc < 0 || static_cast<uint64_t>(loc) > query.size()) return {};
-  std::string_view rest = query.substr(static_cast<size_t>(loc));
-  if (len > 0 && static_cast<uint64_t>(len) < rest.size()) rest = rest.substr(0, len);
-  return trim(rest);
-}
 
 Classification fail(std::string message) {
   Classification c;
   c.ok = false;
   c.error = std::move(message);
   return c;
-}
-
-Statement classify_one(std::string_view query, const json& raw) {
-  Statement st;
-  st.text = std::string(slice(query, raw));
-  auto node_it = raw.find("stmt");
-  if (node_it == raw.end() || !node_it->is_object() || node_it->empty()) return st;  // kOther
-  auto first = node_it->begin();  // {"SelectStmt": {...}}: one key, the node's type
-  const std::string& node = first.key();
-  const json& body = first.value();
-  st.kind = kind_of_node(node, body);
-
-  TreeFacts facts;
-  facts.walk(body);  // the top node's body is visited too: SET ROLE is caught by its shape
-  if (node == "DropStmt") facts.add_dropped(body);
-  st.changes_identity = facts.changes_identity;
-  st.plumbing = !st.changes_identity &&
-                (st.kind == Kind::kTransaction || st.kind == Kind::kSet || st.kind == Kind::kShow ||
-                 st.kind == Kind::kDiscard || st.kind == Kind::kDeallocate ||
-                 st.kind == Kind::kClose || st.kind == Kind::kFetch);
-  bool top_where = true;
-  if (st.kind == Kind::kUpdate || st.kind == Kind::kDelete) {
-    top_where = body.contains("whereClause");
-  }
-  // has_where is what a "where: absent" rule guards against: one unguarded UPDATE/DELETE anywhere
-  // in the statement makes it false.
-  st.has_where =
-      (st.kind == Kind::kUpdate || st.kind == Kind::kDelete || !facts.nested_kinds.empty())
-          ? (top_where && facts.all_where)
-          : false;
-  st.tables = facts.sorted_tables();
-  facts.nested_kinds.erase(
-      std::remove(facts.nested_kinds.begin(), facts.nested_kinds.end(), st.kind),
-      facts.nested_kinds.end());
-  st.nested_kinds = std::move(facts.nested_kinds);
-  return st;
 }
 
 }  // namespace
@@ -326,7 +58,8 @@ const char* kind_name(Kind k) {
 Classification classify_uncached(std::string_view query) {
   // libpg_query reads a C string: an embedded NUL would hide the rest of the text from policy.
   if (query.find('\0') != std::string_view::npos) return fail("statement text contains a NUL byte");
-  std::string text(query);
+  thread_local std::string text;  // reused: no allocation once it has grown
+  text.assign(query);
   PgQueryParseResult r = pg_query_parse(text.c_str());
   if (r.error != nullptr) {
     std::string msg = r.error->message ? r.error->message : "syntax error";
@@ -334,59 +67,70 @@ Classification classify_uncached(std::string_view query) {
     pg_query_free_parse_result(r);
     return fail(std::move(msg));
   }
-  json tree = json::parse(r.parse_tree ? r.parse_tree : "", nullptr, /*allow_exceptions=*/false);
-  pg_query_free_parse_result(r);
-  if (tree.is_discarded() || !tree.is_object())
-    return fail("internal error: unreadable parse tree");
-
   Classification c;
   c.ok = true;
-  auto stmts = tree.find("stmts");
-  if (stmts == tree.end() || !stmts->is_array()) return c;
-  c.statements.reserve(stmts->size());
-  for (const json& raw : *stmts) {
-    if (!raw.is_object()) return fail("internal error: unreadable parse tree");
-    c.statements.push_back(classify_one(query, raw));
-  }
+  // One streaming pass over the JSON tree: no DOM is built.
+  bool readable = detail::scan_parse_tree(
+      query, r.parse_tree ? std::string_view(r.parse_tree) : std::string_view(), c.statements);
+  pg_query_free_parse_result(r);
+  if (!readable) return fail("internal error: unreadable parse tree");
   return c;
 }
 
 namespace {
 
-// Per-thread LRU of classifications keyed by exact text. The key views point into the list node's
-// own string, which never moves, so a lookup allocates nothing and a hit is a hash + a splice.
+// Per-thread LRU of classifications keyed by exact text. Entries live in a fixed pool of slots
+// linked into an LRU list by index; an open-addressing table (linear probing, at most half full)
+// maps text to slot. An evicted slot is reused in place, so its text buffer keeps its capacity: a
+// miss allocates nothing here beyond the shared result (no list or hash nodes, no key copy).
 class ClassificationCache {
  public:
-  static constexpr size_t kMaxEntries = 4096;
+  static constexpr uint32_t kMaxEntries = 4096;
   static constexpr size_t kMaxBytes = 32u << 20;      // bounds memory per thread
   static constexpr size_t kMaxEntryBytes = 1u << 20;  // huge one-off texts are not worth keeping
 
+  ClassificationCache() : table_(kTableSize, kNil) {}
+
   std::shared_ptr<const Classification> get(std::string_view query) {
-    auto it = index_.find(query);
-    if (it != index_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second);
-      return it->second->value;
+    size_t hash = std::hash<std::string_view>{}(query);
+    for (uint32_t i = hash & kMask; table_[i] != kNil; i = (i + 1) & kMask) {
+      Entry& e = entries_[table_[i]];
+      if (e.hash == hash && e.text == query) {
+        unlink(table_[i]);
+        push_front(table_[i]);
+        return e.value;
+      }
     }
     auto value = std::make_shared<const Classification>(classify_uncached(query));
     size_t cost = cost_of(query, *value);
     if (cost > kMaxEntryBytes) return value;
-    lru_.push_front(Entry{std::string(query), value, cost});
-    index_.emplace(lru_.front().text, lru_.begin());
+    while (size_ >= kMaxEntries || (size_ > 0 && bytes_ + cost > kMaxBytes)) evict_oldest();
+    uint32_t slot = take_slot();
+    Entry& e = entries_[slot];
+    e.text.assign(query);
+    e.value = value;
+    e.cost = cost;
+    e.hash = hash;
+    uint32_t i = hash & kMask;
+    while (table_[i] != kNil) i = (i + 1) & kMask;
+    table_[i] = slot;
+    push_front(slot);
     bytes_ += cost;
-    while (lru_.size() > kMaxEntries || bytes_ > kMaxBytes) {
-      Entry& victim = lru_.back();
-      bytes_ -= victim.cost;
-      index_.erase(victim.text);
-      lru_.pop_back();
-    }
+    ++size_;
     return value;
   }
 
  private:
+  static constexpr uint32_t kNil = UINT32_MAX;
+  static constexpr uint32_t kTableSize = 2 * kMaxEntries;  // power of two
+  static constexpr uint32_t kMask = kTableSize - 1;
+
   struct Entry {
     std::string text;
     std::shared_ptr<const Classification> value;
     size_t cost = 0;
+    size_t hash = 0;
+    uint32_t prev = kNil, next = kNil;  // LRU links; next doubles as the free-list link
   };
 
   static size_t cost_of(std::string_view query, const Classification& c) {
@@ -398,8 +142,62 @@ class ClassificationCache {
     return n;
   }
 
-  std::list<Entry> lru_;
-  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
+  uint32_t take_slot() {
+    if (free_ != kNil) {
+      uint32_t slot = free_;
+      free_ = entries_[slot].next;
+      return slot;
+    }
+    entries_.emplace_back();
+    return static_cast<uint32_t>(entries_.size() - 1);
+  }
+
+  void push_front(uint32_t slot) {
+    Entry& e = entries_[slot];
+    e.prev = kNil;
+    e.next = head_;
+    if (head_ != kNil) entries_[head_].prev = slot;
+    head_ = slot;
+    if (tail_ == kNil) tail_ = slot;
+  }
+
+  void unlink(uint32_t slot) {
+    Entry& e = entries_[slot];
+    (e.prev != kNil ? entries_[e.prev].next : head_) = e.next;
+    (e.next != kNil ? entries_[e.next].prev : tail_) = e.prev;
+  }
+
+  void evict_oldest() {
+    uint32_t slot = tail_;
+    Entry& e = entries_[slot];
+    uint32_t i = e.hash & kMask;
+    while (table_[i] != slot) i = (i + 1) & kMask;
+    erase_at(i);
+    unlink(slot);
+    bytes_ -= e.cost;
+    --size_;
+    e.value.reset();  // frees the result now (unless a caller still holds it); e.text is kept
+    e.next = free_;
+    free_ = slot;
+  }
+
+  // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+  void erase_at(uint32_t hole) {
+    for (uint32_t j = (hole + 1) & kMask; table_[j] != kNil; j = (j + 1) & kMask) {
+      uint32_t home = entries_[table_[j]].hash & kMask;
+      // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+      bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      if (stays) continue;
+      table_[hole] = table_[j];
+      hole = j;
+    }
+    table_[hole] = kNil;
+  }
+
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> table_;
+  uint32_t head_ = kNil, tail_ = kNil, free_ = kNil;
+  uint32_t size_ = 0;
   size_t bytes_ = 0;
 };
 
