@@ -189,7 +189,8 @@ void PgSession::inject_denial(char kind, std::string_view stmt_name, const Verdi
   Pending p{kind == 'Q' || kind == 'F' ? 'Q' : 'P', nullptr, {}, {}, {}, 0};
   p.deny_code = v.code.empty() ? "42501" : v.code;
   p.deny_message = v.message.empty() ? "statement denied by phigate policy" : v.message;
-  if (!v.rule.empty()) p.deny_message += " (phigate rule \"" + v.rule + "\")";
+  // Always say it was phigate, so nobody mistakes a policy refusal for a server error.
+  p.deny_message += v.rule.empty() ? " (phigate policy)" : " (phigate rule \"" + v.rule + "\")";
   if (p.kind == 'Q') {
     pg::encode_query(to_server_, deny_marker_);
   } else {

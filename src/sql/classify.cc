@@ -1,5 +1,7 @@
 #include "sql/classify.h"
 
+#include "sql/hazards.h"
+
 #include <pg_query.h>
 
 #include <cstdint>
@@ -74,6 +76,18 @@ Classification classify_uncached(std::string_view query) {
       query, r.parse_tree ? std::string_view(r.parse_tree) : std::string_view(), c.statements);
   pg_query_free_parse_result(r);
   if (!readable) return fail("internal error: unreadable parse tree");
+  for (Statement& st : c.statements) {
+    // Rare path: the scan only flags statements that mention a lexer setting or set_config.
+    if (!st.lexer_unsafe.empty()) st.lexer_unsafe = lexer_unsafe_reason(st.text);
+    // UPDATE pg_settings runs set_config for each row it touches.
+    if (st.lexer_unsafe.empty() && st.kind == Kind::kUpdate) {
+      for (const auto& t : st.tables) {
+        if (t == "pg_settings" || t == "pg_catalog.pg_settings") {
+          st.lexer_unsafe = "UPDATE of pg_settings";
+        }
+      }
+    }
+  }
   return c;
 }
 

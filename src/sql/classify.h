@@ -45,6 +45,15 @@ struct Statement {
   std::vector<Kind> nested_kinds;
   std::vector<std::string> tables;  // relation names as written, schema-qualified if written so
   std::string text;                 // this statement's text (trimmed slice of the input)
+  // Built-in functions called here that write or reach outside the database (nextval, setval,
+  // lo_*, pg_read_file, pg_terminate_backend, dblink*, pg_notify, ...): the statement is then
+  // not a plain read, whatever its kind (sql/hazards.h).
+  std::vector<std::string> hazard_functions;
+  // Non-empty when the statement changes a setting that alters how the server splits bytes into
+  // tokens (client_encoding to SJIS/BIG5/..., standard_conforming_strings off, backslash_quote),
+  // or might (set_config with a computed name): phigate refuses it whatever the rules say, since
+  // its own parse would no longer match the server's. The text says why.
+  std::string lexer_unsafe;
 };
 
 struct Classification {

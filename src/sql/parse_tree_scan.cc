@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "sql/hazards.h"
 #include "sql/parse_tree_vocab.h"
 
 namespace phigate::sql::detail {
@@ -310,10 +311,19 @@ class TreeScanner {
         break;
       case Key::kName:
         if (is_identity_setting(s)) f.flags |= kNameIdentity;
+        if (is_lexer_setting(s)) lexer_hint_ = true;
         break;
       case Key::kSval:
+        // Any mention of a lexer setting (SET, set_config, a string constant) sends the statement
+        // to the precise, rare-path check in hazards.cc.
+        if (is_lexer_setting(s)) lexer_hint_ = true;
         if (f.role == Role::kFuncnameString) {
           set_flag(f, kSvalIsSetConfig, iequals(s, "set_config"));
+          if (iequals(s, "set_config")) lexer_hint_ = true;
+          if (is_hazardous_function(s) &&
+              std::find(hazards_.begin(), hazards_.end(), s) == hazards_.end()) {
+            hazards_.push_back(s);
+          }
         } else if (f.role == Role::kSval) {
           set_flag(f, kSvalIdentity, is_identity_setting(s));
         } else if (f.role == Role::kDropString) {
@@ -466,7 +476,8 @@ class TreeScanner {
   }
 
   void begin_facts() {
-    node_is_drop_ = body_is_object_ = changes_identity_ = false;
+    node_is_drop_ = body_is_object_ = changes_identity_ = lexer_hint_ = false;
+    hazards_.clear();
     all_where_ = true;
     body_flags_ = 0;
     tables_.clear();
@@ -496,7 +507,8 @@ class TreeScanner {
 
   // The statement being read.
   bool has_node_ = false, body_next_ = false, node_is_drop_ = false, body_is_object_ = false;
-  bool changes_identity_ = false, all_where_ = true;
+  bool changes_identity_ = false, all_where_ = true, lexer_hint_ = false;
+  std::vector<std::string> hazards_;
   uint32_t body_flags_ = 0;
   int64_t stmt_loc_ = 0, stmt_len_ = 0;
   std::string node_name_, drop_name_, names_, paths_;
@@ -521,6 +533,8 @@ void TreeScanner::finish_statement() {
     st.has_where = (write || !nested_.empty()) ? (top_where && all_where_) : false;
     order_tables(st);
     order_nested(st);
+    st.hazard_functions = hazards_;
+    if (lexer_hint_) st.lexer_unsafe = "?";  // resolved by classify() with the full tree
   }
   out_->push_back(std::move(st));
 }

@@ -115,8 +115,27 @@ Decision decide_view(const RoleSet& rs, const View& v, std::string_view resource
 
 // The statement and each nested data-modifying statement must be allowed; a denial beats a review.
 Decision decide_statement(const RoleSet& rs, const sql::Statement& st, std::string_view resource) {
+  if (!st.lexer_unsafe.empty()) {
+    // No rule can allow this: after it, phigate's parse of the session's statements would no
+    // longer match the server's, and every later decision would be about the wrong text.
+    Verdict d = Verdict::deny("lexer", "phigate refuses " + st.lexer_unsafe +
+                                           ": it changes how the server splits statements");
+    d.role = rs.roles[0]->config->name;
+    return {Outcome::kDeny, std::move(d)};
+  }
   Decision result = decide_view(rs, View{st.kind, st.plumbing, st}, resource);
   if (result.outcome == Outcome::kDeny) return result;
+  if (!st.hazard_functions.empty()) {
+    // A built-in with side effects makes even a SELECT more than a read: it needs what any
+    // `other` statement needs.
+    Decision d = decide_view(rs, View{Kind::kOther, false, st}, resource);
+    if (d.outcome == Outcome::kDeny) {
+      d.verdict.message = "function " + st.hazard_functions[0] +
+                          "() writes or reaches outside the database; " + d.verdict.message;
+      return d;
+    }
+    if (d.outcome == Outcome::kReview && result.outcome == Outcome::kAllow) result = std::move(d);
+  }
   for (Kind k : st.nested_kinds) {
     Decision d = decide_view(rs, View{k, false, st}, resource);
     if (d.outcome == Outcome::kDeny) return d;
