@@ -117,6 +117,7 @@ gateway:
   node_id: gw-bench
   data_dir: $T/gw/data
   listen: { postgres: 127.0.0.1:$GW_PORT }
+  threads: ${GW_THREADS:-0}
 identity:
   issuers: [ { name: local, type: local } ]
   group_roles: { bench: [bencher] }
@@ -178,7 +179,7 @@ AUDIT=$("$BIN" audit verify --config "$T/gw/phigate.yaml" 2>&1 | tail -1) || AUD
   echo "machine:   $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
   echo "versions:  $("$PGBIN/postgres" --version), $(pgbouncer --version | head -1), phigate $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
   echo "workload:  pgbench -S (point select) -c $CLIENTS -j $THREADS -T $DUR, scale $SCALE, $R rounds, median reported"
-  echo "phigate:   token auth, policy per statement, audit durability strict; audit verify: $AUDIT"
+  echo "phigate:   token auth, policy per statement, audit durability strict, io threads ${GW_THREADS:-0} (0 = one per core); audit verify: $AUDIT"
   [[ $ASYNC == 1 ]] && echo "phigate-async: the same gateway with audit durability async (records committed within ~5 ms, never dropped)"
   echo "pgbouncer: pool_mode session, auth scram-sha-256"
   echo
