@@ -45,12 +45,21 @@ int run(int argc, char** argv, const Wiring& wiring) {
   issue->add_option("--workflow", targs.workflow, "workflow id");
   issue->add_option("--act", targs.act, "the human this identity acts for (act.sub)");
 
+  auto* policy = app.add_subcommand("policy", "policy tools");
+  policy->require_subcommand(1);
+  auto* ptest = policy->add_subcommand("test", "show the decision for a statement, no traffic");
+  PolicyTestArgs pargs;
+  ptest->add_option("--sub", pargs.sub, "identity")->required();
+  ptest->add_option("--groups", pargs.groups, "comma-separated groups");
+  ptest->add_option("--resource", pargs.resource, "resource name")->required();
+  ptest->add_option("--sql", pargs.sql, "statement text")->required();
+
   auto* audit = app.add_subcommand("audit", "audit log tools");
   audit->require_subcommand(1);
   auto* verify = audit->add_subcommand("verify", "recompute the hash chain; exit 0 = intact");
 
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
-  for (auto* sub : {serve, check, issue, verify}) {
+  for (auto* sub : {serve, check, issue, verify, ptest}) {
     sub->add_option("--config", config_path, "configuration file");
     sub->add_flag("--json", json, "machine-readable output");
   }
@@ -64,6 +73,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
   if (*check) return cmd_config_check(check_path);
   if (*issue) return cmd_token_issue(config_path, targs, json);
   if (*verify) return cmd_audit_verify(config_path, wiring, json);
+  if (*ptest) return cmd_policy_test(config_path, pargs, json);
   return 2;
 }
 

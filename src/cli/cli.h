@@ -23,6 +23,10 @@ struct TokenIssueArgs {
   std::string sub, groups, ttl = "15m", task, workflow, act;
 };
 int cmd_token_issue(const std::string& config_path, const TokenIssueArgs& args, bool json);
+struct PolicyTestArgs {
+  std::string sub, groups, resource, sql;
+};
+int cmd_policy_test(const std::string& config_path, const PolicyTestArgs& args, bool json);
 int cmd_audit_verify(const std::string& config_path, const Wiring& wiring, bool json);
 
 // Loads the config or prints its errors to stderr (nullopt).
