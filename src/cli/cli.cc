@@ -5,6 +5,18 @@
 
 namespace phigate::cli {
 
+std::vector<std::string> split_csv(const std::string& s) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (!s.empty() && pos <= s.size()) {
+    size_t end = s.find(',', pos);
+    if (end == std::string::npos) end = s.size();
+    if (end > pos) out.push_back(s.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
 std::optional<Config> load_or_report(const std::string& path) {
   ConfigLoad load = load_config_file(path);
   if (!load.config) {

@@ -29,6 +29,9 @@ struct PolicyTestArgs {
 int cmd_policy_test(const std::string& config_path, const PolicyTestArgs& args, bool json);
 int cmd_audit_verify(const std::string& config_path, const Wiring& wiring, bool json);
 
+// "a,b,,c" -> {"a","b","c"}: the --groups flag format.
+std::vector<std::string> split_csv(const std::string& s);
+
 // Loads the config or prints its errors to stderr (nullopt).
 std::optional<Config> load_or_report(const std::string& path);
 

@@ -2,24 +2,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "identity/token_verifier.h"
 #include "policy/snapshot.h"
 #include "sql/classify.h"
 
 namespace phigate::cli {
-
-namespace {
-std::vector<std::string> split_groups(const std::string& s) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (!s.empty() && pos <= s.size()) {
-    size_t end = s.find(',', pos);
-    if (end == std::string::npos) end = s.size();
-    if (end > pos) out.push_back(s.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
-}  // namespace
 
 // Evaluates the policy exactly as a session would (same snapshot code, same classifier) for an
 // identity that never connects: what an operator checks before handing out a role.
@@ -34,13 +21,8 @@ int cmd_policy_test(const std::string& config_path, const PolicyTestArgs& args, 
   Identity id;
   id.sub = args.sub;
   id.issuer = "policy-test";
-  id.groups = split_groups(args.groups);
-  for (const auto& g : id.groups) {
-    auto it = config->identity.group_roles.find(g);
-    if (it == config->identity.group_roles.end()) continue;
-    for (const auto& r : it->second)
-      if (std::find(id.roles.begin(), id.roles.end(), r) == id.roles.end()) id.roles.push_back(r);
-  }
+  id.groups = split_csv(args.groups);
+  id.roles = roles_for_groups(id.groups, config->identity.group_roles);
   Verdict v;
   auto cls = sql::classify(args.sql);
   if (!(*snap)->can_access(id, args.resource)) {

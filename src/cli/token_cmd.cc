@@ -8,21 +8,6 @@
 
 namespace phigate::cli {
 
-namespace {
-std::vector<std::string> split_csv(const std::string& s) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= s.size() && !s.empty()) {
-    size_t end = s.find(',', pos);
-    if (end == std::string::npos) end = s.size();
-    std::string item = s.substr(pos, end - pos);
-    if (!item.empty()) out.push_back(item);
-    pos = end + 1;
-  }
-  return out;
-}
-}  // namespace
-
 int cmd_token_issue(const std::string& config_path, const TokenIssueArgs& args, bool json) {
   auto config = load_or_report(config_path);
   if (!config) return 2;

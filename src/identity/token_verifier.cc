@@ -6,6 +6,21 @@
 
 namespace phigate {
 
+std::vector<std::string> roles_for_groups(
+    const std::vector<std::string>& groups,
+    const std::map<std::string, std::vector<std::string>>& group_roles) {
+  // Few groups and roles: a linear search beats hashing.
+  std::vector<std::string> roles;
+  for (const auto& group : groups) {
+    auto it = group_roles.find(group);
+    if (it == group_roles.end()) continue;
+    for (const auto& role : it->second) {
+      if (std::find(roles.begin(), roles.end(), role) == roles.end()) roles.push_back(role);
+    }
+  }
+  return roles;
+}
+
 TokenVerifier::TokenVerifier(std::shared_ptr<const LocalIssuer> local, std::string local_name,
                              std::map<std::string, std::vector<std::string>> group_roles,
                              int64_t clock_skew)
@@ -32,17 +47,7 @@ Result<Identity> TokenVerifier::verify(std::string_view token, int64_t now_unix)
   if (!id.ok()) return id;
   id->issuer = local_name_;
 
-  // Union of every group's roles, first-seen order, no duplicates: few groups and roles, so a
-  // linear search beats hashing.
-  for (const auto& group : id->groups) {
-    auto it = group_roles_.find(group);
-    if (it == group_roles_.end()) continue;
-    for (const auto& role : it->second) {
-      if (std::find(id->roles.begin(), id->roles.end(), role) == id->roles.end()) {
-        id->roles.push_back(role);
-      }
-    }
-  }
+  id->roles = roles_for_groups(id->groups, group_roles_);
   return id;
 }
 

@@ -13,6 +13,12 @@ namespace phigate {
 // Hard cap before any parsing: bigger "tokens" are refused with "too_large".
 inline constexpr size_t kMaxTokenBytes = 16 * 1024;
 
+// identity.group_roles applied to a token's groups: the union of every group's roles,
+// deduplicated, in first-seen order.
+std::vector<std::string> roles_for_groups(
+    const std::vector<std::string>& groups,
+    const std::map<std::string, std::vector<std::string>>& group_roles);
+
 class TokenVerifier {
  public:
   // clock_skew: tolerated clock difference between issuing and verifying hosts, in seconds
