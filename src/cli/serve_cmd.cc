@@ -98,6 +98,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   ctx.node_id = config.gateway.node_id;
   ctx.strict_audit = config.audit.durability == "strict";
   ctx.allow_remote_cleartext = config.gateway.allow_cleartext_token_remote;
+  ctx.startup_timeout = config.gateway.startup_timeout;
 
   net::Server server(config.gateway.threads);
   if (!config.gateway.listen.postgres.empty()) {

@@ -25,6 +25,8 @@ struct GatewayConfig {
   std::string tls_cert, tls_key;              // client-facing TLS
   bool allow_cleartext_token_remote = false;  // token over non-TLS from non-loopback peers
   int threads = 0;                            // 0 = one per core
+  // Accept to ReadyForQuery (TLS, token, upstream login); a stalled client is disconnected.
+  std::chrono::milliseconds startup_timeout{15000};
 };
 
 struct IssuerConfig {

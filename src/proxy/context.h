@@ -1,5 +1,6 @@
 #pragma once
 // What every session shares: immutable or thread-safe services, wired once in main.cc.
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,8 @@ struct GatewayContext {
   std::string node_id;
   bool strict_audit = true;
   bool allow_remote_cleartext = false;
+  // From accept to ReadyForQuery: TLS handshake, token, upstream login.
+  std::chrono::milliseconds startup_timeout{15000};
 };
 
 }  // namespace phigate::proxy

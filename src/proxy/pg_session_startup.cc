@@ -109,7 +109,21 @@ void PgSession::handle_cancel(int32_t pid, int32_t key) {
 }
 
 awaitable<void> PgSession::run() {
+  // Watchdog: a client that connects and then stalls (or trickles bytes) must not hold a socket
+  // and a coroutine forever. Closing the socket fails whatever read or write is pending.
+  auto watchdog = std::make_shared<asio::steady_timer>(client_->executor());
+  watchdog->expires_after(ctx_.startup_timeout);
+  std::weak_ptr<PgSession> weak = weak_from_this();
+  watchdog->async_wait([weak](const error_code& ec) {
+    if (ec) return;  // cancelled: start-up finished in time
+    if (auto self = weak.lock()) {
+      spdlog::info("session {}: start-up not finished in time; closing", self->session_id_);
+      self->client_->close();
+      if (self->server_) self->server_->close();
+    }
+  });
   bool ok = co_await startup();
+  watchdog->cancel();
   if (!ok) {
     client_->close();
     co_return;
