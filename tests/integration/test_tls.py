@@ -78,5 +78,28 @@ def test_large_result_over_tls():
     eq(lines[-1], "z" * 1000 + "20000", "last row")
 
 
+
+def test_bytes_pipelined_after_sslrequest_refused():
+    """Bytes sent after SSLRequest but before the handshake would otherwise be taken as if they had
+    come through TLS (CVE-2021-23214): phigate refuses the connection instead of answering 'S'."""
+    import socket
+    import struct
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    body = struct.pack("!I", 196608) + b"user\0x\0database\0clinic\0\0"
+    startup = struct.pack("!I", len(body) + 4) + body
+    s.sendall(struct.pack("!II", 8, pgwire.SSL_REQUEST) + startup)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    s.close()
+    check(not data.startswith(b"S"), f"phigate agreed to TLS after pipelined bytes: {data[:40]!r}")
+    check(data[:1] == b"E" and b"08P01" in data, f"expected a FATAL 08P01, got {data[:80]!r}")
+
 if __name__ == "__main__":
     harness.main(globals())
