@@ -28,10 +28,10 @@ enum class StartupKind { kStartup, kSsl, kGssEnc, kCancel };
 
 struct StartupPacket {
   StartupKind kind = StartupKind::kStartup;
-  uint32_t version = 0;                                             // kStartup
+  uint32_t version = 0;                                               // kStartup
   std::vector<std::pair<std::string_view, std::string_view>> params;  // kStartup, in order
-  int32_t cancel_pid = 0;                                           // kCancel
-  int32_t cancel_key = 0;                                           // kCancel
+  int32_t cancel_pid = 0;                                             // kCancel
+  int32_t cancel_key = 0;                                             // kCancel
   std::string_view param(std::string_view name) const {
     for (auto& [k, v] : params)
       if (k == name) return v;
@@ -42,22 +42,27 @@ struct StartupPacket {
 // A framed typed message: 1 type byte + self-inclusive int32 length + body (§55.7 preamble).
 struct Frame {
   char type = 0;
-  ByteSpan body;      // without type byte and length
-  size_t total = 0;   // bytes consumed from the buffer, type+length+body
+  ByteSpan body;     // without type byte and length
+  size_t total = 0;  // bytes consumed from the buffer, type+length+body
 };
 
 // ---- Frontend messages (client -> server) ----
-struct Query { std::string_view sql; };                       // 'Q'
-struct Parse {                                                // 'P'
+struct Query {
+  std::string_view sql;
+};              // 'Q'
+struct Parse {  // 'P'
   std::string_view name;
   std::string_view query;
   std::vector<uint32_t> param_types;
 };
-struct BindParam { bool is_null = false; ByteSpan value; };
-struct Bind {                                                 // 'B'
+struct BindParam {
+  bool is_null = false;
+  ByteSpan value;
+};
+struct Bind {  // 'B'
   std::string_view portal;
   std::string_view statement;
-  std::vector<int16_t> param_formats;   // 0 = text, 1 = binary; 0, 1 or N entries
+  std::vector<int16_t> param_formats;  // 0 = text, 1 = binary; 0, 1 or N entries
   std::vector<BindParam> params;
   std::vector<int16_t> result_formats;
   // Format of parameter i after applying the 0/1/N rule of §55.7 Bind.
@@ -67,26 +72,46 @@ struct Bind {                                                 // 'B'
     return i < param_formats.size() ? param_formats[i] : 0;
   }
 };
-struct Execute { std::string_view portal; int32_t max_rows = 0; };  // 'E'
-struct Describe { char target = 'S'; std::string_view name; };     // 'D': 'S' statement, 'P' portal
-struct Close { char target = 'S'; std::string_view name; };        // 'C'
-struct FunctionCall {                                              // 'F'
+struct Execute {
+  std::string_view portal;
+  int32_t max_rows = 0;
+};  // 'E'
+struct Describe {
+  char target = 'S';
+  std::string_view name;
+};  // 'D': 'S' statement, 'P' portal
+struct Close {
+  char target = 'S';
+  std::string_view name;
+};                     // 'C'
+struct FunctionCall {  // 'F'
   uint32_t function_oid = 0;
   std::vector<int16_t> arg_formats;
   std::vector<BindParam> args;
   int16_t result_format = 0;
 };
-struct PasswordMessage { std::string_view password; };            // 'p' (cleartext reply)
+struct PasswordMessage {
+  std::string_view password;
+};  // 'p' (cleartext reply)
 
 // ---- Backend messages (server -> client) ----
-struct Authentication {                                          // 'R'
-  int32_t code = 0;   // 0 ok, 3 cleartext, 5 md5, 10 SASL, 11 SASL continue, 12 SASL final
-  ByteSpan data;      // md5: 4-byte salt; SASL: mechanism list / server data
+struct Authentication {  // 'R'
+  int32_t code = 0;      // 0 ok, 3 cleartext, 5 md5, 10 SASL, 11 SASL continue, 12 SASL final
+  ByteSpan data;         // md5: 4-byte salt; SASL: mechanism list / server data
 };
-struct BackendKeyData { int32_t pid = 0; int32_t key = 0; };      // 'K'
-struct ParameterStatus { std::string_view name, value; };         // 'S'
-struct ReadyForQuery { char status = 'I'; };                      // 'Z': I, T, E
-struct CommandComplete { std::string_view tag; };                 // 'C'
+struct BackendKeyData {
+  int32_t pid = 0;
+  int32_t key = 0;
+};  // 'K'
+struct ParameterStatus {
+  std::string_view name, value;
+};  // 'S'
+struct ReadyForQuery {
+  char status = 'I';
+};  // 'Z': I, T, E
+struct CommandComplete {
+  std::string_view tag;
+};  // 'C'
 struct RowDescriptionField {
   std::string_view name;
   uint32_t table_oid = 0;
@@ -96,10 +121,17 @@ struct RowDescriptionField {
   int32_t type_mod = 0;
   int16_t format = 0;
 };
-struct RowDescription { std::vector<RowDescriptionField> fields; };  // 'T'
-struct DataRow { std::vector<BindParam> columns; };                // 'D'
+struct RowDescription {
+  std::vector<RowDescriptionField> fields;
+};  // 'T'
+struct DataRow {
+  std::vector<BindParam> columns;
+};  // 'D'
 // ErrorResponse 'E' / NoticeResponse 'N' (§55.8 Error and Notice Message Fields).
-struct ErrorField { char code; std::string_view value; };
+struct ErrorField {
+  char code;
+  std::string_view value;
+};
 struct ErrorFields {
   std::vector<ErrorField> fields;
   std::string_view get(char code) const {
