@@ -2,6 +2,10 @@
 // (RFC 5802, RFC 7677) and §55.7 AuthenticationMD5Password.
 #include "codec/pg/auth.h"
 
+#include <mutex>
+
+#include <map>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -117,6 +121,62 @@ std::string ScramClient::client_first() {
 
 // RFC 5802 §3 and §7: server-first-message = r=<nonce>,s=<salt>,i=<count>[,extensions]; the reply
 // is c=biws,r=<nonce>,p=<ClientKey XOR HMAC(H(ClientKey), AuthMessage)>.
+namespace {
+
+// PBKDF2 with >= 4096 iterations costs milliseconds of CPU, on every upstream login; a server
+// keeps the same salt and iteration count for a role until its password changes, so the result
+// is memoised (as pgbouncer does). Keys are an HMAC under a per-process random key, so the cache
+// holds nothing a memory dump would not already reveal (phigate holds the password itself).
+struct SaltCache {
+  std::mutex mu;
+  std::map<std::string, Bytes> entries;  // key: hex HMAC(password, salt, iterations)
+};
+
+SaltCache& salt_cache() {
+  static SaltCache cache;
+  return cache;
+}
+
+const Bytes& cache_key_secret() {
+  static const Bytes secret = [] {
+    Bytes b(32);
+    random_bytes(b.data(), b.size());
+    return b;
+  }();
+  return secret;
+}
+
+}  // namespace
+
+bool salted_password_cached(const std::string& password, const Bytes& salt, uint32_t iterations,
+                            Bytes& out) {
+  Bytes material(password.begin(), password.end());
+  material.push_back(0);
+  material.insert(material.end(), salt.begin(), salt.end());
+  for (int shift = 24; shift >= 0; shift -= 8) material.push_back(uint8_t(iterations >> shift));
+  std::string key = to_hex(hmac_sha256(cache_key_secret(), material));
+  OPENSSL_cleanse(material.data(), material.size());
+  SaltCache& cache = salt_cache();
+  {
+    std::lock_guard lk(cache.mu);
+    auto it = cache.entries.find(key);
+    if (it != cache.entries.end()) {
+      out = it->second;
+      return true;
+    }
+  }
+  out.assign(32, 0);
+  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(),
+                        static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
+                        static_cast<int>(out.size()), out.data()) != 1) {
+    return false;
+  }
+  std::lock_guard lk(cache.mu);
+  if (cache.entries.size() >= 64) cache.entries.clear();  // a few roles per gateway; stay bounded
+  cache.entries.emplace(std::move(key), out);
+  return true;
+}
+
 Result<std::string> ScramClient::client_final(std::string_view server_first) {
   if (client_first_bare_.empty()) {
     return Error{"protocol", "SCRAM exchange out of order: client_first was not sent"};
@@ -162,10 +222,7 @@ Result<std::string> ScramClient::client_final(std::string_view server_first) {
   // fail, and PostgreSQL then uses the raw bytes, as here), so only a non-ASCII password that is
   // not already NFKC-normal would differ; upstream credentials are generated secrets, so it is
   // omitted.
-  salted_password_.assign(32, 0);
-  if (PKCS5_PBKDF2_HMAC(password_.data(), static_cast<int>(password_.size()), salt->data(),
-                        static_cast<int>(salt->size()), static_cast<int>(iterations), EVP_sha256(),
-                        static_cast<int>(salted_password_.size()), salted_password_.data()) != 1) {
+  if (!salted_password_cached(password_, *salt, iterations, salted_password_)) {
     salted_password_.clear();
     return Error{"crypto", "PBKDF2 failed"};
   }

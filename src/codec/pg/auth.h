@@ -14,6 +14,10 @@ namespace phigate::pg {
 // empty string if the OpenSSL build has no MD5 (FIPS mode).
 std::string md5_password(std::string_view user, std::string_view password, ByteSpan salt4);
 
+// SCRAM's SaltedPassword (PBKDF2-HMAC-SHA-256), memoised per (password, salt, iterations).
+bool salted_password_cached(const std::string& password, const Bytes& salt, uint32_t iterations,
+                            Bytes& out);
+
 class ScramClient {
  public:
   // `nonce` empty = generate 18 random bytes, base64; tests pass a fixed one.

@@ -2,6 +2,7 @@
 #include "codec/pg/auth.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include <set>
 
@@ -194,6 +195,29 @@ TEST(Md5, KnownValues) {
   const uint8_t salt2[] = {0xde, 0xad, 0xbe, 0xef};
   EXPECT_EQ(md5_password("alice", "s3cr3t!", ByteSpan(salt2)),
             "md5544ee0bda10899cf82ee8affbf2b67b7");
+}
+
+}  // namespace
+}  // namespace phigate::pg
+
+namespace phigate::pg {
+namespace {
+
+// The memoised SaltedPassword equals a fresh PBKDF2 and differs per salt / iteration count.
+TEST(ScramSaltCache, SameAsFreshAndKeyedBySaltAndIterations) {
+  Bytes salt{1, 2, 3, 4}, other{1, 2, 3, 5};
+  Bytes a, b, c, d;
+  ASSERT_TRUE(salted_password_cached("pencil", salt, 4096, a));
+  ASSERT_TRUE(salted_password_cached("pencil", salt, 4096, b));  // from the cache
+  EXPECT_EQ(a, b);
+  ASSERT_TRUE(salted_password_cached("pencil", other, 4096, c));
+  ASSERT_TRUE(salted_password_cached("pencil", salt, 4097, d));
+  EXPECT_NE(a, c);
+  EXPECT_NE(a, d);
+  Bytes fresh(32);
+  ASSERT_EQ(PKCS5_PBKDF2_HMAC("pencil", 6, salt.data(), 4, 4096, EVP_sha256(), 32, fresh.data()),
+            1);
+  EXPECT_EQ(a, fresh);
 }
 
 }  // namespace
