@@ -139,7 +139,8 @@ awaitable<bool> PgSession::startup() {
   pg::StartupPacket startup;
   for (;;) {
     size_t consumed = 0;
-    auto d = pg::decode_startup(buf, consumed);
+    // Newer minor versions (3.2, "grease" 3.x) are accepted and negotiated down to 3.0 below.
+    auto d = pg::decode_startup(buf, consumed, pg::StartupOptions{true});
     if (d.status == pg::DecodeStatus::kNeedMore) {
       if (!co_await read_more(buf)) co_return false;
       continue;
@@ -237,8 +238,15 @@ awaitable<bool> PgSession::startup() {
     co_return false;
   }
 
-  // §55.2.2: AuthenticationCleartextPassword; the "password" is the token.
+  // §55.2.1: a client asking for protocol 3.x (x > 0) or sending _pq_.* options learns that this
+  // server speaks 3.0 and none of those options, then carries on in 3.0.
   Bytes out;
+  std::vector<std::string_view> unknown_options;
+  for (auto& [k, v] : startup.params)
+    if (k.substr(0, 4) == "_pq_") unknown_options.push_back(k);
+  if (startup.version != pg::kProtocolV3 || !unknown_options.empty())
+    pg::encode_negotiate_protocol_version(out, 0, unknown_options);
+  // §55.2.2: AuthenticationCleartextPassword; the "password" is the token.
   pg::encode_auth_cleartext_request(out);
   error_code ec;
   co_await client_->write_all(asio::buffer(out), ec);
