@@ -1,0 +1,1 @@
+BEGIN; UPDATE t SET x = 1 WHERE id = 2; COMMIT
