@@ -53,8 +53,17 @@ Log::Log(std::unique_ptr<Store> store, std::string node_id, size_t max_queue)
 
 Log::~Log() { close(); }
 
+void Log::set_checkpointing(std::shared_ptr<const CheckpointKey> key, uint64_t every_events,
+                            std::chrono::milliseconds every) {
+  std::lock_guard lk(commit_mu_);
+  ckpt_key_ = std::move(key);
+  ckpt_every_events_ = every_events;
+  ckpt_every_ = every;
+}
+
 Status Log::open() {
   // The writer does not run yet, so holding mu_ across the store read blocks nobody useful.
+  std::lock_guard commit_lk(commit_mu_);
   std::lock_guard lk(mu_);
   if (opened_ || closed_) return make_error("audit_closed", "audit log already opened or closed");
   auto last = store_->last();
@@ -63,6 +72,28 @@ Status Log::open() {
     const Event& e = **last;
     next_seq_ = e.seq + 1;
     prev_hash_ = e.hash;
+  }
+  if (ckpt_key_) {
+    // Rebuilds the tree by reading every stored record: O(n) at start-up (about a second per
+    // million records), acceptable for now. Persisting the frontier next to each checkpoint
+    // (MerkleAccumulator::from_frontier) would make this O(records since the last checkpoint).
+    tree_ = MerkleAccumulator();
+    Status st = store_->scan(1, [&](const Event& e) {
+      tree_.append_leaf(to_json_line(e));
+      return true;
+    });
+    if (!st.ok()) return st.error();
+    if (tree_.size() != next_seq_ - 1) {
+      return make_error("tampered", "audit store holds " + std::to_string(tree_.size()) +
+                                        " records but its last seq is " +
+                                        std::to_string(next_seq_ - 1));
+    }
+    // Continue after the newest stored checkpoint, so a restart with no new records does not try
+    // to sign the same tree_size again (the store refuses duplicates).
+    ckpt_size_ = 0;
+    auto cps = store_->checkpoints();
+    if (cps.ok() && !cps->empty()) ckpt_size_ = cps->back().tree_size;
+    ckpt_at_ = std::chrono::steady_clock::now();
   }
   opened_ = true;
   writer_ = std::thread([this] {
@@ -165,9 +196,46 @@ Status Log::commit(std::deque<Item>& items, Scratch& sc, uint64_t& first_seq) {
     stats_.records += items.size();
     stats_.batches += 1;
   }
+  if (st.ok() && ckpt_key_) {
+    // Leaf = the stored line without its newline, exactly the bytes in SQLite's `record` column.
+    // JSON escapes control characters, so '\n' only ever ends a line.
+    std::string_view rest(sc.lines);
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      tree_.append_leaf(rest.substr(0, nl));
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    }
+    maybe_checkpoint(false);
+  }
   // A burst of fire-and-forget records can make one batch very large; do not keep that much.
   if (sc.lines.capacity() > (size_t(8) << 20)) std::string().swap(sc.lines);
   return st;
+}
+
+void Log::maybe_checkpoint(bool force) {
+  if (!ckpt_key_ || tree_.size() <= ckpt_size_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const bool due = force ||
+                   (ckpt_every_events_ > 0 && tree_.size() - ckpt_size_ >= ckpt_every_events_) ||
+                   (ckpt_every_.count() > 0 && now - ckpt_at_ >= ckpt_every_);
+  if (!due) return;
+  const int64_t time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  auto c = sign_checkpoint(*ckpt_key_, node_id_, tree_.size(), tree_.root(), time_ns);
+  Status st = c.ok() ? store_->append_checkpoint(*c) : Status(c.error());
+  // A failed checkpoint does not poison the log: the records themselves are durable and chained,
+  // and the next trigger signs a tree that covers them too. Retrying at once would spin, so the
+  // timer restarts either way.
+  ckpt_at_ = now;
+  if (!st.ok()) {
+    spdlog::error("audit: checkpoint at tree_size {} failed ({}: {})", tree_.size(),
+                  st.error().code, st.error().message);
+    return;
+  }
+  ckpt_size_ = tree_.size();
+  std::lock_guard lk(mu_);
+  ++stats_.checkpoints;
 }
 
 void Log::finish(std::deque<Item>& items, const Status& st, uint64_t first_seq) {
@@ -189,7 +257,13 @@ void Log::finish(std::deque<Item>& items, const Status& st, uint64_t first_seq) 
 void Log::run() {
   std::deque<Item> items;
   Scratch sc;
+  bool ckpt_timer;
+  {
+    std::lock_guard commit_lk(commit_mu_);
+    ckpt_timer = ckpt_key_ && ckpt_every_.count() > 0;
+  }
   for (;;) {
+    bool idle = false;
     {
       std::unique_lock lk(mu_);
       // Fire-and-forget records do not wake the writer: they ride along with the next inline
@@ -198,8 +272,17 @@ void Log::run() {
       if (queue_.empty()) {
         urgent_ = false;
         if (stopping_) break;  // stopping and drained
-        continue;
+        idle = true;
       }
+    }
+    if (idle) {
+      // The time trigger: an idle log still signs what it wrote within `every`. try_lock: if an
+      // append_now caller is committing, its commit checks the triggers itself.
+      if (ckpt_timer && commit_mu_.try_lock()) {
+        std::lock_guard commit_lk(commit_mu_, std::adopt_lock);
+        maybe_checkpoint(false);
+      }
+      continue;
     }
     std::lock_guard commit_lk(commit_mu_);
     {
@@ -266,6 +349,10 @@ void Log::close() {
   cv_.notify_all();
   space_.notify_all();
   if (writer_.joinable()) writer_.join();
+  // The final checkpoint covers everything this process wrote (the writer drained the queue before
+  // it exited). A poisoned log skips it: the store already failed.
+  std::lock_guard commit_lk(commit_mu_);
+  if (!failed()) maybe_checkpoint(true);
 }
 
 uint64_t Log::last_seq() const {

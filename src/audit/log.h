@@ -1,6 +1,7 @@
 #pragma once
 // The audit sink. Appends from any thread go to one writer thread that assigns seq, chains hashes
 // and commits batches (group commit). Nothing reads this to make a decision.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -11,7 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "audit/checkpoint.h"
 #include "audit/event.h"
+#include "audit/merkle.h"
 #include "audit/store.h"
 
 namespace phigate::audit {
@@ -28,15 +31,23 @@ class Log {
  public:
   using Done = std::function<void(Result<uint64_t>)>;  // seq of the record once durable, or error
   struct Stats {
-    uint64_t records = 0;  // committed records
-    uint64_t batches = 0;  // committed transactions (group commits)
+    uint64_t records = 0;      // committed records
+    uint64_t batches = 0;      // committed transactions (group commits)
+    uint64_t checkpoints = 0;  // signed checkpoints handed to the store
   };
 
   // max_queue bounds memory: when full, append blocks the caller briefly and then fails (never
   // drops a record silently).
   Log(std::unique_ptr<Store> store, std::string node_id, size_t max_queue = 65536);
   ~Log();  // drains and commits what is queued; must outlive every thread that appends
+  // Turns on signed checkpoints (DESIGN.md §7): the Log keeps a Merkle tree over the stored
+  // records and signs its root every `every_events` records, when `every` has passed since the
+  // last checkpoint and there are new records, and at close(). Call before open(). 0 disables the
+  // respective trigger (close() still checkpoints).
+  void set_checkpointing(std::shared_ptr<const CheckpointKey> key, uint64_t every_events,
+                         std::chrono::milliseconds every);
   // Continues the chain from the store's last record. Must be called once before append.
+  // With checkpointing on it also rebuilds the Merkle tree from every stored record.
   Status open();
   // `done` runs on the writer thread after the batch holding the record committed (or failed).
   void append(Event e, Done done);
@@ -68,6 +79,9 @@ class Log {
   // commit_mu_; returns the first seq used.
   Status commit(std::deque<Item>& items, Scratch& scratch, uint64_t& first_seq);
   void finish(std::deque<Item>& items, const Status& st, uint64_t first_seq);
+  // Signs and stores a checkpoint of the tree as it is now if it grew since the last one and
+  // `force` or a trigger is due. Caller holds commit_mu_.
+  void maybe_checkpoint(bool force);
   std::unique_ptr<Store> store_;
   std::string node_id_;
   size_t max_queue_;
@@ -87,6 +101,14 @@ class Log {
   bool closed_ = false;
   Stats stats_;
   std::thread writer_;
+
+  // Checkpointing; set before open(), then guarded by commit_mu_ (the tree follows commits).
+  std::shared_ptr<const CheckpointKey> ckpt_key_;
+  uint64_t ckpt_every_events_ = 0;
+  std::chrono::milliseconds ckpt_every_{0};
+  MerkleAccumulator tree_;
+  uint64_t ckpt_size_ = 0;  // tree_size of the last stored checkpoint
+  std::chrono::steady_clock::time_point ckpt_at_;
 };
 
 // Recomputes the chain over a store. Returns ok with the number of records, or an error whose
@@ -96,5 +118,18 @@ class Log {
 // What it cannot see on its own: records removed from the tail (the count just shrinks) or a tail
 // rewritten with correctly recomputed hashes; signed checkpoints (Merkle roots) cover those.
 Result<uint64_t> verify_chain(Store& store);
+
+struct VerifyReport {
+  uint64_t records = 0;
+  uint64_t checkpoints = 0;  // stored checkpoints whose signature and root both verified
+};
+// verify_chain plus every stored checkpoint: its Ed25519 signature under `public_key` (raw 32
+// bytes) and its root recomputed over the first tree_size records. One pass over the records: the
+// tree is accumulated while the chain is checked and compared at each checkpoint's tree_size, so
+// the cost is O(records + checkpoints), not O(records x checkpoints). A failed checkpoint is
+// Error{"tampered", "checkpoint tree_size N: ..."}. With no key (empty span) stored checkpoints
+// cannot be checked and that is an error too ("no_key"); a store without checkpoint support
+// ("unsupported") verifies as zero checkpoints.
+Result<VerifyReport> verify_log(Store& store, ByteSpan public_key);
 
 }  // namespace phigate::audit

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/checkpoint.h"
 #include "audit/event.h"
 #include "common/result.h"
 
@@ -28,6 +29,19 @@ class Store {
   virtual Result<std::optional<Event>> last() = 0;
   // Calls fn for each record with seq >= from, in seq order, until fn returns false.
   virtual Status scan(uint64_t from, const std::function<bool(const Event&)>& fn) = 0;
+  // Signed checkpoints (checkpoint.h). Stores that cannot keep them inherit these defaults, so a
+  // Log with checkpointing on just reports the error and goes on writing records.
+  // Stores the checkpoint durably (checkpoints are rare: a synchronous write is fine). A second
+  // checkpoint for the same tree_size is an error, never a silent replacement.
+  virtual Status append_checkpoint(const Checkpoint& c) {
+    (void)c;
+    return make_error("unsupported", "this audit store does not keep checkpoints");
+  }
+  // Every stored checkpoint, tree_size ascending. Error "tampered" (naming the tree_size) for a
+  // stored checkpoint that does not parse.
+  virtual Result<std::vector<Checkpoint>> checkpoints() {
+    return make_error("unsupported", "this audit store does not keep checkpoints");
+  }
 };
 
 }  // namespace phigate::audit

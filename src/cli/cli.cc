@@ -68,10 +68,13 @@ int run(int argc, char** argv, const Wiring& wiring) {
 
   auto* audit = app.add_subcommand("audit", "audit log tools");
   audit->require_subcommand(1);
-  auto* verify = audit->add_subcommand("verify", "recompute the hash chain; exit 0 = intact");
+  auto* verify = audit->add_subcommand(
+      "verify", "recompute the hash chain and every signed checkpoint; exit 0 = intact");
+  auto* pubkey =
+      audit->add_subcommand("pubkey", "print the checkpoint signing key's id and public key");
 
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
-  for (auto* sub : {serve, check, issue, verify, ptest}) {
+  for (auto* sub : {serve, check, issue, verify, pubkey, ptest}) {
     sub->add_option("--config", config_path, "configuration file");
     sub->add_flag("--json", json, "machine-readable output");
   }
@@ -85,6 +88,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
   if (*check) return cmd_config_check(check_path);
   if (*issue) return cmd_token_issue(config_path, targs, json);
   if (*verify) return cmd_audit_verify(config_path, wiring, json);
+  if (*pubkey) return cmd_audit_pubkey(config_path, json);
   if (*ptest) return cmd_policy_test(config_path, pargs, json);
   return 2;
 }

@@ -28,6 +28,10 @@ struct PolicyTestArgs {
 };
 int cmd_policy_test(const std::string& config_path, const PolicyTestArgs& args, bool json);
 int cmd_audit_verify(const std::string& config_path, const Wiring& wiring, bool json);
+int cmd_audit_pubkey(const std::string& config_path, bool json);
+
+// The checkpoint signing key (DESIGN.md §10 data_dir layout: keys/, 0600 files).
+std::string audit_key_path(const std::string& data_dir);
 
 // "a,b,,c" -> {"a","b","c"}: the --groups flag format.
 std::vector<std::string> split_csv(const std::string& s);

@@ -6,6 +6,7 @@
 #include "audit/log.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "identity/ed25519_key.h"
 #include "identity/token_verifier.h"
 #include "net/server.h"
 #include "policy/snapshot.h"
@@ -80,6 +81,23 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     return 1;
   }
   audit::Log log(std::move(store.value()), config.gateway.node_id);
+  {
+    // audit/ cannot depend on identity/ (DESIGN.md §2), so the key file is handled here with the
+    // same loader as the issuer key and handed over as PEM.
+    auto key = Ed25519Key::load_or_create(audit_key_path(config.gateway.data_dir));
+    if (!key) {
+      spdlog::error("cannot load the audit checkpoint key: {}", key.error().message);
+      return 1;
+    }
+    auto ckey = audit::CheckpointKey::from_pem((*key)->to_pem());
+    if (!ckey) {
+      spdlog::error("cannot use the audit checkpoint key: {}", ckey.error().message);
+      return 1;
+    }
+    log.set_checkpointing(
+        std::move(*ckey), config.audit.checkpoint_every_events,
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.audit.checkpoint_every));
+  }
   if (auto st = log.open(); !st) {
     spdlog::error("cannot continue the audit chain: {}", st.error().message);
     return 1;

@@ -82,6 +82,10 @@ Result<Event> read_row(sqlite3_stmt* s, std::string_view* record_out) {
   return std::move(*e);
 }
 
+constexpr const char* kCheckpointSchema =
+    "CREATE TABLE IF NOT EXISTS audit_checkpoints (tree_size INTEGER PRIMARY KEY,"
+    " record TEXT NOT NULL);";
+
 Result<int> user_version(sqlite3* db) {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK) {
@@ -134,6 +138,9 @@ Status init_schema(sqlite3* db) {
     static_assert(kSchemaVersion == 1, "add a migration step and update kSchema");
     if (auto st = exec(db, kSchema); !st.ok()) return fail(st.error());
   }
+  // Checkpoints came later but need no migration: the table is additive, so it is created on any
+  // version-1 file (an older phigate simply ignores it) and user_version stays 1.
+  if (auto st = exec(db, kCheckpointSchema); !st.ok()) return fail(st.error());
   return exec(db, "COMMIT");
 }
 
@@ -305,6 +312,70 @@ Status AuditTable::scan(uint64_t from,
     auto e = read_row(raw, &record);
     if (!e.ok()) return e.error();
     if (!fn(*e, record)) return ok_status();
+  }
+}
+
+Status AuditTable::insert_checkpoint(const audit::Checkpoint& c) {
+  if (readonly_) return make_error("store", "audit store opened read-only");
+  if (c.tree_size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return make_error("store", "checkpoint tree_size out of range");
+  }
+  // Plain INSERT, not INSERT OR REPLACE: a checkpoint already stored for this tree_size is
+  // evidence and must never be overwritten.
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO audit_checkpoints (tree_size, record) VALUES (?1, ?2)",
+                         -1, &raw, nullptr) != SQLITE_OK) {
+    return db_error(db_, "prepare checkpoint insert");
+  }
+  Stmt s(raw);
+  std::string record = audit::checkpoint_to_json(c);
+  sqlite3_bind_int64(raw, 1, static_cast<int64_t>(c.tree_size));
+  sqlite3_bind_text(raw, 2, record.data(), static_cast<int>(record.size()), SQLITE_STATIC);
+  if (sqlite3_step(raw) != SQLITE_DONE) {
+    return db_error(db_, "insert checkpoint tree_size " + std::to_string(c.tree_size));
+  }
+  return ok_status();
+}
+
+Result<std::vector<audit::Checkpoint>> AuditTable::checkpoints() {
+  std::vector<audit::Checkpoint> out;
+  // A store written before checkpoints existed has no table (a read-only opener cannot create
+  // it): that simply means no checkpoints.
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                         "'audit_checkpoints'",
+                         -1, &raw, nullptr) != SQLITE_OK) {
+    return db_error(db_, "prepare checkpoint lookup");
+  }
+  Stmt exists(raw);
+  if (sqlite3_step(raw) != SQLITE_ROW) return db_error(db_, "look up audit_checkpoints");
+  if (sqlite3_column_int(raw, 0) == 0) return out;
+  raw = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT tree_size, record FROM audit_checkpoints ORDER BY tree_size",
+                         -1, &raw, nullptr) != SQLITE_OK) {
+    return db_error(db_, "prepare checkpoint scan");
+  }
+  Stmt s(raw);
+  for (;;) {
+    int rc = sqlite3_step(raw);
+    if (rc == SQLITE_DONE) return out;
+    if (rc != SQLITE_ROW) return db_error(db_, "scan checkpoints");
+    int64_t size = sqlite3_column_int64(raw, 0);
+    auto bad = [&](std::string_view what) {
+      return make_error("tampered",
+                        "checkpoint tree_size " + std::to_string(size) + ": " + std::string(what));
+    };
+    if (sqlite3_column_type(raw, 1) != SQLITE_TEXT) return bad("record is missing");
+    std::string_view text(reinterpret_cast<const char*>(sqlite3_column_text(raw, 1)),
+                          static_cast<size_t>(sqlite3_column_bytes(raw, 1)));
+    auto c = audit::checkpoint_from_json(text);
+    if (!c) return bad("record is not a well-formed checkpoint");
+    // The key column is outside the signature; it must agree with the signed tree_size.
+    if (size < 0 || static_cast<uint64_t>(size) != c->tree_size) {
+      return bad("tree_size column differs from the record");
+    }
+    out.push_back(std::move(*c));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/checkpoint.h"
 #include "audit/event.h"
 #include "common/result.h"
 
@@ -52,6 +53,11 @@ class AuditTable {
   // text; it returns false to stop.
   Status scan(uint64_t from,
               const std::function<bool(const audit::Event&, std::string_view record)>& fn);
+  // Table audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT): record is
+  // audit::checkpoint_to_json. Insert is its own transaction; a duplicate tree_size fails.
+  Status insert_checkpoint(const audit::Checkpoint& c);
+  // Tree_size ascending; Error{"tampered", "checkpoint tree_size N: ..."} for a malformed row.
+  Result<std::vector<audit::Checkpoint>> checkpoints();
 
  private:
   AuditTable(sqlite3* db, bool readonly) : db_(db), readonly_(readonly) {}

@@ -255,6 +255,20 @@ class SqliteAuditStore final : public audit::Store {
     return ok_status();
   }
 
+  Status append_checkpoint(const audit::Checkpoint& c) override {
+    if (readonly_) return make_error("store", "audit store opened read-only");
+    // Written straight to SQLite, synchronously: checkpoints are rare, so the journal's batching
+    // buys nothing. The records it covers may still be in the journal only; readers combine both,
+    // and a restart ingests the journal before anything else.
+    std::lock_guard db(db_mu_);
+    return table_->insert_checkpoint(c);
+  }
+
+  Result<std::vector<audit::Checkpoint>> checkpoints() override {
+    std::lock_guard db(db_mu_);
+    return table_->checkpoints();
+  }
+
  private:
   struct Sealed {
     std::string path;

@@ -6,6 +6,9 @@
 //   audit_events(seq INTEGER PRIMARY KEY, time_ns INTEGER, session_id TEXT, type TEXT, sub TEXT,
 //                resource TEXT, record TEXT NOT NULL, hash TEXT NOT NULL)
 //   indexes on session_id, time_ns, sub.
+//   audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT NOT NULL): signed checkpoints
+//                (audit::checkpoint_to_json), written synchronously, never replaced; added without
+//                a version bump because it is additive.
 // `record` (audit::to_json_line) is the source of truth; the other columns are copies for queries.
 // scan() and last() re-check every row: an unparsable record, a record not in canonical form or a
 // column that differs from its record is reported as Error{"tampered", "seq N: ..."}, so

@@ -19,6 +19,7 @@ struct FakeState {
   bool gate_closed = false;  // append blocks while true (lets a test hold a batch "in flight")
   int in_append = 0;
   int append_calls = 0;
+  std::vector<Checkpoint> checkpoints;
 };
 
 class FakeStore : public Store {
@@ -51,6 +52,20 @@ class FakeStore : public Store {
       if (e.seq >= from && !fn(e)) break;
     }
     return ok_status();
+  }
+
+  Status append_checkpoint(const Checkpoint& c) override {
+    std::lock_guard lk(s_->mu);
+    if (s_->fail) return make_error("io", "disk on fire");
+    for (const auto& o : s_->checkpoints) {
+      if (o.tree_size == c.tree_size) return make_error("store", "duplicate checkpoint");
+    }
+    s_->checkpoints.push_back(c);
+    return ok_status();
+  }
+  Result<std::vector<Checkpoint>> checkpoints() override {
+    std::lock_guard lk(s_->mu);
+    return s_->checkpoints;
   }
 
  private:
