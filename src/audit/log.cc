@@ -219,21 +219,38 @@ void Log::maybe_checkpoint(bool force) {
                    (ckpt_every_events_ > 0 && tree_.size() - ckpt_size_ >= ckpt_every_events_) ||
                    (ckpt_every_.count() > 0 && now - ckpt_at_ >= ckpt_every_);
   if (!due) return;
-  const int64_t time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
-  auto c = sign_checkpoint(*ckpt_key_, node_id_, tree_.size(), tree_.root(), time_ns);
-  Status st = c.ok() ? store_->append_checkpoint(*c) : Status(c.error());
-  // A failed checkpoint does not poison the log: the records themselves are durable and chained,
-  // and the next trigger signs a tree that covers them too. Retrying at once would spin, so the
-  // timer restarts either way.
+  DueCheckpoint d;
+  d.size = tree_.size();
+  d.root = tree_.root();
+  d.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  // The timer restarts and the size advances either way: a failed store is retried by the next
+  // trigger, which covers these records too (retrying at once would spin).
   ckpt_at_ = now;
-  if (!st.ok()) {
-    spdlog::error("audit: checkpoint at tree_size {} failed ({}: {})", tree_.size(),
-                  st.error().code, st.error().message);
+  ckpt_size_ = d.size;
+  if (force) {
+    store_checkpoint(d);  // close(): the writer thread is gone
     return;
   }
-  ckpt_size_ = tree_.size();
+  {
+    std::lock_guard lk(mu_);
+    ckpt_due_.push_back(d);
+    urgent_ = true;
+  }
+  cv_.notify_one();
+}
+
+void Log::store_checkpoint(const DueCheckpoint& d) {
+  auto c = sign_checkpoint(*ckpt_key_, node_id_, d.size, d.root, d.time_ns);
+  Status st = c.ok() ? store_->append_checkpoint(*c) : Status(c.error());
+  // A failed checkpoint does not poison the log: the records themselves are durable and chained,
+  // and the next trigger signs a tree that covers them too.
+  if (!st.ok()) {
+    spdlog::error("audit: checkpoint at tree_size {} failed ({}: {})", d.size, st.error().code,
+                  st.error().message);
+    return;
+  }
   std::lock_guard lk(mu_);
   ++stats_.checkpoints;
 }
@@ -251,7 +268,7 @@ void Log::finish(std::deque<Item>& items, const Status& st, uint64_t first_seq) 
   // busy_ drops only after the callbacks ran, so flush() returning means every done was called.
   std::lock_guard lk(mu_);
   --busy_;
-  if (queue_.empty() && busy_ == 0) drained_.notify_all();
+  if (queue_.empty() && busy_ == 0 && ckpt_due_.empty() && ckpt_busy_ == 0) drained_.notify_all();
 }
 
 void Log::run() {
@@ -274,6 +291,18 @@ void Log::run() {
         if (stopping_) break;  // stopping and drained
         idle = true;
       }
+    }
+    std::deque<DueCheckpoint> due;
+    {
+      std::lock_guard lk(mu_);
+      due.swap(ckpt_due_);
+      ckpt_busy_ += static_cast<int>(due.size());
+    }
+    if (!due.empty()) {
+      for (const auto& d : due) store_checkpoint(d);
+      std::lock_guard lk(mu_);
+      ckpt_busy_ -= static_cast<int>(due.size());
+      if (queue_.empty() && busy_ == 0 && ckpt_busy_ == 0) drained_.notify_all();
     }
     if (idle) {
       // The time trigger: an idle log still signs what it wrote within `every`. try_lock: if an
@@ -336,7 +365,12 @@ void Log::flush() {
     urgent_ = true;
     cv_.notify_one();
   }
-  drained_.wait(lk, [&] { return queue_.empty() && busy_ == 0; });
+  if (!ckpt_due_.empty()) {
+    urgent_ = true;
+    cv_.notify_one();
+  }
+  drained_.wait(
+      lk, [&] { return queue_.empty() && busy_ == 0 && ckpt_due_.empty() && ckpt_busy_ == 0; });
 }
 
 void Log::close() {
@@ -352,6 +386,13 @@ void Log::close() {
   // The final checkpoint covers everything this process wrote (the writer drained the queue before
   // it exited). A poisoned log skips it: the store already failed.
   std::lock_guard commit_lk(commit_mu_);
+  std::deque<DueCheckpoint> due;
+  {
+    std::lock_guard lk(mu_);
+    due.swap(ckpt_due_);
+  }
+  for (const auto& d : due)
+    if (!failed()) store_checkpoint(d);  // taken but not yet stored by the writer
   if (!failed()) maybe_checkpoint(true);
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,7 +108,17 @@ class Log {
   uint64_t ckpt_every_events_ = 0;
   std::chrono::milliseconds ckpt_every_{0};
   MerkleAccumulator tree_;
-  uint64_t ckpt_size_ = 0;  // tree_size of the last stored checkpoint
+  uint64_t ckpt_size_ = 0;  // tree_size of the last checkpoint taken (stored, or being stored)
+  // A checkpoint taken on a committing thread, signed and stored by the writer thread: storing
+  // waits on SQLite, which must not stall a session's io thread (guarded by mu_).
+  struct DueCheckpoint {
+    uint64_t size = 0;
+    Sha256 root{};
+    int64_t time_ns = 0;
+  };
+  std::deque<DueCheckpoint> ckpt_due_;
+  int ckpt_busy_ = 0;  // checkpoints taken off ckpt_due_ and being stored (flush waits for them)
+  void store_checkpoint(const DueCheckpoint& due);
   std::chrono::steady_clock::time_point ckpt_at_;
 };
 
