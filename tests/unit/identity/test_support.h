@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for identity tests: a private temp dir, and a forger that signs arbitrary header/claims
 // text so each negative test isolates exactly one defect.
+#include "../temp_dir.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -16,24 +17,6 @@
 #include "identity/ed25519_key.h"
 
 namespace phigate::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "phigate-ident-XXXXXX").string();
-    char* made = ::mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,5 +1,6 @@
 // The journal in front of the SQLite audit store: records acknowledged but not yet in SQLite are
 // visible to read-only readers, survive a crash, and tampering with them is detected.
+#include "../temp_dir.h"
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -24,21 +25,7 @@ namespace {
 using audit::Event;
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "phigate-journal-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using phigate::testing::TempDir;
 
 Event ev(int i) {
   Event e;

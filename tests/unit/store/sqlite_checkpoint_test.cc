@@ -1,5 +1,6 @@
 // Checkpoints in the SQLite store: the audit_checkpoints table, the Log writing through it across
 // restarts, and verify_log catching edits made directly in the database.
+#include "../temp_dir.h"
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -18,21 +19,7 @@ namespace {
 
 using audit::Event;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "phigate-ckpt-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using phigate::testing::TempDir;
 
 Event ev(int i) {
   Event e;
