@@ -41,6 +41,8 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   // One entry per forwarded message that the server answers, in order (§55.2.3: responses come in
   // the order of the messages).
   struct Pending {
+    explicit Pending(char k, std::shared_ptr<StmtRecord> r = nullptr)
+        : kind(k), rec(std::move(r)) {}
     char kind;  // 'Q' query, 'F' function call, 'P','B','D','C','E' extended, 'S' sync
     std::shared_ptr<StmtRecord> rec;
     std::string deny_message;  // set when the forwarded message is a denial marker
@@ -81,6 +83,9 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   bool on_execute(const pg::Frame& f);
   bool on_function_call(const pg::Frame& f);
   void forward(const pg::Frame& f);
+  // The policy decision for statement text (or a FunctionCall) on this session's identity.
+  Verdict decide(std::string_view text, std::shared_ptr<const sql::Classification> cls,
+                 ActionKind action = ActionKind::kStatement) const;
   void inject_denial(char kind, std::string_view stmt_name, const Verdict& v);
   std::shared_ptr<StmtRecord> audit_statement(std::string_view text, const sql::Classification* c,
                                               const std::vector<std::string>* params,

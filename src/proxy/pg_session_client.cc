@@ -123,7 +123,7 @@ bool PgSession::handle_client_frame(const pg::Frame& f) {
     case 'D': {  // §55.7 Describe
       auto d = pg::parse_describe(f.body);
       if (!d) return protocol_violation(d.error().message), false;
-      pending_.push_back({'D', nullptr, {}, {}, {}, 0});
+      pending_.emplace_back('D');
       forward(f);
       return true;
     }
@@ -134,12 +134,12 @@ bool PgSession::handle_client_frame(const pg::Frame& f) {
         prepared_.erase(std::string(c->name));
       else
         portals_.erase(std::string(c->name));
-      pending_.push_back({'C', nullptr, {}, {}, {}, 0});
+      pending_.emplace_back('C');
       forward(f);
       return true;
     }
     case 'S':  // §55.7 Sync
-      pending_.push_back({'S', nullptr, {}, {}, {}, 0});
+      pending_.emplace_back('S');
       forward(f);
       return true;
     case 'H':  // Flush
@@ -186,7 +186,7 @@ std::shared_ptr<PgSession::StmtRecord> PgSession::audit_statement(
 
 void PgSession::inject_denial(char kind, std::string_view stmt_name, const Verdict& v) {
   ++denials_;
-  Pending p{kind == 'Q' || kind == 'F' ? 'Q' : 'P', nullptr, {}, {}, {}, 0};
+  Pending p(kind == 'Q' || kind == 'F' ? 'Q' : 'P');
   p.deny_code = v.code.empty() ? "42501" : v.code;
   p.deny_message = v.message.empty() ? "statement denied by phigate policy" : v.message;
   // Always say it was phigate, so nobody mistakes a policy refusal for a server error.
@@ -195,30 +195,32 @@ void PgSession::inject_denial(char kind, std::string_view stmt_name, const Verdi
     pg::encode_query(to_server_, deny_marker_);
   } else {
     pg::encode_parse(to_server_, stmt_name, deny_marker_);
+    // The server drops its unnamed statement before parsing the marker, so phigate's must go too.
+    if (stmt_name.empty()) prepared_.erase("");
   }
   pending_.push_back(std::move(p));
+}
+
+Verdict PgSession::decide(std::string_view text, std::shared_ptr<const sql::Classification> cls,
+                          ActionKind action) const {
+  Request req;
+  req.identity = &identity_;
+  req.resource = resource_;
+  req.protocol = "postgres";
+  req.action = action;
+  req.text = text;
+  req.sql = std::move(cls);
+  return ctx_.policy->get()->decide(req);
 }
 
 bool PgSession::on_query(const pg::Frame& f) {
   auto q = pg::parse_query(f.body);  // §55.7 Query
   if (!q) return protocol_violation(q.error().message), false;
   auto cls = sql::classify(q->sql);
-  if (cls->ok && cls->statements.empty()) {  // empty query string: nothing runs
-    pending_.push_back({'Q', nullptr, {}, {}, {}, 0});
-    forward(f);
-    return true;
-  }
-  Request req;
-  req.identity = &identity_;
-  req.resource = resource_;
-  req.protocol = "postgres";
-  req.action = ActionKind::kStatement;
-  req.text = q->sql;
-  req.sql = cls;
-  Verdict v = ctx_.policy->get()->decide(req);
+  Verdict v = decide(q->sql, cls);
   auto rec = audit_statement(q->sql, cls.get(), nullptr, v);
   if (v.kind == VerdictKind::kAllow) {
-    pending_.push_back({'Q', std::move(rec), {}, {}, {}, 0});
+    pending_.emplace_back('Q', std::move(rec));
     forward(f);
   } else {
     inject_denial('Q', {}, v);
@@ -233,16 +235,7 @@ bool PgSession::on_parse(const pg::Frame& f) {
   info->version = ++versions_;
   info->text = std::string(p->query);
   info->sql = sql::classify(p->query);
-  Verdict v = Verdict::allow("");
-  if (!(info->sql->ok && info->sql->statements.empty())) {
-    Request req;
-    req.identity = &identity_;
-    req.resource = resource_;
-    req.protocol = "postgres";
-    req.text = p->query;
-    req.sql = info->sql;
-    v = ctx_.policy->get()->decide(req);
-  }
+  Verdict v = decide(p->query, info->sql);
   info->denied = v.kind != VerdictKind::kAllow;
   std::string name(p->name);
   // A named statement that already exists makes the server refuse this Parse (42P05) and keep
@@ -251,15 +244,15 @@ bool PgSession::on_parse(const pg::Frame& f) {
   bool record = name.empty() || !prepared_.count(name);
   if (record && !name.empty() && prepared_.size() >= kMaxPrepared)
     return protocol_violation("too many prepared statements"), false;
-  if (record) prepared_[name] = info;
   if (info->denied) {
     audit_statement(p->query, info->sql.get(), nullptr, v);
     inject_denial('P', p->name, v);
   } else {
     forward(f);
-    pending_.push_back({'P', nullptr, {}, {}, {}, 0});
+    pending_.emplace_back('P');
   }
   if (record) {
+    prepared_[name] = info;
     pending_.back().name = name;
     pending_.back().version = info->version;
   }
@@ -275,7 +268,7 @@ bool PgSession::on_bind(const pg::Frame& f) {
   bool record = name.empty() || !portals_.count(name);
   if (record && !name.empty() && portals_.size() >= kMaxPortals)
     return protocol_violation("too many portals"), false;
-  Pending pend{'B', nullptr, {}, {}, {}, 0};
+  Pending pend('B');
   if (record) {
     PortalInfo portal;
     portal.version = ++versions_;
@@ -302,7 +295,6 @@ bool PgSession::on_execute(const pg::Frame& f) {
                               "portal or prepared statement was not prepared through phigate's "
                               "extended protocol; cannot be checked");
     audit_statement("EXECUTE portal \"" + std::string(ex->portal) + "\"", nullptr, nullptr, v);
-    prepared_.erase("");  // the marker Parse replaces the server's unnamed statement
     inject_denial('P', {}, v);
     return true;
   }
@@ -313,25 +305,16 @@ bool PgSession::on_execute(const pg::Frame& f) {
     Verdict v =
         Verdict::deny("denied-statement", "the prepared statement behind this portal was denied");
     audit_statement(portal.stmt->text, portal.stmt->sql.get(), &portal.params, v);
-    prepared_.erase("");  // the marker Parse replaces the server's unnamed statement
     inject_denial('P', {}, v);
     return true;
   }
-  Request req;
-  req.identity = &identity_;
-  req.resource = resource_;
-  req.protocol = "postgres";
-  req.text = portal.stmt->text;
-  req.sql = portal.stmt->sql;
   // Decided again at Execute with the current policy snapshot: a reload applies to live sessions.
-  Verdict v = Verdict::allow("");
-  if (!(req.sql->ok && req.sql->statements.empty())) v = ctx_.policy->get()->decide(req);
+  Verdict v = decide(portal.stmt->text, portal.stmt->sql);
   auto rec = audit_statement(portal.stmt->text, portal.stmt->sql.get(), &portal.params, v);
   if (v.kind == VerdictKind::kAllow) {
-    pending_.push_back({'E', std::move(rec), {}, {}, {}, 0});
+    pending_.emplace_back('E', std::move(rec));
     forward(f);
   } else {
-    prepared_.erase("");  // the marker Parse replaces the server's unnamed statement
     inject_denial('P', {}, v);
   }
   return true;
@@ -341,24 +324,13 @@ bool PgSession::on_function_call(const pg::Frame& f) {
   auto fc = pg::parse_function_call(f.body);  // §55.7 FunctionCall
   if (!fc) return protocol_violation(fc.error().message), false;
   std::string text = "FunctionCall oid " + std::to_string(fc->function_oid);
-  Request req;
-  req.identity = &identity_;
-  req.resource = resource_;
-  req.protocol = "postgres";
-  req.action = ActionKind::kFunctionCall;
-  req.text = text;
-  Verdict v = ctx_.policy->get()->decide(req);
+  Verdict v = decide(text, nullptr, ActionKind::kFunctionCall);
   std::vector<std::string> params;
-  for (size_t i = 0; i < fc->args.size(); ++i) {
-    int16_t fmt = fc->arg_formats.empty()       ? 0
-                  : fc->arg_formats.size() == 1 ? fc->arg_formats[0]
-                  : i < fc->arg_formats.size()  ? fc->arg_formats[i]
-                                                : 0;
-    params.push_back(render_param(fc->args[i], fmt));
-  }
+  for (size_t i = 0; i < fc->args.size(); ++i)
+    params.push_back(render_param(fc->args[i], fc->arg_format(i)));
   auto rec = audit_statement(text, nullptr, &params, v);
   if (v.kind == VerdictKind::kAllow) {
-    pending_.push_back({'F', std::move(rec), {}, {}, {}, 0});
+    pending_.emplace_back('F', std::move(rec));
     forward(f);
   } else {
     inject_denial('F', {}, v);

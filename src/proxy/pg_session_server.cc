@@ -181,15 +181,13 @@ void PgSession::handle_server_frame(const pg::Frame& f, Bytes& replacement, bool
       break;
     case 'E': {  // ErrorResponse
       if (!head) break;
-      if (!head->deny_message.empty()) {
-        auto fields = pg::parse_error_fields(f.body);
-        if (fields && fields->message().find(deny_marker_) != std::string_view::npos) {
-          pg::encode_error(replacement, "ERROR", head->deny_code, head->deny_message);
-          replace = true;
-        }
+      auto fields = pg::parse_error_fields(f.body);
+      if (!head->deny_message.empty() && fields &&
+          fields->message().find(deny_marker_) != std::string_view::npos) {
+        pg::encode_error(replacement, "ERROR", head->deny_code, head->deny_message);
+        replace = true;
       }
       if (head->rec) {
-        auto fields = pg::parse_error_fields(f.body);
         head->rec->error = true;
         if (fields) head->rec->error_code = std::string(fields->sqlstate());
       }

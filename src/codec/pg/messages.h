@@ -55,6 +55,13 @@ struct Parse {  // 'P'
   std::string_view query;
   std::vector<uint32_t> param_types;
 };
+// Format of value i under the rule Bind and FunctionCall share (§55.7): no codes = all text, one
+// code = all values, otherwise one code per value.
+inline int16_t format_at(const std::vector<int16_t>& formats, size_t i) {
+  if (formats.empty()) return 0;
+  if (formats.size() == 1) return formats[0];
+  return i < formats.size() ? formats[i] : 0;
+}
 struct BindParam {
   bool is_null = false;
   ByteSpan value;
@@ -65,12 +72,7 @@ struct Bind {  // 'B'
   std::vector<int16_t> param_formats;  // 0 = text, 1 = binary; 0, 1 or N entries
   std::vector<BindParam> params;
   std::vector<int16_t> result_formats;
-  // Format of parameter i after applying the 0/1/N rule of §55.7 Bind.
-  int16_t param_format(size_t i) const {
-    if (param_formats.empty()) return 0;
-    if (param_formats.size() == 1) return param_formats[0];
-    return i < param_formats.size() ? param_formats[i] : 0;
-  }
+  int16_t param_format(size_t i) const { return format_at(param_formats, i); }
 };
 struct Execute {
   std::string_view portal;
@@ -89,6 +91,7 @@ struct FunctionCall {  // 'F'
   std::vector<int16_t> arg_formats;
   std::vector<BindParam> args;
   int16_t result_format = 0;
+  int16_t arg_format(size_t i) const { return format_at(arg_formats, i); }
 };
 struct PasswordMessage {
   std::string_view password;
