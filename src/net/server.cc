@@ -1,27 +1,35 @@
 #include "net/server.h"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
 namespace phigate::net {
 
-Result<tcp::endpoint> parse_endpoint(const std::string& host_port) {
+Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& host_port) {
   auto colon = host_port.rfind(':');
   if (colon == std::string::npos) return make_error("address", "expected host:port");
   std::string host = host_port.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
+  std::string_view digits = std::string_view(host_port).substr(colon + 1);
   int port = 0;
-  try {
-    port = std::stoi(host_port.substr(colon + 1));
-  } catch (...) {
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty())
     return make_error("address", "bad port in '" + host_port + "'");
-  }
   if (port < 0 || port > 65535) return make_error("address", "port out of range");
-  if (host == "localhost") host = "127.0.0.1";
+  if (host.empty()) return make_error("address", "missing host in '" + host_port + "'");
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+Result<tcp::endpoint> parse_endpoint(const std::string& host_port) {
+  auto hp = split_host_port(host_port);
+  if (!hp) return hp.error();
+  std::string host = hp->first == "localhost" ? "127.0.0.1" : hp->first;
   error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) return make_error("address", "bad IP address '" + host + "'");
-  return tcp::endpoint(addr, static_cast<uint16_t>(port));
+  return tcp::endpoint(addr, hp->second);
 }
 
 Server::Server(int threads) {

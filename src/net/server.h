@@ -14,6 +14,9 @@ namespace phigate::net {
 
 using ConnectionHandler = std::function<void(tcp::socket, asio::io_context&)>;
 
+// "host:port" / "[v6]:port" -> host (brackets removed) and port; the host may be a name.
+Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& host_port);
+// As split_host_port, but the host must be an IP address (or "localhost") to bind to.
 Result<tcp::endpoint> parse_endpoint(const std::string& host_port);
 
 class Server {

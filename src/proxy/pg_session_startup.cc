@@ -5,6 +5,7 @@
 #include "codec/pg/encoder.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "net/server.h"
 #include "proxy/pg_session.h"
 #include "sql/settings.h"
 
@@ -328,11 +329,10 @@ awaitable<bool> PgSession::startup() {
 awaitable<bool> PgSession::connect_upstream(const ResourceConfig& res,
                                             const pg::StartupPacket& startup) {
   upstream::PgTarget t;
-  auto colon = res.upstream.rfind(':');
-  t.host = colon == std::string::npos ? res.upstream : res.upstream.substr(0, colon);
-  t.port = colon == std::string::npos
-               ? 5432
-               : static_cast<uint16_t>(std::atoi(res.upstream.c_str() + colon + 1));
+  // The config loader already checked the form; a bare host means PostgreSQL's default port.
+  auto hp = net::split_host_port(res.upstream);
+  t.host = hp ? hp->first : res.upstream;
+  t.port = hp ? hp->second : 5432;
   t.database = res.database;
   t.user = res.credentials.username;
   t.tls_mode = res.upstream_tls;

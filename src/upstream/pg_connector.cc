@@ -168,15 +168,10 @@ awaitable<Result<PgConnection>> connect_pg(asio::any_io_executor ex, PgTarget t)
             break;
           }
           case 10: {  // AuthenticationSASL: NUL-separated mechanism list
-            std::string_view mechs = as_sv(a->data);
+            auto mechs = pg::sasl_mechanisms(*a);
+            if (!mechs) co_return mechs.error();
             bool has_scram = false;
-            size_t pos = 0;
-            while (pos < mechs.size()) {
-              size_t end = mechs.find('\0', pos);
-              if (end == std::string_view::npos) end = mechs.size();
-              if (mechs.substr(pos, end - pos) == "SCRAM-SHA-256") has_scram = true;
-              pos = end + 1;
-            }
+            for (auto m : *mechs) has_scram |= m == "SCRAM-SHA-256";
             if (!has_scram)
               co_return make_error("auth", "upstream offers no SASL mechanism phigate supports");
             scram = std::make_unique<pg::ScramClient>(t.password);

@@ -19,6 +19,19 @@ TEST(ParseEndpoint, AcceptsHostPortAndRejectsGarbage) {
   EXPECT_FALSE(parse_endpoint("1.2.3.4:x").ok());
 }
 
+TEST(SplitHostPort, NamesAndBracketsAndStrictPorts) {
+  auto a = split_host_port("db.internal:6432");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->first, "db.internal");
+  EXPECT_EQ(a->second, 6432);
+  auto b = split_host_port("[::1]:5432");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->first, "::1");
+  EXPECT_FALSE(split_host_port("host:54x").ok());
+  EXPECT_FALSE(split_host_port("host:").ok());
+  EXPECT_FALSE(split_host_port(":5432").ok());
+}
+
 // Every thread's acceptor shares one port (SO_REUSEPORT) and connections reach a handler.
 TEST(Server, PortZeroSharedAcrossThreadsAndAccepts) {
   Server server(2);
