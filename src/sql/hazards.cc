@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sql/parse_tree_vocab.h"
 #include "sql/settings.h"
 
 namespace phigate::sql {
@@ -11,15 +12,6 @@ namespace phigate::sql {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 // The constant a node stands for, if it is one: A_Const (string, integer, boolean), possibly
 // under TypeCast. Anything computed yields nullopt.
@@ -70,7 +62,7 @@ std::string judge_set_config(const Json& call) {
   const Json& last = fn->back();
   auto str = last.find("String");
   if (str == last.end() || !str->is_object()) return {};
-  if (lower(str->value("sval", "")) != "set_config") return {};
+  if (!detail::iequals(str->value("sval", ""), "set_config")) return {};
   auto args = call.find("args");
   if (args == call.end() || !args->is_array() || args->empty()) return {};
   auto name = constant_of((*args)[0]);
@@ -105,7 +97,6 @@ std::string walk(const Json& node) {
 }  // namespace
 
 bool is_hazardous_function(std::string_view name) {
-  std::string n = lower(name);
   static constexpr std::string_view kExact[] = {"nextval",
                                                 "setval",
                                                 "pg_read_file",
@@ -152,24 +143,12 @@ bool is_hazardous_function(std::string_view name) {
                                                 "pg_wal_replay_resume",
                                                 "pg_log_backend_memory_contexts"};
   for (auto e : kExact)
-    if (n == e) return true;
+    if (detail::iequals(name, e)) return true;
   static constexpr std::string_view kPrefix[] = {"lo_", "dblink", "pg_logical_",
                                                  "pg_replication_origin"};
   for (auto p : kPrefix)
-    if (starts_with(n, p)) return true;
-  return n == "loread" || n == "lowrite";
-}
-
-bool is_lexer_setting(std::string_view name) {
-  std::string n;
-  for (char c : name) {
-    if (c >= 'A' && c <= 'Z')
-      n.push_back(static_cast<char>(c - 'A' + 'a'));
-    else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-      n.push_back(c);
-  }
-  return n == "clientencoding" || n == "names" || n == "standardconformingstrings" ||
-         n == "backslashquote";
+    if (detail::iequals(name.substr(0, p.size()), p)) return true;
+  return detail::iequals(name, "loread") || detail::iequals(name, "lowrite");
 }
 
 std::string lexer_unsafe_reason(std::string_view statement) {

@@ -11,9 +11,6 @@ namespace phigate::sql {
 // pg_replication_ count as families).
 bool is_hazardous_function(std::string_view name);
 
-// Names of settings that change lexing (see settings.h), as they may appear in a parse tree.
-bool is_lexer_setting(std::string_view name);
-
 // For a statement the scanner flagged (it names a lexer setting or calls set_config): parses
 // `statement` again into a full tree and judges every SET and set_config in it. Returns a reason
 // when it is unsafe, "" when it is safe. Fails closed: an unreadable tree is unsafe.

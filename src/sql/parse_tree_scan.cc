@@ -9,6 +9,7 @@
 
 #include "sql/hazards.h"
 #include "sql/parse_tree_vocab.h"
+#include "sql/settings.h"
 
 namespace phigate::sql::detail {
 namespace {

@@ -40,25 +40,22 @@ bool client_encoding_is_safe(std::string_view name) {
   return true;
 }
 
-bool setting_is_lexer_safe(std::string_view name, const std::string_view* value) {
+bool is_lexer_setting(std::string_view name) {
   std::string n = clean(name);
-  if (n == "clientencoding" || n == "names") {
-    if (!value) return true;  // back to the start-up value, which was checked at login
-    return client_encoding_is_safe(*value);
-  }
-  if (n == "standardconformingstrings") {
-    if (!value) return true;  // the default is on
-    std::string v = lower_trim(*value);
+  return n == "clientencoding" || n == "names" || n == "standardconformingstrings" ||
+         n == "backslashquote";
+}
+
+bool setting_is_lexer_safe(std::string_view name, const std::string_view* value) {
+  if (!is_lexer_setting(name) || !value) return true;  // RESET/DEFAULT: the checked start value
+  std::string n = clean(name);
+  if (n == "clientencoding" || n == "names") return client_encoding_is_safe(*value);
+  std::string v = lower_trim(*value);
+  if (n == "standardconformingstrings")
     return v == "on" || v == "true" || v == "1" || v == "yes" || v == "t" || v == "y";
-  }
-  if (n == "backslashquote") {
-    // Only affects how \' is read when standard_conforming_strings is off, which is refused;
-    // still, nothing but the default keeps phigate certain.
-    if (!value) return true;
-    std::string v = lower_trim(*value);
-    return v == "safeencoding";
-  }
-  return true;
+  // backslash_quote only matters with standard_conforming_strings off, which is refused; still,
+  // nothing but the default keeps phigate certain.
+  return v == "safeencoding";
 }
 
 }  // namespace phigate::sql

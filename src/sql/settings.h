@@ -12,6 +12,10 @@ namespace phigate::sql {
 // encodings SJIS, BIG5, GBK, UHC, GB18030, JOHAB and SHIFT_JIS_2004 under any of their aliases.
 bool client_encoding_is_safe(std::string_view name);
 
+// client_encoding (also spelled NAMES), standard_conforming_strings, backslash_quote — matched the
+// way PostgreSQL matches names (case and punctuation ignored).
+bool is_lexer_setting(std::string_view name);
+
 // True when setting `name` to `value` (nullptr = RESET/DEFAULT) leaves lexing as phigate assumes.
 // Covers client_encoding, standard_conforming_strings and backslash_quote; other names are safe.
 bool setting_is_lexer_safe(std::string_view name, const std::string_view* value);
