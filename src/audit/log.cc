@@ -344,11 +344,11 @@ Result<uint64_t> Log::append_now(std::vector<Event>& events) {
   space_.notify_all();
   size_t queued = items.size();
   for (Event& e : events) items.push_back(Item{std::move(e), nullptr});
-  if (!writer_scratch_) writer_scratch_ = std::make_unique<Scratch>();
+  if (!inline_scratch_) inline_scratch_ = std::make_unique<Scratch>();
   uint64_t first = 0;
-  Status st = commit(items, *writer_scratch_, first);
+  Status st = commit(items, *inline_scratch_, first);
   // Hand the events back with seq/hash filled in, for callers that reference them.
-  auto& done_batch = writer_scratch_->batch;
+  auto& done_batch = inline_scratch_->batch;
   if (st.ok() && done_batch.size() == items.size()) {
     for (size_t i = 0; i < events.size(); ++i) events[i] = std::move(done_batch[queued + i]);
   }

@@ -88,7 +88,7 @@ class Log {
   size_t max_queue_;
   mutable std::mutex mu_;
   std::mutex commit_mu_;  // one committer at a time (writer thread or an append_now caller)
-  std::unique_ptr<Scratch> writer_scratch_;
+  std::unique_ptr<Scratch> inline_scratch_;  // append_now callers' buffers (under commit_mu_)
   std::condition_variable cv_, drained_;
   std::condition_variable space_;  // signalled when the writer takes the queue (bounded appends)
   std::deque<Item> queue_;
