@@ -1,6 +1,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <filesystem>
 
 #include "policy/config.h"
@@ -418,6 +420,41 @@ TEST(VerdictName, All) {
   EXPECT_STREQ(verdict_name(VerdictKind::kDeny), "deny");
   EXPECT_STREQ(verdict_name(VerdictKind::kHold), "hold");
   EXPECT_STREQ(verdict_name(VerdictKind::kRewrite), "rewrite");
+}
+
+}  // namespace
+}  // namespace phigate
+
+namespace phigate {
+namespace {
+
+// The per-thread cache of the current snapshot follows set() on every thread, and two holders
+// never hand out each other's snapshot.
+TEST(PolicyHolder, ReloadIsSeenByEveryThreadAndHoldersStayApart) {
+  auto load = load_config_text(R"(
+gateway: { node_id: h, data_dir: /tmp/x, listen: { postgres: 127.0.0.1:0 } }
+identity: { issuers: [ { name: local, type: local } ], group_roles: { g: [r] } }
+resources:
+  - { name: db, type: postgres, upstream: 127.0.0.1:1, database: d, credentials: { username: u, password_env: X } }
+roles:
+  r: { resources: [db], rules: [ { match: { statement: [select] }, action: allow } ] }
+)");
+  ASSERT_TRUE(load.config.has_value());
+  auto v1 = PolicySnapshot::compile(*load.config, 1);
+  auto v2 = PolicySnapshot::compile(*load.config, 2);
+  auto other = PolicySnapshot::compile(*load.config, 7);
+  ASSERT_TRUE(v1.ok() && v2.ok() && other.ok());
+  PolicyHolder holder(*v1), second(*other);
+  EXPECT_EQ(holder.get()->version(), 1u);
+  EXPECT_EQ(second.get()->version(), 7u);
+  holder.set(*v2);
+  EXPECT_EQ(holder.get()->version(), 2u);
+  uint64_t seen_elsewhere = 0;
+  std::thread t([&] { seen_elsewhere = holder.get()->version(); });
+  t.join();
+  EXPECT_EQ(seen_elsewhere, 2u);
+  EXPECT_EQ(second.get()->version(), 7u);
+  EXPECT_EQ(holder.get()->version(), 2u);
 }
 
 }  // namespace
