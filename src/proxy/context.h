@@ -7,6 +7,7 @@
 #include "audit/log.h"
 #include "identity/token_verifier.h"
 #include "net/asio.h"
+#include "policy/approval_gate.h"
 #include "policy/snapshot.h"
 #include "proxy/cancel_registry.h"
 
@@ -18,6 +19,8 @@ struct GatewayContext {
   audit::Log* audit = nullptr;
   net::ssl::context* client_tls = nullptr;  // null: no client-facing TLS configured
   CancelRegistry* cancels = nullptr;
+  // Holds `review` requests for a human; null: no approval service, so review is a denial.
+  ApprovalGate* approvals = nullptr;
   std::string node_id;
   bool strict_audit = true;
   bool allow_remote_cleartext = false;
