@@ -12,7 +12,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string example_path() {
-  return (std::filesystem::path(__FILE__).parent_path() / "../../../examples/phigate.yaml")
+  return (std::filesystem::path(PHIGATE_SOURCE_DIR) / "examples/phigate.yaml")
       .lexically_normal()
       .string();
 }

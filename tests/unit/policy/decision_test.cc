@@ -389,7 +389,7 @@ TEST(Snapshot, HolderSwapsAndKeepsOldSnapshotsAlive) {
 
 TEST(Snapshot, ExampleFileDecisions) {
   ConfigLoad load = load_config_file(
-      (std::filesystem::path(__FILE__).parent_path() / "../../../examples/phigate.yaml").string());
+      (std::filesystem::path(PHIGATE_SOURCE_DIR) / "examples/phigate.yaml").string());
   ASSERT_TRUE(load.config) << format_errors(load);
   auto snap = PolicySnapshot::compile(*load.config, 1);
   ASSERT_TRUE(snap.ok());
