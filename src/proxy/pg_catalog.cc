@@ -64,6 +64,7 @@ std::shared_ptr<PgCatalog> PgCatalog::for_thread(const ResourceConfig& res,
   uint64_t epoch = g_ddl_epoch.load(std::memory_order_acquire);
   if (slot->policy_version_ != policy_version || slot->ddl_epoch_ != epoch) {
     slot->tables_.clear();
+    slot->relations_.clear();
     slot->policy_version_ = policy_version;
     slot->ddl_epoch_ = epoch;
   }
@@ -79,6 +80,22 @@ std::optional<ColumnName> PgCatalog::name(uint32_t table_oid, int16_t attnum) co
   auto i = static_cast<size_t>(attnum - 1);
   if (i >= t.columns.size() || t.columns[i].empty()) return std::nullopt;
   return ColumnName{t.schema, t.name, t.columns[i]};
+}
+
+std::optional<uint32_t> PgCatalog::relation(const std::string& name) const {
+  auto it = relations_.find(name);
+  if (it == relations_.end()) return std::nullopt;
+  // Its columns must still be cached too (a fetch may have started the cache over).
+  if (it->second != 0 && !has(it->second)) return std::nullopt;
+  return it->second;
+}
+
+int16_t PgCatalog::attnum(uint32_t table_oid, std::string_view column) const {
+  auto it = tables_.find(table_oid);
+  if (it == tables_.end()) return 0;
+  for (size_t i = 0; i < it->second.columns.size(); ++i)
+    if (it->second.columns[i] == column) return static_cast<int16_t>(i + 1);
+  return 0;
 }
 
 std::vector<int16_t> PgCatalog::live_columns(uint32_t table_oid) const {
@@ -228,7 +245,10 @@ awaitable<Status> PgCatalog::fetch(std::vector<uint32_t> oids) {
       list + ")";
   auto rows = co_await query(sql);
   if (!rows) co_return rows.error();
-  if (tables_.size() + oids.size() > kMaxTables) tables_.clear();
+  if (tables_.size() + oids.size() > kMaxTables) {
+    tables_.clear();
+    relations_.clear();
+  }
   add_rows(*rows);
   // Unknown (dropped) tables are remembered as empty, so they are not asked for again.
   for (uint32_t oid : oids) tables_.try_emplace(oid);
@@ -245,10 +265,17 @@ awaitable<Result<uint32_t>> PgCatalog::resolve(std::string relation) {
       literal(relation) + ")";
   auto rows = co_await query(sql);
   if (!rows) co_return rows.error();
-  if (rows->empty()) co_return uint32_t{0};
-  if (tables_.size() + 1 > kMaxTables) tables_.clear();
-  add_rows(*rows);
-  co_return static_cast<uint32_t>(std::strtoul((*rows)[0][0]->c_str(), nullptr, 10));
+  if (tables_.size() + 1 > kMaxTables || relations_.size() >= kMaxTables) {
+    tables_.clear();
+    relations_.clear();
+  }
+  uint32_t oid = 0;
+  if (!rows->empty()) {
+    add_rows(*rows);
+    oid = static_cast<uint32_t>(std::strtoul((*rows)[0][0]->c_str(), nullptr, 10));
+  }
+  relations_[relation] = oid;
+  co_return oid;
 }
 
 }  // namespace phigate::proxy

@@ -47,8 +47,12 @@ class PgCatalog : public std::enable_shared_from_this<PgCatalog> {
   // Resolves a relation name as written in a COPY statement (resolved with the upstream role's
   // default search_path) to its OID and caches its columns; 0 = no such relation.
   net::awaitable<Result<uint32_t>> resolve(std::string relation);
+  // The OID of a relation resolve() saw (0 = none such); nullopt = not resolved yet.
+  std::optional<uint32_t> relation(const std::string& name) const;
   // Attribute numbers of a cached table's live columns, in order (COPY tbl column order).
   std::vector<int16_t> live_columns(uint32_t table_oid) const;
+  // The attribute number of a column by name; 0 = none.
+  int16_t attnum(uint32_t table_oid, std::string_view column) const;
 
  private:
   struct Table {
@@ -67,6 +71,7 @@ class PgCatalog : public std::enable_shared_from_this<PgCatalog> {
   std::unique_ptr<net::Stream> conn_;
   Bytes inbuf_;
   std::unordered_map<uint32_t, Table> tables_;
+  std::unordered_map<std::string, uint32_t> relations_;  // cleared with tables_
   uint64_t policy_version_ = 0, ddl_epoch_ = 0;
   // One query at a time on the connection; waiters park on a timer that the finisher cancels.
   bool busy_ = false;
