@@ -42,7 +42,8 @@ Result<std::shared_ptr<const MaskProfile>> MaskProfile::compile(ProfileSpec spec
   bool needs_key = s.detector_action == Action::kHash;
   for (const ColumnRuleSpec& c : s.columns) needs_key |= c.action == Action::kHash;
   if (needs_key && s.hmac_key.empty())
-    return make_error("mask_config", "action hash needs an HMAC key (hmac_key_env or hmac_key_file)");
+    return make_error("mask_config",
+                      "action hash needs an HMAC key (hmac_key_env or hmac_key_file)");
   auto engine = Engine::compile(s.detectors);
   if (!engine) return engine.error();
   p->engine_ = std::move(engine.value());
@@ -61,10 +62,11 @@ Result<std::shared_ptr<const MaskProfile>> MaskProfile::compile(ProfileSpec spec
     r.glob = c.column;
     r.parts = split_dots(c.column);
     if (r.parts.size() < 2 || r.parts.size() > 3)
-      return make_error("mask_config", "column \"" + c.column +
-                                           "\" must be table.column or schema.table.column");
+      return make_error("mask_config",
+                        "column \"" + c.column + "\" must be table.column or schema.table.column");
     for (const std::string& part : r.parts)
-      if (part.empty()) return make_error("mask_config", "column \"" + c.column + "\" has an empty part");
+      if (part.empty())
+        return make_error("mask_config", "column \"" + c.column + "\" has an empty part");
     r.label = "column:" + c.column;
     r.options = options(c.action);
     p->rules_.push_back(std::move(r));

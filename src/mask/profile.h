@@ -29,8 +29,8 @@ struct ProfileSpec {
   Profile detectors;
   std::vector<ColumnRuleSpec> columns;  // first match wins
   Action detector_action = Action::kRedact;
-  std::string hmac_key;                 // the secret itself; required when any action is kHash
-  std::string redact_format = "[{}]";   // exactly one "{}"
+  std::string hmac_key;                // the secret itself; required when any action is kHash
+  std::string redact_format = "[{}]";  // exactly one "{}"
   WholeRow on_whole_row = WholeRow::kRefuse;
   BinaryFallback binary = BinaryFallback::kNull;
 };
@@ -48,8 +48,7 @@ class MaskProfile {
   // The first rule whose glob matches the column, or -1. A glob of N dot-separated parts is matched
   // against the last N parts of schema.table.column, case-insensitively (`patients.ssn` covers
   // every schema's patients table: over-masking is the safe side).
-  int match_column(std::string_view schema, std::string_view table,
-                   std::string_view column) const;
+  int match_column(std::string_view schema, std::string_view table, std::string_view column) const;
   const ActionOptions& rule_options(size_t i) const { return rules_[i].options; }
   const std::string& rule_glob(size_t i) const { return rules_[i].glob; }
   // The audit key of a column rule: "column:" + glob.

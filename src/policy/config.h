@@ -145,7 +145,7 @@ struct Config {
   // Names of the `masking:` profiles. Their contents are validated and compiled by src/mask/.
   std::vector<std::string> masking_profiles;
   std::vector<MaskingProfileConfig> masking;  // the same profiles, in file order
-  std::string path;  // file it was loaded from
+  std::string path;                           // file it was loaded from
   const ResourceConfig* find_resource(std::string_view name) const;
   const RoleConfig* find_role(std::string_view name) const;
 };

@@ -63,8 +63,7 @@ struct Ctx {
   }
 };
 
-void parse_profile(Ctx& cx, const YAML::Node& n, const std::string& path,
-                   MaskingProfileConfig& p) {
+void parse_profile(Ctx& cx, const YAML::Node& n, const std::string& path, MaskingProfileConfig& p) {
   cx.each_key(n, path, [&](const std::string& k, const YAML::Node& v, const std::string& kp) {
     if (k == "detectors") return cx.str_list(v, kp, p.detectors), true;
     if (k == "detector_action") return cx.scalar(v, kp, p.detector_action), true;
@@ -97,22 +96,22 @@ void parse_profile(Ctx& cx, const YAML::Node& n, const std::string& path,
         if (k == "columns") {
           MaskingColumnConfig c;
           c.line = line;
-          cx.each_key(v[i], ip, [&](const std::string& ck, const YAML::Node& cv,
-                                    const std::string& cp) {
-            if (ck == "column") return cx.scalar(cv, cp, c.column), true;
-            if (ck == "action") return cx.scalar(cv, cp, c.action), true;
-            return false;
-          });
+          cx.each_key(v[i], ip,
+                      [&](const std::string& ck, const YAML::Node& cv, const std::string& cp) {
+                        if (ck == "column") return cx.scalar(cv, cp, c.column), true;
+                        if (ck == "action") return cx.scalar(cv, cp, c.action), true;
+                        return false;
+                      });
           p.columns.push_back(std::move(c));
         } else {
           MaskingCustomConfig c;
           c.line = line;
-          cx.each_key(v[i], ip, [&](const std::string& ck, const YAML::Node& cv,
-                                    const std::string& cp) {
-            if (ck == "name") return cx.scalar(cv, cp, c.name), true;
-            if (ck == "regex") return cx.scalar(cv, cp, c.regex), true;
-            return false;
-          });
+          cx.each_key(v[i], ip,
+                      [&](const std::string& ck, const YAML::Node& cv, const std::string& cp) {
+                        if (ck == "name") return cx.scalar(cv, cp, c.name), true;
+                        if (ck == "regex") return cx.scalar(cv, cp, c.regex), true;
+                        return false;
+                      });
           p.custom.push_back(std::move(c));
         }
       }

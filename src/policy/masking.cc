@@ -30,17 +30,21 @@ Result<std::string> read_key(const MaskingProfileConfig& p) {
 
 }  // namespace
 
-std::shared_ptr<const mask::MaskProfile> compile_masking_profile(
-    const MaskingProfileConfig& p, bool read_secrets, std::vector<ConfigError>& errors) {
+std::shared_ptr<const mask::MaskProfile> compile_masking_profile(const MaskingProfileConfig& p,
+                                                                 bool read_secrets,
+                                                                 std::vector<ConfigError>& errors) {
   const std::string where = "masking." + p.name;
   const size_t before = errors.size();
-  auto err = [&](int line, std::string msg) { errors.push_back({line ? line : p.line, where + msg}); };
+  auto err = [&](int line, std::string msg) {
+    errors.push_back({line ? line : p.line, where + msg});
+  };
   mask::ProfileSpec spec;
   spec.name = p.name;
   spec.detectors.detectors = p.detectors;
   spec.detectors.threshold = static_cast<float>(p.threshold);
   for (const MaskingCustomConfig& c : p.custom) {
-    if (c.name.empty() || c.regex.empty()) err(c.line, ".custom: each entry needs a name and a regex");
+    if (c.name.empty() || c.regex.empty())
+      err(c.line, ".custom: each entry needs a name and a regex");
     spec.detectors.custom.push_back({c.name, c.regex});
   }
   for (const MaskingColumnConfig& c : p.columns) {
@@ -53,22 +57,32 @@ std::shared_ptr<const mask::MaskProfile> compile_masking_profile(
     spec.columns.push_back({c.column, *a});
   }
   auto da = mask::parse_action(p.detector_action);
-  if (!da) err(0, ".detector_action: " + da.error().message);
-  else spec.detector_action = *da;
-  if (p.on_whole_row == "refuse") spec.on_whole_row = mask::WholeRow::kRefuse;
-  else if (p.on_whole_row == "mask") spec.on_whole_row = mask::WholeRow::kMask;
-  else err(0, ".on_whole_row: '" + p.on_whole_row + "' is not one of refuse | mask");
-  if (p.binary == "null") spec.binary = mask::BinaryFallback::kNull;
-  else if (p.binary == "refuse") spec.binary = mask::BinaryFallback::kRefuse;
-  else err(0, ".binary: '" + p.binary + "' is not one of null | refuse");
+  if (!da)
+    err(0, ".detector_action: " + da.error().message);
+  else
+    spec.detector_action = *da;
+  if (p.on_whole_row == "refuse")
+    spec.on_whole_row = mask::WholeRow::kRefuse;
+  else if (p.on_whole_row == "mask")
+    spec.on_whole_row = mask::WholeRow::kMask;
+  else
+    err(0, ".on_whole_row: '" + p.on_whole_row + "' is not one of refuse | mask");
+  if (p.binary == "null")
+    spec.binary = mask::BinaryFallback::kNull;
+  else if (p.binary == "refuse")
+    spec.binary = mask::BinaryFallback::kRefuse;
+  else
+    err(0, ".binary: '" + p.binary + "' is not one of null | refuse");
   spec.redact_format = p.redact_format;
   if (!p.hmac_key_env.empty() && !p.hmac_key_file.empty())
     err(0, ": set one of hmac_key_env and hmac_key_file, not both");
   if (!p.hmac_key_env.empty() || !p.hmac_key_file.empty()) {
     if (read_secrets) {
       auto key = read_key(p);
-      if (!key) err(0, ": " + key.error().message);
-      else spec.hmac_key = std::move(*key);
+      if (!key)
+        err(0, ": " + key.error().message);
+      else
+        spec.hmac_key = std::move(*key);
     } else {
       spec.hmac_key = "placeholder-key-for-validation";
     }

@@ -22,8 +22,9 @@ Result<std::shared_ptr<const PolicySnapshot>> PolicySnapshot::compile(const Conf
   std::shared_ptr<PolicySnapshot> s(new PolicySnapshot());
   for (const MaskingProfileConfig& p : config.masking) {
     auto m = compile_masking_profile(p, /*read_secrets=*/true, errors);
-    if (!m) return make_error("config", "masking profile \"" + p.name +
-                                            "\" does not compile: " + errors[0].message);
+    if (!m)
+      return make_error(
+          "config", "masking profile \"" + p.name + "\" does not compile: " + errors[0].message);
     s->masks_[p.name] = std::move(m);
   }
   s->config_ = config;
@@ -42,8 +43,9 @@ bool PolicySnapshot::can_access(const Identity& id, std::string_view resource) c
   return compiled_->roles_for(id, resource, roles) > 0;
 }
 
-std::shared_ptr<const mask::MaskProfile> PolicySnapshot::masking_for(
-    const Identity& id, std::string_view resource, std::string_view role) const {
+std::shared_ptr<const mask::MaskProfile> PolicySnapshot::masking_for(const Identity& id,
+                                                                     std::string_view resource,
+                                                                     std::string_view role) const {
   auto profile_of = [&](const RoleConfig* r) -> std::shared_ptr<const mask::MaskProfile> {
     if (!r || r->masking.empty()) return nullptr;
     auto it = masks_.find(r->masking);

@@ -20,9 +20,8 @@ std::atomic<uint64_t> g_ddl_epoch{1};
 constexpr auto kQueryTimeout = std::chrono::seconds(10);
 
 bool same_upstream(const ResourceConfig& a, const ResourceConfig& b) {
-  return a.upstream == b.upstream && a.database == b.database &&
-         a.upstream_tls == b.upstream_tls && a.upstream_ca == b.upstream_ca &&
-         a.credentials.username == b.credentials.username &&
+  return a.upstream == b.upstream && a.database == b.database && a.upstream_tls == b.upstream_tls &&
+         a.upstream_ca == b.upstream_ca && a.credentials.username == b.credentials.username &&
          a.credentials.password_env == b.credentials.password_env &&
          a.credentials.password_file == b.credentials.password_file;
 }

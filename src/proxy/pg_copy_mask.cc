@@ -30,12 +30,24 @@ void unescape_text(std::string_view s, std::string& out) {
     }
     char e = s[++i];
     switch (e) {
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
-      case 'v': out.push_back('\v'); break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
       case 'x': {
         int v = 0, digits = 0;
         while (digits < 2 && i + 1 < s.size() && hex_value(s[i + 1]) >= 0) {
@@ -86,10 +98,22 @@ void unescape_csv(std::string_view s, const CopyPlan& p, std::string& out) {
 void escape_text(std::string_view s, char delimiter, Bytes& out) {
   for (char c : s) {
     switch (c) {
-      case '\\': out.push_back('\\'); out.push_back('\\'); break;
-      case '\n': out.push_back('\\'); out.push_back('n'); break;
-      case '\r': out.push_back('\\'); out.push_back('r'); break;
-      case '\t': out.push_back('\\'); out.push_back('t'); break;
+      case '\\':
+        out.push_back('\\');
+        out.push_back('\\');
+        break;
+      case '\n':
+        out.push_back('\\');
+        out.push_back('n');
+        break;
+      case '\r':
+        out.push_back('\\');
+        out.push_back('r');
+        break;
+      case '\t':
+        out.push_back('\\');
+        out.push_back('t');
+        break;
       default:
         if (c == delimiter) out.push_back('\\');
         out.push_back(static_cast<uint8_t>(c));
@@ -174,7 +198,7 @@ RowMasker::Outcome RowMasker::copy_row(const CopyPlan& plan, ByteSpan data, Byte
     raw.push_back({static_cast<uint32_t>(b), static_cast<uint32_t>(e), false});
   });
   if (!ok) return fail("malformed COPY row (unterminated quote)");
-  if (!plan.rules.empty() && raw.size() != plan.rules.size())
+  if (!plan.rules.empty() && !plan.header && raw.size() != plan.rules.size())
     return fail("COPY row has " + std::to_string(raw.size()) + " fields, expected " +
                 std::to_string(plan.rules.size()));
   joined_.clear();
@@ -193,7 +217,7 @@ RowMasker::Outcome RowMasker::copy_row(const CopyPlan& plan, ByteSpan data, Byte
       else
         unescape_text(f, joined_);
     }
-    if (!raw[i].null && !plan.rules.empty() && plan.rules[i] >= 0) any_rule = true;
+    if (!raw[i].null && !plan.rules.empty() && !plan.header && plan.rules[i] >= 0) any_rule = true;
   }
   starts_[raw.size()] = static_cast<uint32_t>(joined_.size() + 1);
   findings_.clear();
@@ -210,7 +234,7 @@ RowMasker::Outcome RowMasker::copy_row(const CopyPlan& plan, ByteSpan data, Byte
     std::string_view original = row.substr(raw[i].begin, raw[i].end - raw[i].begin);
     const uint32_t vb = starts_[i], ve = starts_[i + 1] - 1;
     std::string_view value(joined_.data() + vb, ve - vb);
-    const int rule = plan.rules.empty() ? -1 : plan.rules[i];
+    const int rule = plan.rules.empty() || plan.header ? -1 : plan.rules[i];
     bool masked = false, null = raw[i].null;
     if (!null && rule >= 0) {
       ++rule_counts_[static_cast<size_t>(rule)];

@@ -87,7 +87,9 @@ size_t begin_message(Bytes& out, char type) {
   return at;
 }
 
-void end_message(Bytes& out, size_t at) { put_u32(out, at, static_cast<uint32_t>(out.size() - at)); }
+void end_message(Bytes& out, size_t at) {
+  put_u32(out, at, static_cast<uint32_t>(out.size() - at));
+}
 
 // `s` as a JSON string literal (the replacement of a whole json/jsonb value must stay JSON).
 void json_string(std::string_view s, std::string& out) {

@@ -70,6 +70,7 @@ struct CopyPlan {
   char escape = '"';
   std::string null_string = "\\N";
   std::vector<int> rules;  // per field: column rule or -1; empty = detectors only on every field
+  bool header = false;     // the next row is the HEADER line: detectors only, no column rules
 };
 
 class RowMasker {

@@ -1,7 +1,8 @@
 // Masking in the PostgreSQL session adapter (DESIGN.md §4 `masking`): which profile a statement
 // runs under, the per-result-set column plan (RowDescription + catalog; lineage plugs in at
-// build_plan), and the rewriting of DataRow, CopyData, ErrorResponse and NoticeResponse on their way
-// to the client. Anything that cannot be masked ends the session with an error: never forwarded.
+// build_plan), and the rewriting of DataRow, CopyData, ErrorResponse and NoticeResponse on their
+// way to the client. Anything that cannot be masked ends the session with an error: never
+// forwarded.
 #include <spdlog/spdlog.h>
 
 #include "codec/pg/decoder.h"
@@ -55,9 +56,8 @@ std::shared_ptr<const mask::MaskProfile> PgSession::decide_masking(
     if (!copy) break;
     if (copy->binary) {
       std::string role = v.role;
-      v = Verdict::deny("masking",
-                        "binary COPY cannot be masked (masking profile \"" + profile->name() +
-                            "\"); use FORMAT text or csv");
+      v = Verdict::deny("masking", "binary COPY cannot be masked (masking profile \"" +
+                                       profile->name() + "\"); use FORMAT text or csv");
       v.role = role;
       return nullptr;
     }
@@ -232,6 +232,7 @@ PgSession::MaskStep PgSession::mask_server_frame(const pg::Frame& f, Bytes& repl
         copy_plan_.quote = copy->quote;
         copy_plan_.escape = copy->escape;
         copy_plan_.null_string = copy->null_string;
+        copy_plan_.header = copy->header && copy->csv;
       }
       // COPY tbl [(cols)]: column rules by name. COPY (query): detectors only until lineage.
       if (copy && !copy->relation.empty() && m->rule_count() > 0) {
@@ -258,7 +259,11 @@ PgSession::MaskStep PgSession::mask_server_frame(const pg::Frame& f, Bytes& repl
       return MaskStep::kContinue;
     case 'd':  // CopyData
       if (!copy_active_) return MaskStep::kContinue;
-      return outcome(masker_.copy_row(copy_plan_, f.body, replacement));
+      {
+        MaskStep step = outcome(masker_.copy_row(copy_plan_, f.body, replacement));
+        copy_plan_.header = false;
+        return step;
+      }
     case 'c':  // CopyDone
       copy_active_ = false;
       return MaskStep::kContinue;

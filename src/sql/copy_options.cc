@@ -35,8 +35,8 @@ std::optional<CopyOptions> copy_options(std::string_view statement) {
   std::optional<CopyOptions> out;
   if (r.error == nullptr && r.parse_tree != nullptr) {
     auto tree = nlohmann::json::parse(r.parse_tree, nullptr, /*allow_exceptions=*/false);
-    const nlohmann::json* stmts = tree.is_object() && tree.contains("stmts") ? &tree["stmts"]
-                                                                              : nullptr;
+    const nlohmann::json* stmts =
+        tree.is_object() && tree.contains("stmts") ? &tree["stmts"] : nullptr;
     if (stmts && stmts->is_array() && stmts->size() == 1) {
       const nlohmann::json& st = (*stmts)[0].value("stmt", nlohmann::json::object());
       if (auto cs = st.find("CopyStmt"); cs != st.end() && cs->is_object()) {
@@ -49,6 +49,13 @@ std::optional<CopyOptions> copy_options(std::string_view statement) {
           std::string name = d.value("defname", "");
           std::string v = d.contains("arg") ? sval(d["arg"]) : std::string();
           if (name == "format") format = v;
+          // HEADER alone has no argument; HEADER true/false/on/off a Boolean or a String.
+          if (name == "header") {
+            const auto& arg = d.value("arg", nlohmann::json::object());
+            o.header = !arg.contains("Boolean") && v.empty() ? true
+                       : arg.contains("Boolean") ? arg["Boolean"].value("boolval", false)
+                                                 : (v == "true" || v == "on" || v == "1");
+          }
           if (name == "delimiter" && v.size() == 1) o.delimiter = v[0], has_delim = true;
           if (name == "null") o.null_string = v, has_null = true;
           if (name == "quote" && v.size() == 1) o.quote = v[0];
@@ -65,7 +72,8 @@ std::optional<CopyOptions> copy_options(std::string_view statement) {
           std::string name = quote_ident(rel->value("relname", ""));
           o.relation = schema.empty() ? name : quote_ident(schema) + "." + name;
         }
-        for (const auto& a : cs->value("attlist", nlohmann::json::array())) o.columns.push_back(sval(a));
+        for (const auto& a : cs->value("attlist", nlohmann::json::array()))
+          o.columns.push_back(sval(a));
         out = std::move(o);
       }
     }

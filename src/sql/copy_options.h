@@ -13,9 +13,10 @@ struct CopyOptions {
   bool to_stdout = false;  // COPY ... TO STDOUT (not FROM, not a server file or program)
   bool binary = false;
   bool csv = false;
+  bool header = false;    // the first row holds column names
   char delimiter = '\t';  // ',' for CSV
   char quote = '"';
-  char escape = '"';  // CSV; defaults to quote
+  char escape = '"';                // CSV; defaults to quote
   std::string null_string = "\\N";  // "" for CSV
   std::string relation;  // COPY tbl: quoted identifier(s), schema-qualified if written so
   std::vector<std::string> columns;  // COPY tbl (a, b)
