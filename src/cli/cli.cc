@@ -66,6 +66,13 @@ int run(int argc, char** argv, const Wiring& wiring) {
   ptest->add_option("--resource", pargs.resource, "resource name")->required();
   ptest->add_option("--sql", pargs.sql, "statement text")->required();
 
+  auto* maskc = app.add_subcommand("mask", "masking tools");
+  maskc->require_subcommand(1);
+  auto* mtest = maskc->add_subcommand("test", "show what a masking profile's detectors find");
+  MaskTestArgs margs;
+  mtest->add_option("--profile", margs.profile, "masking profile name")->required();
+  mtest->add_option("text", margs.text, "text to scan")->required();
+
   auto* audit = app.add_subcommand("audit", "audit log tools");
   audit->require_subcommand(1);
   auto* verify = audit->add_subcommand(
@@ -74,7 +81,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
       audit->add_subcommand("pubkey", "print the checkpoint signing key's id and public key");
 
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
-  for (auto* sub : {serve, check, issue, verify, pubkey, ptest}) {
+  for (auto* sub : {serve, check, issue, verify, pubkey, ptest, mtest}) {
     sub->add_option("--config", config_path, "configuration file");
     sub->add_flag("--json", json, "machine-readable output");
   }
@@ -90,6 +97,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
   if (*verify) return cmd_audit_verify(config_path, wiring, json);
   if (*pubkey) return cmd_audit_pubkey(config_path, json);
   if (*ptest) return cmd_policy_test(config_path, pargs, json);
+  if (*mtest) return cmd_mask_test(config_path, margs, json);
   return 2;
 }
 

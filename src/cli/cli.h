@@ -27,6 +27,10 @@ struct PolicyTestArgs {
   std::string sub, groups, resource, sql;
 };
 int cmd_policy_test(const std::string& config_path, const PolicyTestArgs& args, bool json);
+struct MaskTestArgs {
+  std::string profile, text;
+};
+int cmd_mask_test(const std::string& config_path, const MaskTestArgs& args, bool json);
 int cmd_audit_verify(const std::string& config_path, const Wiring& wiring, bool json);
 int cmd_audit_pubkey(const std::string& config_path, bool json);
 

@@ -48,6 +48,7 @@ ConfigLoad load_config_text(const std::string& yaml, const std::string& path) {
   // Cross-checks run even after type errors: a user fixing the file wants every problem at once.
   config_detail::validate_gateway(config, &lines, out.errors);
   config_detail::validate_policy(config, &lines, out.errors);
+  config_detail::validate_masking(config, out.errors);
   std::stable_sort(out.errors.begin(), out.errors.end(),
                    [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
   if (out.errors.empty()) out.config = std::move(config);

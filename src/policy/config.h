@@ -110,6 +110,31 @@ struct ApprovalsConfig {
   std::vector<std::string> notify_webhooks;  // notify: [ { webhook: URL } ]
 };
 
+// One `masking:` profile (DESIGN.md §4). Parsed in config_masking.cc, compiled into a
+// mask::MaskProfile per policy snapshot (policy/masking.h).
+struct MaskingColumnConfig {
+  std::string column;  // glob over [schema.]table.column, e.g. "patients.ssn", "*.email"
+  std::string action;  // redact | partial | hash | null
+  int line = 0;
+};
+struct MaskingCustomConfig {
+  std::string name, regex;
+  int line = 0;
+};
+struct MaskingProfileConfig {
+  std::string name;
+  std::vector<std::string> detectors;
+  std::vector<MaskingColumnConfig> columns;
+  std::vector<MaskingCustomConfig> custom;
+  double threshold = 0.0;                   // findings scoring below are dropped
+  std::string detector_action = "redact";   // action for detector findings
+  std::string hmac_key_env, hmac_key_file;  // the secret for `hash`; never in the YAML itself
+  std::string redact_format = "[{}]";       // {} = detector name or column rule
+  std::string on_whole_row = "refuse";      // refuse | mask (lineage)
+  std::string binary = "null";              // null | refuse: masked binary values of other types
+  int line = 0;
+};
+
 struct Config {
   GatewayConfig gateway;
   IdentityConfig identity;
@@ -119,7 +144,8 @@ struct Config {
   ApprovalsConfig approvals;
   // Names of the `masking:` profiles. Their contents are validated and compiled by src/mask/.
   std::vector<std::string> masking_profiles;
-  std::string path;  // file it was loaded from
+  std::vector<MaskingProfileConfig> masking;  // the same profiles, in file order
+  std::string path;                           // file it was loaded from
   const ResourceConfig* find_resource(std::string_view name) const;
   const RoleConfig* find_role(std::string_view name) const;
 };

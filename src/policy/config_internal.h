@@ -28,6 +28,11 @@ class LineMap {
 void parse_config(const YAML::Node& root, Config& out, LineMap& lines,
                   std::vector<ConfigError>& errors);
 
+// `masking:` (config_masking.cc): structure, then values (detector names, actions, regexes).
+void parse_masking(const YAML::Node& n, const std::string& path, Config& out, LineMap& lines,
+                   std::vector<ConfigError>& errors);
+void validate_masking(const Config& c, std::vector<ConfigError>& errors);
+
 // Values and cross-references. `lines` may be null (a Config built in code).
 void validate_gateway(const Config& c, const LineMap* lines, std::vector<ConfigError>& errors);
 void validate_policy(const Config& c, const LineMap* lines, std::vector<ConfigError>& errors);

@@ -209,24 +209,7 @@ void Parser::parse(const YAML::Node& root, Config& c) {
                role(val, rp, c.roles.back());
              }
            }},
-          {"masking",
-           [&](auto& n, auto& p) {
-             // Profiles are compiled by src/mask/; here only their names are kept.
-             if (n.IsNull()) return;
-             if (!n.IsMap()) return error(n, "masking: expected a mapping of profile names");
-             for (auto it = n.begin(); it != n.end(); ++it) {
-               const YAML::Node key = it->first, val = it->second;
-               if (!key.IsScalar()) {
-                 error(key, "masking: expected a profile name");
-                 continue;
-               }
-               if (!val.IsMap() && !val.IsNull()) {
-                 error(val, p + "." + key.Scalar() + ": expected a mapping");
-               }
-               lines_.set(p + "." + key.Scalar(), line_of(key));
-               c.masking_profiles.push_back(key.Scalar());
-             }
-           }},
+          {"masking", [&](auto& n, auto& p) { parse_masking(n, p, c, lines_, errors_); }},
           {"approvals", [&](auto& n, auto&) { approvals(n, "approvals", c.approvals); }},
           {"audit", [&](auto& n, auto&) { audit(n, "audit", c.audit); }},
       });

@@ -1,5 +1,7 @@
 #include "policy/snapshot.h"
 
+#include "mask/profile.h"
+#include "policy/masking.h"
 #include "policy/stage.h"
 #include "policy/stages/compiled_policy.h"
 #include "policy/stages/resource_access_stage.h"
@@ -18,6 +20,13 @@ Result<std::shared_ptr<const PolicySnapshot>> PolicySnapshot::compile(const Conf
     return make_error("config", std::move(msg));
   }
   std::shared_ptr<PolicySnapshot> s(new PolicySnapshot());
+  for (const MaskingProfileConfig& p : config.masking) {
+    auto m = compile_masking_profile(p, /*read_secrets=*/true, errors);
+    if (!m)
+      return make_error(
+          "config", "masking profile \"" + p.name + "\" does not compile: " + errors[0].message);
+    s->masks_[p.name] = std::move(m);
+  }
   s->config_ = config;
   s->version_ = version;
   s->compiled_ = std::make_unique<const CompiledPolicy>(s->config_);
@@ -32,6 +41,22 @@ bool PolicySnapshot::can_access(const Identity& id, std::string_view resource) c
   if (config_.find_resource(resource) == nullptr) return false;
   const CompiledRole* roles[CompiledPolicy::kMaxRoles];
   return compiled_->roles_for(id, resource, roles) > 0;
+}
+
+std::shared_ptr<const mask::MaskProfile> PolicySnapshot::masking_for(const Identity& id,
+                                                                     std::string_view resource,
+                                                                     std::string_view role) const {
+  auto profile_of = [&](const RoleConfig* r) -> std::shared_ptr<const mask::MaskProfile> {
+    if (!r || r->masking.empty()) return nullptr;
+    auto it = masks_.find(r->masking);
+    return it == masks_.end() ? nullptr : it->second;
+  };
+  if (!role.empty()) return profile_of(config_.find_role(role));
+  const CompiledRole* roles[CompiledPolicy::kMaxRoles];
+  size_t n = compiled_->roles_for(id, resource, roles);
+  for (size_t i = 0; i < n; ++i)
+    if (auto m = profile_of(roles[i]->config)) return m;
+  return nullptr;
 }
 
 Verdict PolicySnapshot::decide(const Request& req) const {

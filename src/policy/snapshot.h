@@ -3,6 +3,7 @@
 // reload swaps the pointer (DESIGN.md §1).
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -13,6 +14,9 @@ namespace phigate {
 
 class CompiledPolicy;
 class Stage;
+namespace mask {
+class MaskProfile;
+}
 
 class PolicySnapshot {
  public:
@@ -26,6 +30,12 @@ class PolicySnapshot {
   bool can_access(const Identity& id, std::string_view resource) const;
   // Runs the stage pipeline for one request and returns the final verdict (never kContinue).
   Verdict decide(const Request& req) const;
+  // The masking profile for a statement: that of the role whose rule decided (`role`, may have
+  // none), or — when no role decided (plumbing) — of the identity's first role on the resource
+  // that has one. Null: no masking.
+  std::shared_ptr<const mask::MaskProfile> masking_for(const Identity& id,
+                                                       std::string_view resource,
+                                                       std::string_view role) const;
 
   ~PolicySnapshot();
   PolicySnapshot(const PolicySnapshot&) = delete;
@@ -38,6 +48,9 @@ class PolicySnapshot {
   // Built from config_ after it is in place; they point into it, so the snapshot never moves.
   std::unique_ptr<const CompiledPolicy> compiled_;
   std::vector<std::unique_ptr<const Stage>> stages_;
+  // Masking profiles by name, compiled with their secrets; a profile that does not compile makes
+  // compile() fail, so serve refuses to start and a reload keeps the old snapshot.
+  std::map<std::string, std::shared_ptr<const mask::MaskProfile>, std::less<>> masks_;
 };
 
 // Holds the current snapshot; load/store are atomic so reload never blocks sessions.

@@ -17,6 +17,7 @@
 #include "common/buffer.h"
 #include "proxy/context.h"
 #include "proxy/durable_barrier.h"
+#include "proxy/pg_masking.h"
 #include "upstream/pg_connector.h"
 
 namespace phigate::proxy {
@@ -37,6 +38,12 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     std::string tag;
     std::string error_code;
     bool error = false;
+    // Masking (pg_session_mask.cc): the profile decided with the statement (null = none), its
+    // classification (COPY options), whether it is DDL (drops catalog caches), COPYs seen so far.
+    std::shared_ptr<const mask::MaskProfile> mask;
+    std::shared_ptr<const sql::Classification> sql;
+    bool ddl = false;
+    size_t copies = 0;
   };
   // One entry per forwarded message that the server answers, in order (§55.2.3: responses come in
   // the order of the messages).
@@ -51,6 +58,8 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     // (duplicate name, missing statement, ...) takes phigate's entry back out.
     std::string name;
     uint64_t version = 0;
+    // 'd': a Describe phigate added before a masked Execute; its answer plans the rows.
+    std::shared_ptr<const mask::MaskProfile> mask;
   };
   struct PreparedInfo {
     uint64_t version = 0;
@@ -101,6 +110,22 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
 
   audit::Event make_event(const char* type) const;
 
+  // masking (pg_session_mask.cc)
+  enum class MaskStep { kContinue, kConsumed, kAbort };
+  // The statement's masking profile (null = none), decided with its verdict, before the record is
+  // written; may turn an allow into a refusal (binary COPY; lineage: whole-row references).
+  std::shared_ptr<const mask::MaskProfile> decide_masking(Verdict& v,
+                                                          const sql::Classification* cls) const;
+  void attach_masking(StmtRecord& rec, std::shared_ptr<const mask::MaskProfile> mask,
+                      std::shared_ptr<const sql::Classification> cls);
+  // Before a masked Execute: a Describe of the portal, whose answer plans the rows.
+  void describe_for_masking(std::string_view portal, const StmtRecord& rec);
+  bool mask_needs_lookup(const pg::Frame& f);
+  net::awaitable<bool> mask_lookup(ByteSpan frame);
+  MaskStep mask_server_frame(const pg::Frame& f, Bytes& replacement, bool& replace);
+  const std::shared_ptr<const mask::MaskProfile>& head_mask() const;
+  void mask_abort(const char* sqlstate, const std::string& why);
+
   GatewayContext& ctx_;
   std::unique_ptr<net::Stream> client_;
   std::unique_ptr<net::Stream> server_;
@@ -131,6 +156,12 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   bool closing_ = false;
   uint64_t statements_ = 0, denials_ = 0;
   uint64_t versions_ = 0;  // stamps PreparedInfo/PortalInfo entries
+  RowMasker masker_;
+  ResultPlan plan_;  // of the result set being streamed
+  bool plan_valid_ = false;
+  CopyPlan copy_plan_;
+  bool copy_active_ = false;
+  bool mask_aborted_ = false;
 };
 
 }  // namespace phigate::proxy

@@ -218,7 +218,9 @@ bool PgSession::on_query(const pg::Frame& f) {
   if (!q) return protocol_violation(q.error().message), false;
   auto cls = sql::classify(q->sql);
   Verdict v = decide(q->sql, cls);
+  auto mask = decide_masking(v, cls.get());
   auto rec = audit_statement(q->sql, cls.get(), nullptr, v);
+  attach_masking(*rec, std::move(mask), cls);
   if (v.kind == VerdictKind::kAllow) {
     pending_.emplace_back('Q', std::move(rec));
     forward(f);
@@ -310,8 +312,11 @@ bool PgSession::on_execute(const pg::Frame& f) {
   }
   // Decided again at Execute with the current policy snapshot: a reload applies to live sessions.
   Verdict v = decide(portal.stmt->text, portal.stmt->sql);
+  auto mask = decide_masking(v, portal.stmt->sql.get());
   auto rec = audit_statement(portal.stmt->text, portal.stmt->sql.get(), &portal.params, v);
+  attach_masking(*rec, std::move(mask), portal.stmt->sql);
   if (v.kind == VerdictKind::kAllow) {
+    describe_for_masking(ex->portal, *rec);
     pending_.emplace_back('E', std::move(rec));
     forward(f);
   } else {

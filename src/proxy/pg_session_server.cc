@@ -24,7 +24,7 @@ awaitable<void> PgSession::server_loop() {
   Bytes replacement;
   for (;;) {
     size_t head = 0, copied = 0;
-    bool bad = false;
+    bool bad = false, lookup = false;
     out.clear();
     for (;;) {
       auto d = pg::decode_frame(buf.readable().subspan(head), pg::kDefaultMaxBackendLen);
@@ -33,9 +33,18 @@ awaitable<void> PgSession::server_loop() {
         bad = true;
         break;
       }
+      // Masking needs this result's column names first: stop here, look them up, resume.
+      if (mask_needs_lookup(d.message)) {
+        lookup = true;
+        break;
+      }
       replacement.clear();
       bool replace = false;
       handle_server_frame(d.message, replacement, replace);
+      if (mask_aborted_) {
+        bad = true;  // fail closed: this frame and the rest are not forwarded
+        break;
+      }
       if (replace) {
         // Copy the untouched run before this frame, then the replacement instead of it.
         ByteSpan run = buf.readable().subspan(copied, head - copied);
@@ -62,6 +71,10 @@ awaitable<void> PgSession::server_loop() {
       break;
     }
     buf.consume(head);
+    if (lookup) {
+      if (!co_await mask_lookup(buf.readable())) break;
+      continue;
+    }
     if (buf.empty()) buf.shrink_if_idle(4 * kServerReadChunk);
     auto w = buf.prepare(kServerReadChunk / 4);
     size_t n = co_await server_->read_some(asio::buffer(w.data(), w.size()), ec);
@@ -107,6 +120,7 @@ void PgSession::finish(const std::shared_ptr<StmtRecord>& rec, const char* statu
   e.error_code = rec->error_code;
   e.message = rec->tag;
   e.duration_ns = mono_ns() - rec->start_mono;
+  masker_.take_counts(e.masked);
   ctx_.audit->append(std::move(e));
 }
 
@@ -126,6 +140,7 @@ void PgSession::pop_until_sync() {
 }
 
 void PgSession::handle_server_frame(const pg::Frame& f, Bytes& replacement, bool& replace) {
+  if (mask_server_frame(f, replacement, replace) != MaskStep::kContinue) return;
   Pending* head = pending_.empty() ? nullptr : &pending_.front();
   auto pop_if = [&](char kind) {
     if (head && head->kind == kind) pending_.pop_front();
