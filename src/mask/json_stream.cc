@@ -305,7 +305,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           }
         }
         i = j;
-        if (i == in.size()) break;
+        if (i == in.size()) continue;  // the string goes on in the next piece
         c = in[i++];
         if (c == '"') {
           if (!end_string(out)) return false;

@@ -130,24 +130,21 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
       co_return false;
     }
     if (!piece.empty()) {
-      out.clear();
+      // `out` still holds the head until the first write.
       if (chunked) {
         http::append_chunk(piece, out);
       } else {
-        out = std::move(piece);
+        out += piece;
       }
       piece.clear();
       phase_ = Phase::kUpstream;
       if (!co_await write_upstream(out)) co_return false;
+      out.clear();
     }
     if (st == http::ParseStatus::kDone) {
       x.body_consumed = true;
-      if (chunked) {
-        out.clear();
-        http::append_last_chunk(out);
-        if (!co_await write_upstream(out)) co_return false;
-      }
-      co_return true;
+      if (chunked) http::append_last_chunk(out);
+      co_return co_await write_upstream(out);
     }
     if (st == http::ParseStatus::kNeedMore) {
       phase_ = Phase::kClient;
@@ -160,6 +157,17 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
 awaitable<bool> HttpSession::forward(Exchange& x) {
   const HttpResource& r = *x.res;
   const auto up_timeout = r.config->http.upstream_timeout;
+  if (!x.body_buffered && x.head.framing.has_body() && !in_.empty()) {
+    // Body bytes that already arrived are parsed before anything goes upstream, so a framing
+    // error sent along with the head (a bad chunk size) is refused with nothing forwarded.
+    size_t consumed = 0;
+    auto st = parser_->feed(in_, consumed, x.body);
+    in_.erase(0, consumed);
+    if (st == http::ParseStatus::kError) {
+      co_await refuse_malformed(parser_->error());
+      co_return false;
+    }
+  }
   for (int attempt = 0; attempt < 2; ++attempt) {
     phase_ = Phase::kUpstream;
     arm(up_timeout);

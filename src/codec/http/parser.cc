@@ -1,5 +1,6 @@
 #include "codec/http/parser.h"
 
+#include <limits>
 #include <utility>
 
 #include <boost/beast/http/basic_parser.hpp>
@@ -94,7 +95,9 @@ class Core : public bhttp::basic_parser<isRequest> {
  public:
   Core(const Limits& limits) : limits_(limits) {
     this->header_limit(limits.header_bytes);
-    this->body_limit(boost::none);  // bodies stream; per-role max_body is enforced by the caller
+    // Bodies stream; per-role max_body is enforced by the caller. (Not boost::none: Beast 1.74
+    // compares a Content-Length against an empty optional as "greater" and refuses every body.)
+    this->body_limit(std::numeric_limits<std::uint64_t>::max());
     this->eager(false);
   }
 
