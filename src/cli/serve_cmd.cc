@@ -148,10 +148,10 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   }
 
   if (http_runtime) {
-    auto port = server.listen(config.gateway.listen.http,
-                              [&ctx](net::tcp::socket s, asio::io_context&) {
-                                proxy::HttpSession::start(std::move(s), ctx);
-                              });
+    auto port =
+        server.listen(config.gateway.listen.http, [&ctx](net::tcp::socket s, asio::io_context&) {
+          proxy::HttpSession::start(std::move(s), ctx);
+        });
     if (!port) {
       spdlog::error("{}", port.error().message);
       return 1;

@@ -16,7 +16,8 @@ bool match_from(const std::vector<JsonPathSeg>& pat, size_t i, const std::vector
   if (s.kind == JsonPathSeg::kDescend) {
     // ..name: the member `name` of this node or of any node below it.
     for (size_t k = j; k < p.size(); ++k) {
-      if (!p[k].is_index && (s.key.empty() || p[k].key == s.key) && match_from(pat, i + 1, p, k + 1))
+      if (!p[k].is_index && (s.key.empty() || p[k].key == s.key) &&
+          match_from(pat, i + 1, p, k + 1))
         return true;
     }
     return false;

@@ -162,14 +162,30 @@ bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
     }
     if (++i >= raw.size()) return false;
     switch (raw[i]) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '"':
+        out += '"';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         auto hex4 = [&](size_t at, uint32_t& v) {
           if (at + 4 > raw.size()) return false;
@@ -206,8 +222,7 @@ bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
   return true;
 }
 
-void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool,
-                                        std::string& out) {
+void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, std::string& out) {
   const JsonRule& r = cfg_.rules[static_cast<size_t>(rule)];
   ActionOptions o;
   o.action = r.action;
@@ -310,8 +325,10 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         if (c == '"') {
           if (!end_string(out)) return false;
         } else if (c == '\\') {
-          if (string_passthrough_) out += c;
-          else if (!oversize_) raw_ += c;
+          if (string_passthrough_)
+            out += c;
+          else if (!oversize_)
+            raw_ += c;
           state_ = State::kEscape;
         } else {
           return fail("control character in a JSON string");
@@ -321,8 +338,10 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
       case State::kEscape: {
         static constexpr std::string_view kEsc = "\"\\/bfnrtu";
         if (kEsc.find(c) == std::string_view::npos) return fail("bad escape in a JSON string");
-        if (string_passthrough_) out += c;
-        else if (!oversize_) raw_ += c;
+        if (string_passthrough_)
+          out += c;
+        else if (!oversize_)
+          raw_ += c;
         // \uXXXX digits are ordinary string characters, checked when the string is decoded (or
         // passed through: the client's JSON parser then sees exactly what the upstream sent).
         state_ = State::kString;
@@ -419,7 +438,9 @@ bool JsonStreamMasker::finish(std::string& out) {
 
 TextStreamMasker::TextStreamMasker(std::shared_ptr<const Engine> engine, Action action,
                                    std::string hmac_key, size_t window, size_t overlap)
-    : engine_(std::move(engine)), hmac_key_(std::move(hmac_key)), window_(window),
+    : engine_(std::move(engine)),
+      hmac_key_(std::move(hmac_key)),
+      window_(window),
       overlap_(overlap) {
   options_.action = action == Action::kNull ? Action::kRedact : action;  // no NULL in text
   options_.hmac_key = hmac_key_;

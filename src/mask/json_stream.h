@@ -31,10 +31,10 @@ struct JsonRule {
 
 struct JsonMaskConfig {
   std::vector<JsonRule> rules;
-  std::shared_ptr<const Engine> engine;       // null: no content detectors
-  Action detector_action = Action::kRedact;   // for detector findings in strings
-  std::string hmac_key;                       // for kHash
-  size_t max_value = 256 * 1024;              // a longer string is replaced whole ("[OVERSIZE]")
+  std::shared_ptr<const Engine> engine;      // null: no content detectors
+  Action detector_action = Action::kRedact;  // for detector findings in strings
+  std::string hmac_key;                      // for kHash
+  size_t max_value = 256 * 1024;             // a longer string is replaced whole ("[OVERSIZE]")
   size_t max_depth = 512;
 };
 

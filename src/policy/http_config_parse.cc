@@ -21,7 +21,9 @@ int line_of(const YAML::Node& n) {
 struct Ctx {
   LineMap& lines;
   std::vector<ConfigError>& errors;
-  void error(const YAML::Node& n, std::string msg) { errors.push_back({line_of(n), std::move(msg)}); }
+  void error(const YAML::Node& n, std::string msg) {
+    errors.push_back({line_of(n), std::move(msg)});
+  }
 };
 
 using Handler = std::function<void(const YAML::Node&, const std::string&)>;
@@ -166,9 +168,8 @@ std::vector<std::string> validate_http_resource(const ResourceConfig& r) {
     size_t pos = 0;
     while ((pos = value.find("${", pos)) != std::string::npos) {
       size_t end = value.find('}', pos);
-      std::string_view ref = std::string_view(value).substr(pos + 2, end == std::string::npos
-                                                                        ? std::string::npos
-                                                                        : end - pos - 2);
+      std::string_view ref = std::string_view(value).substr(
+          pos + 2, end == std::string::npos ? std::string::npos : end - pos - 2);
       if (end == std::string::npos || !(ref.rfind("env:", 0) == 0 || ref.rfind("file:", 0) == 0) ||
           ref.size() <= 5) {
         errs.push_back("inject_headers." + name +
@@ -178,7 +179,8 @@ std::vector<std::string> validate_http_resource(const ResourceConfig& r) {
       pos = end + 1;
     }
     for (char ch : name) {
-      bool tchar = std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+      bool tchar = std::isalnum(static_cast<unsigned char>(ch)) ||
+                   std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
       if (!tchar) {
         errs.push_back("inject_headers: '" + name + "' is not a header field name");
         break;

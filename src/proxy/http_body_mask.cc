@@ -61,8 +61,8 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
 BodyMasker::BodyMasker(const HttpResource& r, Kind kind) : kind_(kind) {
   if (kind == Kind::kJson) json_ = std::make_unique<mask::JsonStreamMasker>(r.json);
   if (kind == Kind::kText) {
-    text_ = std::make_unique<mask::TextStreamMasker>(r.json.engine, r.detector_action,
-                                                     r.json.hmac_key);
+    text_ =
+        std::make_unique<mask::TextStreamMasker>(r.json.engine, r.detector_action, r.json.hmac_key);
   }
 }
 

@@ -124,8 +124,8 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
       drop_upstream();
       x.body_consumed = false;
       co_await refuse(x, 413, "body_too_large",
-                      "request body exceeds max_body " + std::to_string(x.max_body) +
-                          " of role " + x.verdict.role,
+                      "request body exceeds max_body " + std::to_string(x.max_body) + " of role " +
+                          x.verdict.role,
                       {}, "\"rule\":\"max_body\"");
       co_return false;
     }
@@ -193,7 +193,8 @@ awaitable<bool> HttpSession::forward(Exchange& x) {
       // streaming), the client learns that the upstream failed.
       drop_upstream();
       phase_ = Phase::kClient;
-      if (x.status == 0) co_await refuse(x, 502, "upstream_failed", "the upstream failed mid-request");
+      if (x.status == 0)
+        co_await refuse(x, 502, "upstream_failed", "the upstream failed mid-request");
       co_return false;
     }
     if (sent) {
@@ -411,7 +412,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   }
   upstream_.reset();
   record_result(x, "ok");
-  co_return wrote && client_keep;
+  co_return wrote&& client_keep;
 }
 
 }  // namespace phigate::proxy

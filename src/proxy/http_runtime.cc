@@ -12,10 +12,14 @@ const std::vector<std::pair<std::string, std::string>>& fhir_profile_fields() {
   // ($.entry[*].resource) and contained resources are covered alike; HumanName is only masked
   // where `name` is an array (Organization.name, a plain string, is kept).
   static const std::vector<std::pair<std::string, std::string>> kFields = {
-      {"$..identifier[*].value", "redact"}, {"$..telecom[*].value", "redact"},
-      {"$..birthDate", "redact"},           {"$..address", "redact"},
-      {"$..name[*]", "redact"},             {"$..contact[*].name", "redact"},
-      {"$..photo", "redact"},               {"$..text.div", "redact"},
+      {"$..identifier[*].value", "redact"},
+      {"$..telecom[*].value", "redact"},
+      {"$..birthDate", "redact"},
+      {"$..address", "redact"},
+      {"$..name[*]", "redact"},
+      {"$..contact[*].name", "redact"},
+      {"$..photo", "redact"},
+      {"$..text.div", "redact"},
   };
   return kFields;
 }
@@ -70,7 +74,8 @@ Result<std::unique_ptr<HttpResource>> build_resource(const ResourceConfig& rc) {
   }
   for (const auto& [name, value] : rc.inject_headers) {
     auto v = expand_secret_refs(value);
-    if (!v) return make_error("inject_headers", "inject_headers." + name + ": " + v.error().message);
+    if (!v)
+      return make_error("inject_headers", "inject_headers." + name + ": " + v.error().message);
     if (v->find_first_of("\r\n") != std::string::npos || v->find('\0') != std::string::npos) {
       return make_error("inject_headers", "inject_headers." + name + ": value has CR, LF or NUL");
     }

@@ -46,19 +46,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     bool authenticated = false;
     Verdict verdict;
     std::string approver;
-    std::string body;             // the request body, when held (policy body rules, approvals)
-    bool body_buffered = false;   // `body` is the whole body
-    bool body_consumed = false;   // nothing of this request's body is left to read
+    std::string body;            // the request body, when held (policy body rules, approvals)
+    bool body_buffered = false;  // `body` is the whole body
+    bool body_consumed = false;  // nothing of this request's body is left to read
     bool expect_continue = false;
     bool sent_continue = false;
-    uint64_t max_body = 0;        // deciding role's max_body; 0 = none
+    uint64_t max_body = 0;  // deciding role's max_body; 0 = none
     uint64_t req_bytes = 0;
     int64_t start_mono = 0;
-    uint64_t seq = 0;             // audit seq of the request record (0 when async)
+    uint64_t seq = 0;  // audit seq of the request record (0 when async)
     int status = 0;
     uint64_t resp_bytes = 0;
     std::map<std::string, uint64_t> masked;
-    std::string error_code;       // phigate's machine code when it answered itself
+    std::string error_code;  // phigate's machine code when it answered itself
     std::string message;
     bool client_keep_alive = true;
   };
@@ -113,6 +113,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool timed_out_ = false;
   bool keep_ = false;  // after refuse(): whether the connection can carry another request
   uint64_t requests_ = 0;
+  std::string last_token_;  // the last token this connection verified, and its identity
+  Identity last_identity_;
 };
 
 }  // namespace phigate::proxy

@@ -106,9 +106,9 @@ net::awaitable<Result<std::unique_ptr<net::Stream>>> connect_http(
     auto results = co_await resolver->async_resolve(target.host, port,
                                                     asio::redirect_error(net::use_awaitable, ec));
     if (ec) {
-      co_return finish(make_error("connect", *timed_out ? "timed out resolving " + target.host
-                                                        : "cannot resolve " + target.host + ": " +
-                                                              ec.message()));
+      co_return finish(make_error(
+          "connect", *timed_out ? "timed out resolving " + target.host
+                                : "cannot resolve " + target.host + ": " + ec.message()));
     }
     for (const auto& r : results) endpoints.push_back(r.endpoint());
   }
@@ -121,9 +121,9 @@ net::awaitable<Result<std::unique_ptr<net::Stream>>> connect_http(
     if (!ec) break;
   }
   if (ec || *timed_out) {
-    co_return finish(make_error("connect", *timed_out ? "timed out connecting to " + target.authority
-                                                      : "cannot connect to " + target.authority +
-                                                            ": " + ec.message()));
+    co_return finish(make_error(
+        "connect", *timed_out ? "timed out connecting to " + target.authority
+                              : "cannot connect to " + target.authority + ": " + ec.message()));
   }
   error_code nd;
   stream->socket().set_option(tcp::no_delay(true), nd);

@@ -29,11 +29,9 @@ Result<std::unique_ptr<net::ssl::context>> make_http_client_tls(const std::strin
 
 // Connects (and handshakes for https) within `timeout`. `tls` must be set for an https target;
 // `verify` false skips certificate verification (upstream_tls: require).
-net::awaitable<Result<std::unique_ptr<net::Stream>>> connect_http(net::asio::any_io_executor ex,
-                                                                  const HttpTarget& target,
-                                                                  net::ssl::context* tls,
-                                                                  bool verify,
-                                                                  std::chrono::milliseconds timeout);
+net::awaitable<Result<std::unique_ptr<net::Stream>>> connect_http(
+    net::asio::any_io_executor ex, const HttpTarget& target, net::ssl::context* tls, bool verify,
+    std::chrono::milliseconds timeout);
 
 // Idle upstream connections of the calling io thread.
 class HttpPool {

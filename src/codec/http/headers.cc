@@ -15,7 +15,7 @@ bool istarts_with(std::string_view s, std::string_view prefix) {
 // Upgrade; Trailer and the Proxy-Auth* pair are hop-by-hop in RFC 2616 §13.5.1 and still must not
 // travel past the proxy that consumed them.
 constexpr std::array<std::string_view, 9> kHopByHop = {
-    "connection", "proxy-connection", "keep-alive",          "te", "trailer", "transfer-encoding",
+    "connection", "proxy-connection",    "keep-alive",        "te", "trailer", "transfer-encoding",
     "upgrade",    "proxy-authorization", "proxy-authenticate"};
 
 }  // namespace
@@ -43,22 +43,44 @@ void strip_hop_by_hop(Fields& f) {
 }
 
 bool is_identity_field(std::string_view n) {
-  static constexpr std::string_view kExact[] = {
-      "x-forwarded-user",  "x-forwarded-email",    "x-forwarded-groups",
-      "x-forwarded-preferred-username",            "x-forwarded-access-token",
-      "x-remote-user",     "x-remote-group",       "x-remote-groups",
-      "x-remote-email",    "remote-user",          "x-user",
-      "x-user-id",         "x-username",           "x-email",
-      "x-authenticated-user", "x-authenticated-userid", "x-auth-user",
-      "x-webauth-user",    "x-client-dn",          "x-ssl-client-dn",
-      "x-ssl-client-cert", "x-client-cert",        "x-forwarded-client-cert",
-      "x-real-ip",         "x-forwarded-for",      "x-forwarded-host",
-      "x-forwarded-proto", "x-forwarded-port",     "forwarded",
-      "x-original-forwarded-for"};
-  static constexpr std::string_view kPrefix[] = {"x-auth-request-", "x-phigate-",
-                                                 "x-amzn-oidc-",    "x-goog-authenticated-",
-                                                 "x-ms-client-principal", "x-forwarded-user-",
-                                                 "x-remote-user-",  "oidc_claim_",
+  static constexpr std::string_view kExact[] = {"x-forwarded-user",
+                                                "x-forwarded-email",
+                                                "x-forwarded-groups",
+                                                "x-forwarded-preferred-username",
+                                                "x-forwarded-access-token",
+                                                "x-remote-user",
+                                                "x-remote-group",
+                                                "x-remote-groups",
+                                                "x-remote-email",
+                                                "remote-user",
+                                                "x-user",
+                                                "x-user-id",
+                                                "x-username",
+                                                "x-email",
+                                                "x-authenticated-user",
+                                                "x-authenticated-userid",
+                                                "x-auth-user",
+                                                "x-webauth-user",
+                                                "x-client-dn",
+                                                "x-ssl-client-dn",
+                                                "x-ssl-client-cert",
+                                                "x-client-cert",
+                                                "x-forwarded-client-cert",
+                                                "x-real-ip",
+                                                "x-forwarded-for",
+                                                "x-forwarded-host",
+                                                "x-forwarded-proto",
+                                                "x-forwarded-port",
+                                                "forwarded",
+                                                "x-original-forwarded-for"};
+  static constexpr std::string_view kPrefix[] = {"x-auth-request-",
+                                                 "x-phigate-",
+                                                 "x-amzn-oidc-",
+                                                 "x-goog-authenticated-",
+                                                 "x-ms-client-principal",
+                                                 "x-forwarded-user-",
+                                                 "x-remote-user-",
+                                                 "oidc_claim_",
                                                  "oidc-claim-"};
   for (std::string_view e : kExact)
     if (iequals(n, e)) return true;
@@ -92,11 +114,29 @@ bool bearer_token(const Fields& f, std::string& token, bool& present) {
 }
 
 bool is_secret_param(std::string_view name) {
-  static constexpr std::string_view kSecret[] = {
-      "token",  "access_token", "refresh_token", "id_token",  "api_key",      "apikey",
-      "key",    "password",     "passwd",        "pwd",       "secret",       "client_secret",
-      "auth",   "authorization", "signature",    "sig",       "session",      "sessionid",
-      "code",   "assertion",    "x-amz-signature", "x-amz-credential", "x-amz-security-token"};
+  static constexpr std::string_view kSecret[] = {"token",
+                                                 "access_token",
+                                                 "refresh_token",
+                                                 "id_token",
+                                                 "api_key",
+                                                 "apikey",
+                                                 "key",
+                                                 "password",
+                                                 "passwd",
+                                                 "pwd",
+                                                 "secret",
+                                                 "client_secret",
+                                                 "auth",
+                                                 "authorization",
+                                                 "signature",
+                                                 "sig",
+                                                 "session",
+                                                 "sessionid",
+                                                 "code",
+                                                 "assertion",
+                                                 "x-amz-signature",
+                                                 "x-amz-credential",
+                                                 "x-amz-security-token"};
   for (std::string_view s : kSecret)
     if (iequals(name, s)) return true;
   // Anything that names itself a token/secret/password, e.g. "upstream_api_token".
@@ -119,8 +159,10 @@ std::vector<std::string> audit_query(std::string_view q) {
       std::string decoded;
       for (size_t i = 0; i < name.size(); ++i) {
         auto hex = [](char c) {
-          return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+          return c >= '0' && c <= '9'   ? c - '0'
+                 : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                 : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                        : -1;
         };
         if (name[i] == '%' && i + 2 < name.size() && hex(name[i + 1]) >= 0 &&
             hex(name[i + 2]) >= 0) {
@@ -234,34 +276,64 @@ std::string json_quote(std::string_view s) {
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 200 ? "Informational" : status < 300 ? "Success"
-                   : status < 400 ? "Redirection" : status < 500 ? "Client Error" : "Server Error";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 417:
+      return "Expectation Failed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return status < 200   ? "Informational"
+             : status < 300 ? "Success"
+             : status < 400 ? "Redirection"
+             : status < 500 ? "Client Error"
+                            : "Server Error";
   }
 }
 

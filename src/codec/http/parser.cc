@@ -132,8 +132,7 @@ class Core : public bhttp::basic_parser<isRequest> {
     }
   }
 
-  void on_response_impl(int code, beast::string_view reason, int version,
-                        error_code& ec) override {
+  void on_response_impl(int code, beast::string_view reason, int version, error_code& ec) override {
     if constexpr (!isRequest) {
       head.status = code;
       head.reason.assign(reason.data(), reason.size());
@@ -196,8 +195,8 @@ class Core : public bhttp::basic_parser<isRequest> {
     if (has_cl && this->content_length()) fr.content_length = *this->content_length();
     fr.keep_alive = this->keep_alive();
     if constexpr (!isRequest) {
-      bool no_body = head_request || head.status / 100 == 1 || head.status == 204 ||
-                     head.status == 304;
+      bool no_body =
+          head_request || head.status / 100 == 1 || head.status == 204 || head.status == 304;
       if (no_body) {
         fr.chunked = false;
         fr.content_length = 0;
@@ -263,7 +262,8 @@ ParseStatus feed_core(C& core, std::string_view in, size_t& consumed, std::strin
     size_t n = core.put(boost::asio::const_buffer(in.data(), end + 4), ec);
     if (ec == bhttp::error::need_more) ec = {};
     if (ec || !core.is_header_done()) {
-      if (core.err.code.empty()) core.err = from_beast(ec ? ec : bhttp::error::bad_version, request);
+      if (core.err.code.empty())
+        core.err = from_beast(ec ? ec : bhttp::error::bad_version, request);
       if (!request && core.err.status < 500) core.err.status = 502;
       return ParseStatus::kError;
     }

@@ -29,9 +29,9 @@ enum class ParseStatus {
 };
 
 struct ParseError {
-  int status = 400;      // HTTP status for the client: 400, 413, 431, 501
-  std::string code;      // stable machine code, e.g. "cl_and_te", "obs_fold"
-  std::string message;   // human text, safe to show (no message bytes echoed)
+  int status = 400;     // HTTP status for the client: 400, 413, 431, 501
+  std::string code;     // stable machine code, e.g. "cl_and_te", "obs_fold"
+  std::string message;  // human text, safe to show (no message bytes echoed)
 };
 
 class RequestParser {

@@ -20,8 +20,7 @@ std::string decode_component(std::string_view s, bool plus_space) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
       out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
       i += 2;
     } else {
@@ -123,7 +122,8 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q)
     if (!item.empty()) {
       size_t eq = item.find('=');
       std::string_view name = item.substr(0, eq);
-      std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+      std::string_view value =
+          eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
       out.emplace_back(decode_component(name, true), decode_component(value, true));
     }
     if (amp == std::string_view::npos) break;

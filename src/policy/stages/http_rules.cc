@@ -47,7 +47,8 @@ bool query_matches(const std::map<std::string, std::string>& want, const Request
 }
 
 // The nodes a body path names: "$.a.b", "$.items[*].op", "$.list[0]" (RFC 9535 subset).
-void select(const nlohmann::json& node, std::string_view path, std::vector<const nlohmann::json*>& out) {
+void select(const nlohmann::json& node, std::string_view path,
+            std::vector<const nlohmann::json*>& out) {
   if (path.empty()) {
     out.push_back(&node);
     return;
@@ -143,9 +144,10 @@ bool over_max_body(const CompiledRole& role, const Request& req, Verdict& out) {
   if (max == 0 || req.body == nullptr || !req.body->size_known || req.body->size <= max) {
     return false;
   }
-  out = Verdict::deny("max_body", "request body of " + std::to_string(req.body->size) +
-                                      " bytes exceeds max_body " + std::to_string(max) +
-                                      " of role " + role.config->name,
+  out = Verdict::deny("max_body",
+                      "request body of " + std::to_string(req.body->size) +
+                          " bytes exceeds max_body " + std::to_string(max) + " of role " +
+                          role.config->name,
                       "413");
   out.role = role.config->name;
   return true;

@@ -37,14 +37,15 @@ bool run(const JsonMaskConfig& c, std::string_view in, size_t step, std::string&
   return m.finish(out);
 }
 
-const char* kDoc = R"({"patient":[{"name":"Ann","ssn":"412-39-7710","age":42,"addr":{"city":"X","zip":"01101"}},
+const char* kDoc =
+    R"({"patient":[{"name":"Ann","ssn":"412-39-7710","age":42,"addr":{"city":"X","zip":"01101"}},
  {"name":"Bob \"B\"","ssn":"536-22-8741","age":null,"addr":{"city":"Y","zip":"02139"}}],
  "note":"mail ann.lee@example.org or \u0034\u0031\u0032-39-7710","n":-1.5e3,"ok":true,"e":[],"o":{}})";
 
 TEST(JsonStreamMasker, SameOutputAtEverySplit) {
-  auto c = config({{"$.patient[*].ssn", "redact"}, {"$.patient[*].addr", "redact"},
-                   {"$..age", "partial"}},
-                  {"US_SSN", "EMAIL_ADDRESS"});
+  auto c = config(
+      {{"$.patient[*].ssn", "redact"}, {"$.patient[*].addr", "redact"}, {"$..age", "partial"}},
+      {"US_SSN", "EMAIL_ADDRESS"});
   std::string whole;
   ASSERT_TRUE(run(c, kDoc, std::string_view(kDoc).size(), whole));
   auto j = nlohmann::json::parse(whole);
@@ -102,7 +103,7 @@ TEST(JsonStreamMasker, DepthLimit) {
 
 TEST(JsonPath, Matching) {
   auto p = *parse_json_path("$..identifier[*].value");
-  std::vector<JsonPathElem> path = {{false, "entry", 0}, {true, "", 3}, {false, "resource", 0},
+  std::vector<JsonPathElem> path = {{false, "entry", 0},      {true, "", 3}, {false, "resource", 0},
                                     {false, "identifier", 0}, {true, "", 0}, {false, "value", 0}};
   EXPECT_TRUE(json_path_matches(p, path));
   path.back().key = "system";

@@ -75,9 +75,11 @@ TEST_F(HttpRules, Query) {
 
 TEST_F(HttpRules, Body) {
   EXPECT_EQ(decide("POST", {}, R"({"action":"delete"})", 20).rule, "no-delete");
-  EXPECT_EQ(decide("POST", {}, R"({"action":"read","items":[{"kind":"lab1"},{"kind":"lab2"}]})", 50).rule,
-            "ok-read");
-  Verdict v = decide("POST", {}, R"({"action":"read","items":[{"kind":"lab1"},{"kind":"rx"}]})", 50);
+  EXPECT_EQ(
+      decide("POST", {}, R"({"action":"read","items":[{"kind":"lab1"},{"kind":"lab2"}]})", 50).rule,
+      "ok-read");
+  Verdict v =
+      decide("POST", {}, R"({"action":"read","items":[{"kind":"lab1"},{"kind":"rx"}]})", 50);
   EXPECT_EQ(v.kind, VerdictKind::kDeny);
   // A body policy cannot read matches deny rules (conservative) and no allow rule.
   EXPECT_EQ(decide("POST", {}, nullptr, 20, /*opaque=*/true).rule, "no-delete");

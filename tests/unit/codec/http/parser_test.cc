@@ -95,18 +95,37 @@ TEST_P(HttpParserRefuses, AtEverySplit) {
 INSTANTIATE_TEST_SUITE_P(
     Smuggling, HttpParserRefuses,
     ::testing::Values(
-        Bad{"cl_te", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-        Bad{"te_cl", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400},
-        Bad{"dup_cl", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
+        Bad{"cl_te",
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n0\r\n\r\n",
+            400},
+        Bad{"te_cl",
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+            "3\r\n\r\n0\r\n\r\n",
+            400},
+        Bad{"dup_cl",
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400},
         Bad{"cl_list", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3,3\r\n\r\nabc", 400},
         Bad{"cl_sign", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -3\r\n\r\nabc", 400},
         Bad{"obs_fold", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400},
-        Bad{"te_gzip", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
-        Bad{"te_twice", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        Bad{"te_gzip",
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501},
+        Bad{"te_twice",
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n0\r\n\r\n",
+            400},
         Bad{"te_10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
-        Bad{"bad_chunk", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400},
-        Bad{"chunk_overflow", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n", 400},
-        Bad{"chunk_no_crlf", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX0\r\n\r\n", 400},
+        Bad{"bad_chunk",
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+            "chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            400},
+        Bad{"chunk_overflow",
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+            "chunked\r\n\r\nfffffffffffffffffff\r\n",
+            400},
+        Bad{"chunk_no_crlf",
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX0\r\n\r\n",
+            400},
         Bad{"ctl", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x01b\r\n\r\n", 400},
         Bad{"bare_lf", "GET / HTTP/1.1\nHost: h\n\n", 400},
         Bad{"space_colon", "GET / HTTP/1.1\r\nHost: h\r\nX : a\r\n\r\n", 400},
@@ -177,8 +196,12 @@ TEST(HttpHeaders, BearerToken) {
 
 TEST(HttpHeaders, AuditQueryRedactsSecrets) {
   auto q = audit_query("a=1&access_token=xyz&API_KEY=k&acc%65ss_token=z&my_secret_thing=s&b");
-  std::vector<std::string> want = {"a=1", "access_token=[REDACTED]", "API_KEY=[REDACTED]",
-                                   "acc%65ss_token=[REDACTED]", "my_secret_thing=[REDACTED]", "b"};
+  std::vector<std::string> want = {"a=1",
+                                   "access_token=[REDACTED]",
+                                   "API_KEY=[REDACTED]",
+                                   "acc%65ss_token=[REDACTED]",
+                                   "my_secret_thing=[REDACTED]",
+                                   "b"};
   EXPECT_EQ(q, want);
 }
 
@@ -208,7 +231,8 @@ TEST(HttpEncode, JsonResponseAndChunks) {
   std::string r = json_response(403, "forbidden", "no \"way\"\n", false);
   EXPECT_NE(r.find("HTTP/1.1 403 Forbidden\r\n"), std::string::npos);
   EXPECT_NE(r.find("Connection: close\r\n"), std::string::npos);
-  EXPECT_NE(r.find("{\"error\":\"forbidden\",\"message\":\"no \\\"way\\\"\\n\"}"), std::string::npos);
+  EXPECT_NE(r.find("{\"error\":\"forbidden\",\"message\":\"no \\\"way\\\"\\n\"}"),
+            std::string::npos);
   std::string c;
   append_chunk("hello", c);
   append_chunk("", c);
