@@ -11,6 +11,8 @@
 #include "net/server.h"
 #include "policy/snapshot.h"
 #include "proxy/context.h"
+#include "proxy/http_runtime.h"
+#include "proxy/http_session.h"
 #include "proxy/pg_session.h"
 
 namespace phigate::cli {
@@ -118,6 +120,18 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   ctx.allow_remote_cleartext = config.gateway.allow_cleartext_token_remote;
   ctx.startup_timeout = config.gateway.startup_timeout;
 
+  std::unique_ptr<proxy::HttpRuntimeHolder> http_runtime;
+  if (!config.gateway.listen.http.empty()) {
+    // inject_headers secrets and maskers are resolved now, so a missing secret stops start-up.
+    auto rt = proxy::HttpRuntime::build(policy.get());
+    if (!rt) {
+      spdlog::error("http: {}", rt.error().message);
+      return 2;
+    }
+    http_runtime = std::make_unique<proxy::HttpRuntimeHolder>(*rt);
+    ctx.http = http_runtime.get();
+  }
+
   net::Server server(config.gateway.threads);
   if (!config.gateway.listen.postgres.empty()) {
     auto port = server.listen(config.gateway.listen.postgres,
@@ -133,6 +147,18 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
                  config.audit.durability);
   }
 
+  if (http_runtime) {
+    auto port =
+        server.listen(config.gateway.listen.http, [&ctx](net::tcp::socket s, asio::io_context&) {
+          proxy::HttpSession::start(std::move(s), ctx);
+        });
+    if (!port) {
+      spdlog::error("{}", port.error().message);
+      return 1;
+    }
+    spdlog::info("http listener on {} (port {})", config.gateway.listen.http, *port);
+  }
+
   // Signals on the main thread: SIGTERM/SIGINT stop, SIGHUP reloads the policy snapshot.
   asio::io_context main_ctx(1);
   asio::signal_set signals(main_ctx, SIGINT, SIGTERM, SIGHUP);
@@ -146,7 +172,12 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
         spdlog::error("reload refused, keeping policy v{}:\n{}", version, format_errors(reload));
       } else if (auto s = PolicySnapshot::compile(*reload.config, version + 1); !s) {
         spdlog::error("reload refused: {}", s.error().message);
+      } else if (auto h = http_runtime ? proxy::HttpRuntime::build(*s)
+                                       : Result<std::shared_ptr<const proxy::HttpRuntime>>(nullptr);
+                 !h) {
+        spdlog::error("reload refused: http: {}", h.error().message);
       } else {
+        if (http_runtime) http_runtime->set(*h);
         policy.set(*s);
         ++version;
         spdlog::info("policy reloaded: v{}", version);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "policy/http_config.h"
 
 namespace phigate {
 
@@ -57,6 +58,7 @@ struct ResourceConfig {
   std::string upstream_ca;              // CA file for verify-full (default: system store)
   CredentialsConfig credentials;
   std::map<std::string, std::string> inject_headers;
+  HttpResourceConfig http;  // type http: masking, timeouts, body capture (http_config.h)
   int line = 0;
 };
 
@@ -68,6 +70,8 @@ struct RuleMatch {
   std::vector<std::string> statement;
   std::vector<std::string> methods, paths, tables;  // paths/tables are fnmatch globs
   std::string where;                                // "", "absent", "present"
+  // HTTP: query parameter -> value glob; JSON body path ("$.action") -> value glob.
+  std::map<std::string, std::string> query, body;
 };
 
 struct RuleConfig {
@@ -84,6 +88,7 @@ struct RoleConfig {
   std::vector<RuleConfig> rules;
   std::string masking;
   uint64_t max_rows = 0;
+  uint64_t max_body = 0;  // HTTP request body bytes; 0 = no limit
   bool read_only = false;
   bool allow_function_call = false;  // FunctionCall protocol messages
   std::vector<std::string> approve;

@@ -9,6 +9,7 @@
 
 #include "common/duration.h"
 #include "policy/config_internal.h"
+#include "policy/http_config_parse.h"
 
 namespace phigate::config_detail {
 namespace {
@@ -314,6 +315,7 @@ void Parser::resource(const YAML::Node& n, const std::string& ctx, ResourceConfi
                   {"private_key_file", str(cr.private_key_file)}});
            }},
           {"inject_headers", str_map(r.inject_headers)},
+          {"http", [&](auto& v, auto& p) { parse_http_resource(v, p, r.http, lines_, errors_); }},
       });
 }
 
@@ -331,6 +333,7 @@ void Parser::role(const YAML::Node& n, const std::string& ctx, RoleConfig& r) {
            }},
           {"masking", str(r.masking)},
           {"max_rows", uint(r.max_rows, UINT64_MAX)},
+          {"max_body", uint(r.max_body, UINT64_MAX)},
           {"read_only", boolean(r.read_only)},
           {"allow_function_call", boolean(r.allow_function_call)},
           {"approve", str_list(r.approve)},
@@ -351,7 +354,9 @@ void Parser::rule(const YAML::Node& n, const std::string& ctx, RuleConfig& r) {
                   {"methods", str_list(m.methods)},
                   {"paths", str_list(m.paths)},
                   {"tables", str_list(m.tables)},
-                  {"where", str(m.where)}});
+                  {"where", str(m.where)},
+                  {"query", str_map(m.query)},
+                  {"body", str_map(m.body)}});
            }},
           {"action", str(r.action)},
           {"message", str(r.message)},

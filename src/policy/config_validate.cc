@@ -6,6 +6,7 @@
 #include <set>
 
 #include "policy/config_internal.h"
+#include "policy/http_config_parse.h"
 #include "policy/stages/compiled_policy.h"
 
 namespace phigate::config_detail {
@@ -112,6 +113,7 @@ void check_resource(Checker& ck, const ResourceConfig& r, const std::string& p) 
     if (r.upstream.rfind("http://", 0) != 0 && r.upstream.rfind("https://", 0) != 0) {
       ck.error(p + ".upstream", who + ": 'upstream' must be an http:// or https:// URL");
     }
+    for (std::string& e : validate_http_resource(r)) ck.error(p + ".http", who + ": " + e);
   } else if (!r.inject_headers.empty()) {
     ck.error(p + ".inject_headers", who + ": 'inject_headers' applies to http resources only");
   }
@@ -245,7 +247,8 @@ void validate_policy(const Config& c, const LineMap* lines, std::vector<ConfigEr
       }
       const RuleMatch& m = rule.match;
       bool sql_keys = !m.statement.empty() || !m.tables.empty() || !m.where.empty();
-      if (sql_keys && (!m.methods.empty() || !m.paths.empty())) {
+      if (sql_keys &&
+          (!m.methods.empty() || !m.paths.empty() || !m.query.empty() || !m.body.empty())) {
         ck.error_at(rule_at(".match"),
                     p + ".match: statement/tables/where (SQL) and methods/paths (HTTP) cannot be "
                         "combined in one rule");
@@ -254,6 +257,12 @@ void validate_policy(const Config& c, const LineMap* lines, std::vector<ConfigEr
         if (method.empty() || method.find_first_of(" \t/") != std::string::npos) {
           ck.error_at(rule_at(".match.methods"),
                       p + ".match.methods: '" + method + "' is not an HTTP method");
+        }
+      }
+      for (const auto& [path, glob] : m.body) {
+        if (path.empty() || path[0] != '$') {
+          ck.error_at(rule_at(".match.body"),
+                      p + ".match.body: '" + path + "' is not a JSON path (e.g. $.action)");
         }
       }
     }

@@ -5,10 +5,20 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "identity/identity.h"
 #include "sql/classify.h"
 
 namespace phigate {
+
+// An HTTP request body as policy sees it: parsed JSON when the adapter buffered and parsed it.
+struct HttpBodyView {
+  enum class State { kNone, kJson, kOpaque } state = State::kNone;  // kOpaque: not JSON / not held
+  const nlohmann::json* json = nullptr;
+  uint64_t size = 0;  // bytes, when size_known
+  bool size_known = true;
+};
 
 enum class ActionKind { kConnect, kStatement, kFunctionCall, kHttpRequest, kCommand };
 
@@ -20,6 +30,9 @@ struct Request {
   std::string_view text;                           // SQL text / method+path / command
   std::shared_ptr<const sql::Classification> sql;  // for statements
   std::string_view method, path;                   // for HTTP
+  // HTTP: decoded query parameters in order (repeats kept) and the body.
+  const std::vector<std::pair<std::string, std::string>>* query = nullptr;
+  const HttpBodyView* body = nullptr;
 };
 
 enum class VerdictKind { kContinue, kAllow, kDeny, kHold, kRewrite };

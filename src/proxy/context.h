@@ -13,6 +13,8 @@
 
 namespace phigate::proxy {
 
+class HttpRuntimeHolder;
+
 struct GatewayContext {
   PolicyHolder* policy = nullptr;
   const TokenVerifier* verifier = nullptr;
@@ -21,6 +23,8 @@ struct GatewayContext {
   CancelRegistry* cancels = nullptr;
   // Holds `review` requests for a human; null: no approval service, so review is a denial.
   ApprovalGate* approvals = nullptr;
+  // Per-resource HTTP runtime (upstream TLS, expanded inject_headers, maskers); null: no http.
+  HttpRuntimeHolder* http = nullptr;
   std::string node_id;
   bool strict_audit = true;
   bool allow_remote_cleartext = false;

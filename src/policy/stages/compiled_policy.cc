@@ -66,7 +66,8 @@ CompiledPolicy::CompiledPolicy(const Config& config) : config_(&config) {
       if (rule.match.where == "present") r.where = WhereMatch::kPresent;
       const RuleMatch& m = rule.match;
       bool sql_keys = !m.statement.empty() || !m.tables.empty() || !m.where.empty();
-      bool http_keys = !m.methods.empty() || !m.paths.empty();
+      bool http_keys =
+          !m.methods.empty() || !m.paths.empty() || !m.query.empty() || !m.body.empty();
       r.for_sql = !http_keys;
       r.for_http = !sql_keys;
       r.match_all = !sql_keys && !http_keys;

@@ -339,8 +339,11 @@ TEST_F(Decide, FunctionCall) {
 TEST_F(Decide, Http) {
   expect_allow(http({"lab-client"}, "GET", "/v1/results/42"), "lab-client#0", "lab-client");
   expect_allow(http({"lab-client"}, "get", "/v1/results"), "lab-client#0", "lab-client");
-  expect_deny(http({"lab-client"}, "POST", "/v1/results"), "lab-client#1",
-              "request requires approval (review); approvals are not available yet");
+  // HTTP review is a hold: the adapter asks GatewayContext::approvals (or refuses without one).
+  Verdict held = http({"lab-client"}, "POST", "/v1/results");
+  EXPECT_EQ(held.kind, VerdictKind::kHold);
+  EXPECT_EQ(held.rule, "lab-client#1");
+  EXPECT_EQ(held.role, "lab-client");
   expect_deny(http({"lab-client"}, "GET", "/v1/admin"), "",
               "no rule allows GET /v1/admin on resource labs-api for roles [lab-client]");
   expect_allow(http({"lab-reader"}, "HEAD", "/anything"), "lab-reader#0", "lab-reader");

@@ -1,0 +1,51 @@
+#pragma once
+// Field handling of a proxy (RFC 9110 §7.6): hop-by-hop fields, the fields phigate sets itself and
+// the client-supplied identity fields an upstream might trust. Pure functions on Fields.
+#include <string>
+#include <string_view>
+
+#include "codec/http/message.h"
+
+namespace phigate::http {
+
+// RFC 9110 §7.6.1: Connection, the fields it names, and the classic hop-by-hop set (Keep-Alive,
+// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authenticate,
+// Proxy-Authorization). Framing fields (Content-Length) are left for the caller to re-set.
+void strip_hop_by_hop(Fields& f);
+
+// Fields that carry an identity asserted by whoever sent them (X-Forwarded-User, X-Remote-User,
+// X-Auth-Request-*, X-Phigate-*, ...). An upstream behind phigate must only ever see the ones
+// phigate sets, so every client-supplied one is dropped. Returns how many were dropped.
+size_t strip_identity_fields(Fields& f);
+bool is_identity_field(std::string_view name);
+
+// `Authorization: Bearer <token>` (RFC 6750 §2.1). Returns false when the field is absent, not
+// Bearer, or malformed; `present` says whether any Authorization field was there.
+bool bearer_token(const Fields& f, std::string& token, bool& present);
+
+// A query string with the values of secret-looking parameters (token, access_token, api_key,
+// password, secret, ...) replaced by "[REDACTED]", split into "name=value" items for the audit.
+std::vector<std::string> audit_query(std::string_view query);
+bool is_secret_param(std::string_view name);
+
+// Serialises a head (RFC 9112 §3, §4, §5): start line, fields, blank line.
+void serialize(const RequestHead& h, std::string& out);
+void serialize(const ResponseHead& h, std::string& out);
+
+// Chunked coding (RFC 9112 §7.1): one chunk, and the last chunk with no trailers.
+void append_chunk(std::string_view data, std::string& out);
+void append_last_chunk(std::string& out);
+
+// A complete response with a JSON body {"error": code, "message": msg, ...extra}, which phigate
+// says itself (refusals, upstream failures). `extra_json` is inserted verbatim as more members
+// (already-encoded `"k":v` pairs, comma-separated) and may be empty. `keep_alive` false adds
+// Connection: close. `more_fields` are added before the framing fields.
+std::string json_response(int status, std::string_view code, std::string_view message,
+                          bool keep_alive, const Fields& more_fields = {},
+                          std::string_view extra_json = {});
+
+// JSON string literal of `s` (RFC 8259 §7), with invalid UTF-8 bytes as U+FFFD.
+std::string json_quote(std::string_view s);
+const char* reason_phrase(int status);
+
+}  // namespace phigate::http

@@ -1,0 +1,135 @@
+#include "codec/http/target.h"
+
+namespace phigate::http {
+
+namespace {
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool unreserved(unsigned char c) {  // RFC 3986 §2.3
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+std::string decode_component(std::string_view s, bool plus_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+      out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    } else {
+      out += plus_space && s[i] == '+' ? ' ' : s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool normalize_target(std::string_view target, Target& out, std::string& why) {
+  out = Target{};
+  if (target.empty() || target[0] != '/') {
+    why = "request-target must start with /";
+    return false;
+  }
+  if (target.find('#') != std::string_view::npos) {
+    why = "a fragment is not allowed in a request-target";
+    return false;
+  }
+  size_t q = target.find('?');
+  std::string_view raw_path = target.substr(0, q);
+  if (q != std::string_view::npos) {
+    out.has_query = true;
+    out.query = std::string(target.substr(q + 1));
+  }
+  // Pass 1: percent-decoding of unreserved characters and refusal of the ambiguous ones.
+  std::string p;
+  p.reserve(raw_path.size());
+  for (size_t i = 0; i < raw_path.size(); ++i) {
+    auto c = static_cast<unsigned char>(raw_path[i]);
+    if (c == '\\') {
+      why = "backslash in path";
+      return false;
+    }
+    if (c <= 0x20 || c >= 0x7f) {
+      why = "invalid byte in path";
+      return false;
+    }
+    if (c != '%') {
+      p += static_cast<char>(c);
+      continue;
+    }
+    if (i + 2 >= raw_path.size() || hexval(raw_path[i + 1]) < 0 || hexval(raw_path[i + 2]) < 0) {
+      why = "malformed percent-encoding in path";
+      return false;
+    }
+    auto d = static_cast<unsigned char>(hexval(raw_path[i + 1]) * 16 + hexval(raw_path[i + 2]));
+    if (d == '/' || d == '\\' || d == 0 || d == '%') {
+      why = "encoded '/', '\\', '%' or NUL in path";
+      return false;
+    }
+    if (unreserved(d)) {
+      p += static_cast<char>(d);
+    } else {
+      // Uppercase hex (RFC 3986 §6.2.2.1), so equal paths are equal strings.
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      p += '%';
+      p += kHex[d >> 4];
+      p += kHex[d & 15];
+    }
+    i += 2;
+  }
+  // Pass 2: segments; "." dropped, ".." pops (never above the root), empty segments collapse.
+  std::vector<std::string_view> segs;
+  std::string_view rest = p;
+  bool trailing_slash = !p.empty() && p.back() == '/';
+  while (!rest.empty()) {
+    size_t slash = rest.find('/');
+    std::string_view seg = rest.substr(0, slash);
+    if (seg == "..") {
+      if (!segs.empty()) segs.pop_back();
+      trailing_slash = true;
+    } else if (seg == ".") {
+      trailing_slash = true;
+    } else if (!seg.empty()) {
+      segs.push_back(seg);
+      trailing_slash = false;
+    }
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+    if (rest.empty()) trailing_slash = true;
+  }
+  for (std::string_view s : segs) {
+    out.path += '/';
+    out.path += s;
+  }
+  if (out.path.empty() || trailing_slash) out.path += '/';
+  out.decoded = decode_component(out.path, false);
+  return true;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view item = q.substr(0, amp);
+    if (!item.empty()) {
+      size_t eq = item.find('=');
+      std::string_view name = item.substr(0, eq);
+      std::string_view value =
+          eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+      out.emplace_back(decode_component(name, true), decode_component(value, true));
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+}  // namespace phigate::http

@@ -1,0 +1,28 @@
+#pragma once
+// Request-target normalisation (RFC 3986 §6.2.2, §5.2.4; RFC 9112 §3.2.1), so that policy, audit
+// and the upstream all see the same path. Encodings that different servers read differently are
+// refused rather than guessed at: %2F and %5C (a slash inside a segment), %00, %25 (double
+// encoding), a backslash, and a fragment.
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace phigate::http {
+
+struct Target {
+  std::string path;     // normalised, as forwarded: unreserved characters decoded, no dot
+                        // segments, no empty segments; other %XX kept encoded
+  std::string decoded;  // `path` fully percent-decoded once: what path globs match
+  std::string query;    // raw, after '?', forwarded as is ("" when absent)
+  bool has_query = false;
+};
+
+// False (with `why`) when the target must be refused with 400.
+bool normalize_target(std::string_view target, Target& out, std::string& why);
+
+// `a=1&b=x%20y` -> {{"a","1"},{"b","x y"}}: names and values percent-decoded once, '+' as space
+// (application/x-www-form-urlencoded). A malformed escape is kept literally.
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view query);
+
+}  // namespace phigate::http

@@ -1,0 +1,484 @@
+#include "mask/json_stream.h"
+
+namespace phigate::mask {
+
+namespace {
+
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_utf8(uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// A JSON string literal (RFC 8259 §7) of a value phigate produced; invalid UTF-8 -> U+FFFD.
+void append_quoted(std::string_view s, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+      bool ok = len > 0 && c >= 0xC2 && c <= 0xF4 && i + len <= s.size();
+      for (size_t k = 1; ok && k < len; ++k)
+        ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+      if (ok) {
+        out.append(s.substr(i, len));
+        i += len - 1;
+      } else {
+        out += "\xEF\xBF\xBD";
+      }
+    }
+  }
+  out += '"';
+}
+
+bool valid_number(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t b = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > b;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+bool literal_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '+' ||
+         c == '-' || c == '.';
+}
+
+constexpr size_t kMaxLiteral = 512;
+constexpr size_t kMaxKey = 4096;
+
+}  // namespace
+
+std::string default_label(const std::vector<JsonPathSeg>& path) {
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    if ((it->kind == JsonPathSeg::kKey || it->kind == JsonPathSeg::kDescend) && !it->key.empty())
+      return it->key;
+  }
+  return "masked";
+}
+
+JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) {}
+
+bool JsonStreamMasker::fail(const char* why) {
+  if (!dead_) error_ = why;
+  dead_ = true;
+  return false;
+}
+
+int JsonStreamMasker::rule_for_value() const {
+  if (!stack_.empty() && stack_.back().rule >= 0) return stack_.back().rule;
+  for (size_t i = 0; i < cfg_.rules.size(); ++i) {
+    if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void JsonStreamMasker::after_value() { state_ = stack_.empty() ? State::kTop : State::kCommaOrEnd; }
+
+bool JsonStreamMasker::begin_value(char c, std::string& out) {
+  value_rule_ = rule_for_value();
+  switch (c) {
+    case '{':
+    case '[':
+      if (stack_.size() >= cfg_.max_depth) return fail("JSON nested too deeply");
+      out += c;
+      stack_.push_back({c == '[', value_rule_});
+      path_.push_back({c == '[', {}, 0});
+      state_ = c == '[' ? State::kValueOrEnd : State::kKeyOrEnd;
+      return true;
+    case '"':
+      string_is_key_ = false;
+      oversize_ = false;
+      raw_.clear();
+      string_passthrough_ = value_rule_ < 0 && cfg_.engine == nullptr;
+      if (string_passthrough_) out += '"';
+      state_ = State::kString;
+      return true;
+    default:
+      if (c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n') {
+        raw_.assign(1, c);
+        state_ = State::kLiteral;
+        return true;
+      }
+      return fail("unexpected character where a JSON value belongs");
+  }
+}
+
+bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i >= raw.size()) return false;
+    switch (raw[i]) {
+      case '"':
+        out += '"';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'u': {
+        auto hex4 = [&](size_t at, uint32_t& v) {
+          if (at + 4 > raw.size()) return false;
+          v = 0;
+          for (size_t k = 0; k < 4; ++k) {
+            int h = hexval(raw[at + k]);
+            if (h < 0) return false;
+            v = v * 16 + static_cast<uint32_t>(h);
+          }
+          return true;
+        };
+        uint32_t cp = 0;
+        if (!hex4(i + 1, cp)) return false;
+        i += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          uint32_t lo = 0;
+          if (i + 2 < raw.size() && raw[i + 1] == '\\' && raw[i + 2] == 'u' && hex4(i + 3, lo) &&
+              lo >= 0xDC00 && lo <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            i += 6;
+          } else {
+            cp = 0xFFFD;  // lone high surrogate
+          }
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          cp = 0xFFFD;
+        }
+        append_utf8(cp, out);
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, std::string& out) {
+  const JsonRule& r = cfg_.rules[static_cast<size_t>(rule)];
+  ActionOptions o;
+  o.action = r.action;
+  o.hmac_key = cfg_.hmac_key;
+  if (apply_whole(value, r.label, o, masked_) == Applied::kNull) {
+    out += "null";
+  } else {
+    append_quoted(masked_, out);
+  }
+  ++counts_["json:" + r.path_text];
+}
+
+bool JsonStreamMasker::end_string(std::string& out) {
+  if (string_is_key_) {
+    if (!decode_string(raw_, decoded_)) return fail("bad escape in a JSON key");
+    path_.back().key = decoded_;
+    out += '"';
+    out += raw_;
+    out += '"';
+    state_ = State::kColon;
+    return true;
+  }
+  if (string_passthrough_) {
+    out += '"';
+  } else if (value_rule_ >= 0) {
+    if (oversize_) {
+      decoded_.clear();  // the value is gone; a rule replaces it whole anyway
+    } else if (!decode_string(raw_, decoded_)) {
+      return fail("bad escape in a JSON string");
+    }
+    emit_replacement(value_rule_, decoded_, true, out);
+  } else if (oversize_) {
+    // Too long to scan whole: replaced rather than passed unscanned (fail closed).
+    out += "\"[OVERSIZE]\"";
+    ++counts_["OVERSIZE"];
+  } else {
+    if (!decode_string(raw_, decoded_)) return fail("bad escape in a JSON string");
+    findings_.clear();
+    if (!cfg_.engine->scan(decoded_, findings_)) return fail("detector scan failed");
+    if (findings_.empty()) {
+      out += '"';
+      out += raw_;
+      out += '"';
+    } else {
+      ActionOptions o;
+      o.action = cfg_.detector_action;
+      o.hmac_key = cfg_.hmac_key;
+      for (const Finding& f : findings_) ++counts_[std::string(f.name)];
+      if (apply_findings(decoded_, findings_, o, masked_) == Applied::kNull) {
+        out += "null";
+      } else {
+        append_quoted(masked_, out);
+      }
+    }
+  }
+  after_value();
+  return true;
+}
+
+bool JsonStreamMasker::end_literal(std::string& out) {
+  const bool word = raw_ == "true" || raw_ == "false" || raw_ == "null";
+  if (!word && !valid_number(raw_)) return fail("invalid JSON literal");
+  if (value_rule_ >= 0 && raw_ != "null") {
+    emit_replacement(value_rule_, raw_, false, out);
+  } else {
+    out += raw_;
+  }
+  after_value();
+  return true;
+}
+
+bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
+  if (dead_) return false;
+  size_t i = 0;
+  while (i < in.size()) {
+    char c = in[i];
+    switch (state_) {
+      case State::kString: {
+        // A run of ordinary characters in one step.
+        size_t j = i;
+        while (j < in.size() && in[j] != '"' && in[j] != '\\' &&
+               static_cast<unsigned char>(in[j]) >= 0x20)
+          ++j;
+        std::string_view run = in.substr(i, j - i);
+        if (string_passthrough_) {
+          out.append(run);
+        } else if (!oversize_) {
+          size_t cap = string_is_key_ ? kMaxKey : cfg_.max_value;
+          if (raw_.size() + run.size() > cap) {
+            if (string_is_key_) return fail("JSON key too long");
+            oversize_ = true;
+            raw_.clear();
+          } else {
+            raw_.append(run);
+          }
+        }
+        i = j;
+        if (i == in.size()) continue;  // the string goes on in the next piece
+        c = in[i++];
+        if (c == '"') {
+          if (!end_string(out)) return false;
+        } else if (c == '\\') {
+          if (string_passthrough_)
+            out += c;
+          else if (!oversize_)
+            raw_ += c;
+          state_ = State::kEscape;
+        } else {
+          return fail("control character in a JSON string");
+        }
+        continue;
+      }
+      case State::kEscape: {
+        static constexpr std::string_view kEsc = "\"\\/bfnrtu";
+        if (kEsc.find(c) == std::string_view::npos) return fail("bad escape in a JSON string");
+        if (string_passthrough_)
+          out += c;
+        else if (!oversize_)
+          raw_ += c;
+        // \uXXXX digits are ordinary string characters, checked when the string is decoded (or
+        // passed through: the client's JSON parser then sees exactly what the upstream sent).
+        state_ = State::kString;
+        ++i;
+        continue;
+      }
+      case State::kLiteral:
+        if (literal_char(c)) {
+          if (raw_.size() >= kMaxLiteral) return fail("JSON literal too long");
+          raw_ += c;
+          ++i;
+          continue;
+        }
+        if (!end_literal(out)) return false;
+        continue;  // `c` is handled in the new state
+      default:
+        break;
+    }
+    ++i;
+    if (is_ws(c)) {
+      out += c;
+      continue;
+    }
+    switch (state_) {
+      case State::kTop:
+      case State::kValue:
+        if (!begin_value(c, out)) return false;
+        break;
+      case State::kValueOrEnd:
+        if (c == ']') {
+          out += c;
+          stack_.pop_back();
+          path_.pop_back();
+          after_value();
+        } else if (!begin_value(c, out)) {
+          return false;
+        }
+        break;
+      case State::kKeyOrEnd:
+      case State::kKey:
+        if (c == '}' && state_ == State::kKeyOrEnd) {
+          out += c;
+          stack_.pop_back();
+          path_.pop_back();
+          after_value();
+        } else if (c == '"') {
+          string_is_key_ = true;
+          string_passthrough_ = false;
+          oversize_ = false;
+          raw_.clear();
+          state_ = State::kString;
+        } else {
+          return fail("expected a member name");
+        }
+        break;
+      case State::kColon:
+        if (c != ':') return fail("expected ':'");
+        out += c;
+        state_ = State::kValue;
+        break;
+      case State::kCommaOrEnd: {
+        Frame& f = stack_.back();
+        if (c == ',') {
+          out += c;
+          if (f.array) {
+            ++path_.back().index;
+            state_ = State::kValue;
+          } else {
+            state_ = State::kKey;
+          }
+        } else if ((c == ']' && f.array) || (c == '}' && !f.array)) {
+          out += c;
+          stack_.pop_back();
+          path_.pop_back();
+          after_value();
+        } else {
+          return fail("expected ',' or the end of the container");
+        }
+        break;
+      }
+      default:
+        return fail("internal state");
+    }
+  }
+  return true;
+}
+
+bool JsonStreamMasker::finish(std::string& out) {
+  if (dead_) return false;
+  if (state_ == State::kLiteral && stack_.empty() && !end_literal(out)) return false;
+  if (state_ != State::kTop) return fail("truncated JSON");
+  return true;
+}
+
+TextStreamMasker::TextStreamMasker(std::shared_ptr<const Engine> engine, Action action,
+                                   std::string hmac_key, size_t window, size_t overlap)
+    : engine_(std::move(engine)),
+      hmac_key_(std::move(hmac_key)),
+      window_(window),
+      overlap_(overlap) {
+  options_.action = action == Action::kNull ? Action::kRedact : action;  // no NULL in text
+  options_.hmac_key = hmac_key_;
+}
+
+bool TextStreamMasker::process(bool final, std::string& out) {
+  if (buf_.empty()) return true;
+  if (!final && buf_.size() < window_) return true;
+  findings_.clear();
+  if (engine_ && !engine_->scan(buf_, findings_)) return false;
+  size_t cut = final ? buf_.size() : buf_.size() - overlap_;
+  size_t keep = 0;  // findings wholly before the cut
+  for (const Finding& f : findings_) {
+    if (f.end <= cut) {
+      ++keep;
+      continue;
+    }
+    if (f.begin < cut) cut = f.begin;  // straddles the cut: hold it for the next round
+    break;
+  }
+  if (cut == 0 && !final) {
+    // A finding longer than the overlap starts at 0: mask it now so the stream moves on.
+    cut = findings_.empty() ? buf_.size() : findings_[0].end;
+    keep = findings_.empty() ? 0 : 1;
+  }
+  std::span<const Finding> used(findings_.data(), keep);
+  for (const Finding& f : used) ++counts_[std::string(f.name)];
+  apply_findings(std::string_view(buf_).substr(0, cut), used, options_, masked_);
+  out += masked_;
+  buf_.erase(0, cut);
+  return true;
+}
+
+bool TextStreamMasker::feed(std::string_view in, std::string& out) {
+  buf_.append(in);
+  return process(false, out);
+}
+
+bool TextStreamMasker::finish(std::string& out) { return process(true, out); }
+
+}  // namespace phigate::mask

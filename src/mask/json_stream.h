@@ -1,0 +1,121 @@
+#pragma once
+// Streaming JSON masker (RFC 8259): bytes of a JSON text in, the same text out with masked values,
+// in pieces of any size and with bounded memory. Only a string or scalar value is ever held (up to
+// `max_value` bytes), plus the path of open containers; everything else passes through as it
+// arrives. A value is released only once it is complete and masked, so an error at any point has
+// emitted nothing unmasked: the caller fails closed by ending the response there.
+//
+// Rules by JSON path (json_path.h) replace whole values (a rule on an object or array covers every
+// scalar below it); detectors (Engine::scan) run on every other string value, after unescaping, so
+// "\u0031\u0032\u0033-45-6789" is found like "123-45-6789". Object keys are kept as they are.
+// Several top-level values in a row (NDJSON) are accepted.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mask/actions.h"
+#include "mask/detectors.h"
+#include "mask/json_path.h"
+
+namespace phigate::mask {
+
+struct JsonRule {
+  std::string path_text;  // as configured, for audit counts ("json:$.patient[*].ssn")
+  std::vector<JsonPathSeg> path;
+  Action action = Action::kRedact;
+  std::string label;  // redaction text "[label]"; defaults to the last member name
+};
+
+struct JsonMaskConfig {
+  std::vector<JsonRule> rules;
+  std::shared_ptr<const Engine> engine;      // null: no content detectors
+  Action detector_action = Action::kRedact;  // for detector findings in strings
+  std::string hmac_key;                      // for kHash
+  size_t max_value = 256 * 1024;             // a longer string is replaced whole ("[OVERSIZE]")
+  size_t max_depth = 512;
+};
+
+// A rule path's default label: its last member name, or "masked".
+std::string default_label(const std::vector<JsonPathSeg>& path);
+
+class JsonStreamMasker {
+ public:
+  explicit JsonStreamMasker(const JsonMaskConfig& config);
+  // Appends the output for `in` to `out`. False on malformed JSON or a limit (error() says which);
+  // the masker is then dead and the caller must not send anything more of this body.
+  bool feed(std::string_view in, std::string& out);
+  // End of input: the text must be complete. Appends what was held (a trailing number).
+  bool finish(std::string& out);
+  const std::map<std::string, uint64_t>& counts() const { return counts_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  enum class State : uint8_t {
+    kValue,       // a value must follow
+    kValueOrEnd,  // after '[': a value or ']'
+    kKeyOrEnd,    // after '{': a key or '}'
+    kKey,         // after ',' in an object
+    kColon,
+    kCommaOrEnd,  // after a value inside a container
+    kTop,         // after a complete top-level value
+    kString,
+    kEscape,
+    kLiteral,
+  };
+  struct Frame {
+    bool array = false;
+    int rule = -1;  // rule masking this whole container, or -1
+  };
+
+  bool fail(const char* why);
+  bool begin_value(char c, std::string& out);
+  bool end_string(std::string& out);
+  bool end_literal(std::string& out);
+  void after_value();
+  int rule_for_value() const;
+  void emit_replacement(int rule, std::string_view value, bool is_string, std::string& out);
+  static bool decode_string(std::string_view raw, std::string& out);
+
+  const JsonMaskConfig& cfg_;
+  State state_ = State::kTop;
+  std::vector<Frame> stack_;
+  std::vector<JsonPathElem> path_;  // path of the value being parsed (or the next one)
+  bool string_is_key_ = false;
+  bool string_passthrough_ = false;  // nothing can mask it: bytes go straight out
+  bool oversize_ = false;
+  int value_rule_ = -1;
+  std::string raw_;      // the current string (between the quotes, escaped) or literal
+  std::string decoded_;  // scratch
+  std::string masked_;   // scratch
+  std::vector<Finding> findings_;
+  std::map<std::string, uint64_t> counts_;
+  std::string error_;
+  bool dead_ = false;
+};
+
+// Plain text through the detectors, streamed: text is held until `window` bytes are buffered, then
+// masked and released except the last `overlap` bytes, which are scanned again with what follows
+// so a finding across a read boundary is still found (detector matches are shorter than overlap).
+class TextStreamMasker {
+ public:
+  TextStreamMasker(std::shared_ptr<const Engine> engine, Action action, std::string hmac_key,
+                   size_t window = 64 * 1024, size_t overlap = 512);
+  bool feed(std::string_view in, std::string& out);
+  bool finish(std::string& out);
+  const std::map<std::string, uint64_t>& counts() const { return counts_; }
+
+ private:
+  bool process(bool final, std::string& out);
+  std::shared_ptr<const Engine> engine_;
+  ActionOptions options_;
+  std::string hmac_key_;
+  size_t window_, overlap_;
+  std::string buf_, masked_;
+  std::vector<Finding> findings_;
+  std::map<std::string, uint64_t> counts_;
+};
+
+}  // namespace phigate::mask

@@ -1,0 +1,91 @@
+#include "proxy/http_body_mask.h"
+
+#include <algorithm>
+
+namespace phigate::proxy {
+
+namespace {
+
+std::string lower_media_type(std::string_view ct) {
+  std::string_view t = http::trim_ows(ct.substr(0, ct.find(';')));
+  std::string out(t);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+BodyMasker::Kind BodyMasker::kind_for_media_type(std::string_view content_type) {
+  const std::string t = lower_media_type(content_type);
+  if (t == "application/json" || t == "application/x-ndjson" || t == "application/jsonl" ||
+      t == "text/json" || (t.rfind("application/", 0) == 0 && ends_with(t, "+json"))) {
+    return Kind::kJson;
+  }
+  if (t.rfind("text/", 0) == 0 || t == "application/xml" || ends_with(t, "+xml") ||
+      t == "application/x-www-form-urlencoded" || t == "application/javascript" ||
+      t == "application/csv" || t == "application/graphql-response+json" || t.empty()) {
+    return Kind::kText;
+  }
+  return Kind::kNone;
+}
+
+bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_body, Kind& kind,
+                        std::string& why) {
+  kind = Kind::kNone;
+  if (!r.mask || !has_body) return true;
+  if (const std::string* ce = f.find("content-encoding")) {
+    std::string_view v = http::trim_ows(*ce);
+    if (!v.empty() && !http::iequals(v, "identity")) {
+      why = "upstream sent a Content-Encoding (" + std::string(v) +
+            ") phigate cannot mask; it asks for identity encoding";
+      return false;
+    }
+  }
+  if (f.count("content-type") > 1) {
+    why = "upstream sent more than one Content-Type";
+    return false;
+  }
+  const std::string* ct = f.find("content-type");
+  const std::string t = ct ? lower_media_type(*ct) : std::string();
+  kind = kind_for_media_type(t);  // no Content-Type: scanned as text
+  if (kind != Kind::kNone) return true;
+  if (std::find(r.passthrough.begin(), r.passthrough.end(), t) != r.passthrough.end()) return true;
+  why = "response media type '" + t + "' cannot be masked (allow it with http.mask.passthrough)";
+  return false;
+}
+
+BodyMasker::BodyMasker(const HttpResource& r, Kind kind) : kind_(kind) {
+  if (kind == Kind::kJson) json_ = std::make_unique<mask::JsonStreamMasker>(r.json);
+  if (kind == Kind::kText) {
+    text_ =
+        std::make_unique<mask::TextStreamMasker>(r.json.engine, r.detector_action, r.json.hmac_key);
+  }
+}
+
+bool BodyMasker::feed(std::string_view in, std::string& out) {
+  if (json_) return json_->feed(in, out);
+  if (text_) return text_->feed(in, out);
+  out.append(in);
+  return true;
+}
+
+bool BodyMasker::finish(std::string& out) {
+  if (json_) return json_->finish(out);
+  if (text_) return text_->finish(out);
+  return true;
+}
+
+const std::map<std::string, uint64_t>& BodyMasker::counts() const {
+  static const std::map<std::string, uint64_t> kEmpty;
+  if (json_) return json_->counts();
+  if (text_) return text_->counts();
+  return kEmpty;
+}
+
+std::string BodyMasker::error() const { return json_ ? json_->error() : "text masking failed"; }
+
+}  // namespace phigate::proxy

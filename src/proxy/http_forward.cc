@@ -1,0 +1,418 @@
+// HTTP session: the upstream exchange. The request goes out with phigate's fields (RFC 9110 §7.6);
+// the response comes back through the masker, re-framed for the client.
+#include <spdlog/spdlog.h>
+
+#include "codec/http/headers.h"
+#include "common/clock.h"
+#include "proxy/http_body_mask.h"
+#include "proxy/http_session.h"
+#include "upstream/http_connector.h"
+
+namespace phigate::proxy {
+
+namespace asio = net::asio;
+using net::awaitable;
+using net::error_code;
+
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+}
+
+void HttpSession::drop_upstream() {
+  if (upstream_) upstream_->close();
+  upstream_.reset();
+  up_in_.clear();
+}
+
+awaitable<bool> HttpSession::read_upstream() {
+  size_t old = up_in_.size();
+  up_in_.resize(old + kReadChunk);
+  error_code ec;
+  size_t n = co_await upstream_->read_some(asio::buffer(up_in_.data() + old, kReadChunk), ec);
+  up_in_.resize(old + n);
+  co_return !ec && n > 0;
+}
+
+awaitable<bool> HttpSession::write_upstream(const std::string& bytes) {
+  if (bytes.empty()) co_return true;
+  error_code ec;
+  co_await upstream_->write_all(asio::buffer(bytes), ec);
+  co_return !ec;
+}
+
+http::RequestHead HttpSession::upstream_head(const Exchange& x, bool chunked_body) const {
+  http::RequestHead h;
+  h.method = x.head.method;
+  h.version = 11;
+  h.target = x.res->target.base_path + x.rel_path;
+  if (x.target.has_query) h.target += "?" + x.target.query;
+  h.fields = x.head.fields;
+  http::strip_hop_by_hop(h.fields);
+  http::strip_identity_fields(h.fields);
+  // The token is phigate's business only (DESIGN.md §5); the upstream gets the resource's own
+  // credentials instead (inject_headers, below).
+  h.fields.erase("authorization");
+  h.fields.erase("host");
+  h.fields.erase("expect");  // phigate answered 100-continue itself
+  h.fields.erase("content-length");
+  if (x.res->mask) {
+    // Only identity-coded, whole representations can be masked: no compression, no ranges.
+    h.fields.set("Accept-Encoding", "identity");
+    h.fields.erase("range");
+    h.fields.erase("if-range");
+  }
+  h.fields.add("Host", x.res->target.authority);
+  for (const auto& [name, value] : x.res->inject) h.fields.set(name, value);
+  // RFC 7239 and the de-facto X-Forwarded-*: set by phigate alone (client copies were stripped).
+  const char* proto = client_->is_tls() ? "https" : "http";
+  const std::string* host = x.head.fields.find("host");
+  h.fields.add("X-Forwarded-For", client_ip_);
+  h.fields.add("X-Forwarded-Proto", proto);
+  if (host) h.fields.add("X-Forwarded-Host", *host);
+  std::string fwd = client_ip_.find(':') != std::string::npos ? "for=\"[" + client_ip_ + "]\""
+                                                              : "for=" + client_ip_;
+  fwd += std::string(";proto=") + proto;
+  if (host) fwd += ";host=" + http::json_quote(*host);
+  h.fields.add("Forwarded", fwd);
+  h.fields.add("Via", "1.1 phigate");  // RFC 9110 §7.6.3
+  if (chunked_body) {
+    h.fields.add("Transfer-Encoding", "chunked");
+  } else if (x.body_buffered) {
+    if (!x.body.empty() || x.head.framing.content_length.has_value())
+      h.fields.add("Content-Length", std::to_string(x.body.size()));
+  } else if (x.head.framing.content_length) {
+    h.fields.add("Content-Length", std::to_string(*x.head.framing.content_length));
+  }
+  return h;
+}
+
+// Writes the head and the body. The body is either held whole (x.body) or streamed from the
+// client as it arrives: a held body and a prefix read for policy go out first.
+awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
+  body_started = false;
+  const bool stream = !x.body_buffered && x.head.framing.has_body();
+  const bool chunked = stream && x.head.framing.chunked;
+  std::string out;
+  http::serialize(upstream_head(x, chunked), out);
+  if (x.body_buffered) {
+    out += x.body;
+    x.req_bytes = x.body.size();
+    co_return co_await write_upstream(out);
+  }
+  if (!stream) co_return co_await write_upstream(out);
+  if (x.expect_continue && !x.sent_continue) {
+    x.sent_continue = true;
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (!co_await write_client(kContinue)) co_return false;
+  }
+  body_started = true;
+  std::string piece = std::move(x.body);  // a prefix read while deciding, if any
+  x.body.clear();
+  for (;;) {
+    size_t consumed = 0;
+    http::ParseStatus st = http::ParseStatus::kBody;
+    st = parser_->feed(in_, consumed, piece);
+    in_.erase(0, consumed);
+    if (st == http::ParseStatus::kError) {
+      x.status = parser_->error().status;
+      co_await refuse_malformed(parser_->error());
+      co_return false;
+    }
+    x.req_bytes += piece.size();
+    if (x.max_body != 0 && x.req_bytes > x.max_body) {
+      // The upstream sees a truncated request (the connection is dropped, never reused).
+      drop_upstream();
+      x.body_consumed = false;
+      co_await refuse(x, 413, "body_too_large",
+                      "request body exceeds max_body " + std::to_string(x.max_body) + " of role " +
+                          x.verdict.role,
+                      {}, "\"rule\":\"max_body\"");
+      co_return false;
+    }
+    if (!piece.empty()) {
+      // `out` still holds the head until the first write.
+      if (chunked) {
+        http::append_chunk(piece, out);
+      } else {
+        out += piece;
+      }
+      piece.clear();
+      phase_ = Phase::kUpstream;
+      if (!co_await write_upstream(out)) co_return false;
+      out.clear();
+    }
+    if (st == http::ParseStatus::kDone) {
+      x.body_consumed = true;
+      if (chunked) http::append_last_chunk(out);
+      co_return co_await write_upstream(out);
+    }
+    if (st == http::ParseStatus::kNeedMore) {
+      phase_ = Phase::kClient;
+      arm(ctx_.startup_timeout);
+      if (!co_await read_client()) co_return false;
+    }
+  }
+}
+
+awaitable<bool> HttpSession::forward(Exchange& x) {
+  const HttpResource& r = *x.res;
+  const auto up_timeout = r.config->http.upstream_timeout;
+  if (!x.body_buffered && x.head.framing.has_body() && !in_.empty()) {
+    // Body bytes that already arrived are parsed before anything goes upstream, so a framing
+    // error sent along with the head (a bad chunk size) is refused with nothing forwarded.
+    size_t consumed = 0;
+    auto st = parser_->feed(in_, consumed, x.body);
+    in_.erase(0, consumed);
+    if (st == http::ParseStatus::kError) {
+      co_await refuse_malformed(parser_->error());
+      co_return false;
+    }
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    phase_ = Phase::kUpstream;
+    arm(up_timeout);
+    timed_out_ = false;
+    upstream_ = upstream::HttpPool::local().take(r.target.pool_key);
+    upstream_reused_ = upstream_ != nullptr;
+    up_in_.clear();
+    if (!upstream_) {
+      auto conn = co_await upstream::connect_http(client_->executor(), r.target, r.tls.get(),
+                                                  r.verify_tls, up_timeout);
+      if (!conn) {
+        spdlog::warn("http session {}: upstream {} unavailable: {}", session_id_, x.resource,
+                     conn.error().message);
+        co_return co_await refuse(x, 502, "upstream_unavailable",
+                                  "phigate could not connect to resource " + x.resource);
+      }
+      upstream_ = std::move(*conn);
+    }
+    bool body_started = false;
+    bool sent = co_await send_request(x, body_started);
+    if (!sent && body_started) {
+      // A streamed body cannot be sent twice. Unless phigate already answered (400 or 413 while
+      // streaming), the client learns that the upstream failed.
+      drop_upstream();
+      phase_ = Phase::kClient;
+      if (x.status == 0)
+        co_await refuse(x, 502, "upstream_failed", "the upstream failed mid-request");
+      co_return false;
+    }
+    if (sent) {
+      phase_ = Phase::kUpstream;
+      arm(up_timeout);
+      bool ok = co_await relay_response(x);
+      co_return ok;
+    }
+    // Writing to a pooled connection failed before any response: the upstream had closed it.
+    // Safe to retry once on a fresh connection because nothing was consumed from the client.
+    bool retry = upstream_reused_ && attempt == 0;
+    drop_upstream();
+    if (!retry) {
+      co_return co_await refuse(x, 502, "upstream_failed", "sending the request upstream failed");
+    }
+  }
+  co_return false;
+}
+
+awaitable<bool> HttpSession::relay_response(Exchange& x) {
+  const HttpResource& r = *x.res;
+  const auto up_timeout = r.config->http.upstream_timeout;
+  const bool head_req = http::iequals(x.head.method, "HEAD");
+  std::string body;
+  std::unique_ptr<http::ResponseParser> rp;
+  // Head; 1xx interim responses are consumed (phigate handled Expect itself; RFC 9110 §15.2).
+  for (;;) {
+    rp = std::make_unique<http::ResponseParser>(head_req);
+    http::ParseStatus st;
+    for (;;) {
+      size_t consumed = 0;
+      st = rp->feed(up_in_, consumed, body);
+      up_in_.erase(0, consumed);
+      if (st != http::ParseStatus::kNeedMore) break;
+      if (!co_await read_upstream()) {
+        bool timed_out = timed_out_;
+        drop_upstream();
+        phase_ = Phase::kClient;
+        if (timed_out) {
+          co_return co_await refuse(x, 504, "upstream_timeout",
+                                    "resource " + x.resource + " did not answer in time");
+        }
+        co_return co_await refuse(x, 502, "upstream_closed",
+                                  "resource " + x.resource + " closed the connection");
+      }
+    }
+    if (st == http::ParseStatus::kError) {
+      drop_upstream();
+      phase_ = Phase::kClient;
+      co_return co_await refuse(x, 502, "bad_upstream_response", rp->error().message);
+    }
+    int s = rp->head().status;
+    if (s == 101) {
+      drop_upstream();
+      phase_ = Phase::kClient;
+      co_return co_await refuse(x, 502, "upgrade_refused", "protocol upgrades are not proxied");
+    }
+    if (s >= 200) break;
+    body.clear();
+  }
+  const http::ResponseHead& uh = rp->head();
+  x.status = uh.status;
+  const bool has_body = !head_req && uh.framing.has_body();
+  BodyMasker::Kind kind = BodyMasker::Kind::kNone;
+  std::string why;
+  if (!BodyMasker::choose(r, uh.fields, has_body, kind, why)) {
+    drop_upstream();
+    phase_ = Phase::kClient;
+    co_return co_await refuse(x, 502, "unmaskable_response", why);
+  }
+  const bool masking = kind != BodyMasker::Kind::kNone;
+  BodyMasker masker(r, kind);
+
+  http::ResponseHead ch;
+  ch.status = uh.status;
+  ch.version = 11;
+  ch.fields = uh.fields;
+  http::strip_hop_by_hop(ch.fields);
+  ch.fields.erase("content-length");
+  if (masking || (r.mask && head_req)) {
+    // The masked representation differs from the upstream's: its digests and validators do not
+    // describe it.
+    for (const char* f : {"content-md5", "digest", "content-digest", "repr-digest", "etag",
+                          "accept-ranges", "content-range"})
+      ch.fields.erase(f);
+  }
+  ch.fields.add("Via", "1.1 phigate");
+  bool client_keep = x.head.framing.keep_alive && x.body_consumed;
+  bool chunk_out = false;
+  if (head_req) {
+    if (!r.mask && uh.framing.content_length) {
+      ch.fields.add("Content-Length", std::to_string(*uh.framing.content_length));
+    }
+  } else if (!has_body) {
+    if (uh.status != 204 && uh.status != 304) ch.fields.add("Content-Length", "0");
+  } else if (!masking && uh.framing.content_length) {
+    ch.fields.add("Content-Length", std::to_string(*uh.framing.content_length));
+  } else if (x.head.version == 11) {
+    chunk_out = true;
+    ch.fields.add("Transfer-Encoding", "chunked");
+  } else {
+    client_keep = false;  // HTTP/1.0: the body ends when the connection does
+  }
+  if (!client_keep) ch.fields.add("Connection", "close");
+  std::string out;
+  http::serialize(ch, out);
+
+  // Body: parse -> mask -> frame -> write, one read at a time.
+  std::string masked_piece;
+  bool done = !has_body;
+  bool head_sent = false;
+  bool failed = false;
+  std::string fail_why;
+  if (!done) {
+    size_t consumed = 0;
+    auto st = rp->feed(up_in_, consumed, body);
+    up_in_.erase(0, consumed);
+    if (st == http::ParseStatus::kError) {
+      failed = true;
+      fail_why = "bad upstream body: " + rp->error().message;
+    }
+    done = st == http::ParseStatus::kDone;
+  }
+  while (!failed) {
+    if (!body.empty()) {
+      masked_piece.clear();
+      if (!masker.feed(body, masked_piece)) {
+        failed = true;
+        fail_why = "masking failed: " + masker.error();
+        break;
+      }
+      body.clear();
+      x.resp_bytes += masked_piece.size();
+      if (chunk_out) {
+        http::append_chunk(masked_piece, out);
+      } else {
+        out += masked_piece;
+      }
+    }
+    if (done) break;
+    if (!out.empty()) {
+      phase_ = Phase::kClient;
+      arm(up_timeout);
+      head_sent = true;
+      if (!co_await write_client(out)) {
+        failed = true;
+        fail_why = "client went away";
+        break;
+      }
+      out.clear();
+    }
+    phase_ = Phase::kUpstream;
+    arm(up_timeout);
+    if (!co_await read_upstream()) {
+      if (rp->head().framing.until_close && !timed_out_ &&
+          rp->feed_eof() == http::ParseStatus::kDone) {
+        done = true;
+        continue;
+      }
+      failed = true;
+      fail_why = timed_out_ ? "upstream timed out mid-body" : "upstream closed mid-body";
+      break;
+    }
+    size_t consumed = 0;
+    auto st = rp->feed(up_in_, consumed, body);
+    up_in_.erase(0, consumed);
+    if (st == http::ParseStatus::kError) {
+      failed = true;
+      fail_why = "bad upstream body: " + rp->error().message;
+      break;
+    }
+    if (st == http::ParseStatus::kDone) done = true;
+  }
+  if (!failed && has_body) {
+    masked_piece.clear();
+    if (!masker.finish(masked_piece)) {
+      failed = true;
+      fail_why = "masking failed: " + masker.error();
+    } else {
+      x.resp_bytes += masked_piece.size();
+      if (chunk_out) {
+        http::append_chunk(masked_piece, out);
+      } else {
+        out += masked_piece;
+      }
+    }
+  }
+  x.masked = masker.counts();
+  if (failed) {
+    drop_upstream();
+    phase_ = Phase::kClient;
+    if (!head_sent) {
+      // Nothing reached the client yet: it gets a clear refusal instead of the response.
+      co_await refuse(x, 502, "response_refused", fail_why);
+      co_return false;
+    }
+    // The head is out: the only honest signal left is an incomplete message (no last chunk or a
+    // short body), so the client cannot take a truncated body for a whole one. What is in `out`
+    // was masked, but it is dropped as well.
+    x.message = fail_why;
+    record_result(x, "error");
+    keep_ = false;
+    co_return false;
+  }
+  if (chunk_out) http::append_last_chunk(out);
+  phase_ = Phase::kClient;
+  arm(up_timeout);
+  bool wrote = co_await write_client(out);
+  // The upstream connection goes back to this thread's pool only after a clean, complete response
+  // it did not ask to close, with nothing unexpected after it.
+  if (rp->head().framing.keep_alive && up_in_.empty() && upstream_) {
+    upstream::HttpPool::local().put(r.target.pool_key, std::move(upstream_));
+  } else {
+    drop_upstream();
+  }
+  upstream_.reset();
+  record_result(x, "ok");
+  co_return wrote&& client_keep;
+}
+
+}  // namespace phigate::proxy
