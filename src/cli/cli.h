@@ -27,7 +27,29 @@ struct PolicyTestArgs {
   std::string sub, groups, resource, sql;
 };
 int cmd_policy_test(const std::string& config_path, const PolicyTestArgs& args, bool json);
-int cmd_audit_verify(const std::string& config_path, const Wiring& wiring, bool json);
+struct AuditVerifyArgs {
+  std::string from_export, pubkey;
+};
+int cmd_audit_verify(const std::string& config_path, const AuditVerifyArgs& args,
+                     const Wiring& wiring, bool json);
+struct AuditExportArgs {
+  std::string format = "jsonl", since, output;
+};
+int cmd_audit_export(const std::string& config_path, const AuditExportArgs& args,
+                     const Wiring& wiring);
+struct AuditProveArgs {
+  uint64_t seq = 0;
+  std::optional<uint64_t> checkpoint;
+  std::string output;
+};
+int cmd_audit_prove(const std::string& config_path, const AuditProveArgs& args,
+                    const Wiring& wiring);
+int cmd_audit_verify_proof(const std::string& config_path, const std::string& file,
+                           const std::string& pubkey, bool json);
+// The verifying key: from `pubkey_file` (any of the forms parse_audit_public_key reads) or, when
+// that is empty, the key file in data_dir. Empty Bytes if neither exists.
+Result<Bytes> load_audit_public_key(const std::string& pubkey_file, const std::string& data_dir);
+Result<Bytes> parse_audit_public_key(std::string_view text);
 int cmd_audit_pubkey(const std::string& config_path, bool json);
 
 // The checkpoint signing key (DESIGN.md §10 data_dir layout: keys/, 0600 files).
