@@ -143,6 +143,14 @@ void LineVerifier::check(size_t i) {
   }
   if (seq != expected_) {
     if (seq > expected_) {
+      // Reordered rather than deleted if the missing record shows up later in this batch.
+      for (size_t j = i + 1; j < b.size(); ++j) {
+        if (b.parsed[j] && b.views[j].seq == expected_) {
+          bad_ = tampered_seq(expected_, "out of order \xE2\x80\x94 found after seq " +
+                                             std::to_string(seq) + " (records reordered)");
+          return;
+        }
+      }
       std::string range = std::to_string(expected_);
       if (seq - 1 > expected_) range += ".." + std::to_string(seq - 1);
       bad_ = make_error("tampered", "seq " + range +
