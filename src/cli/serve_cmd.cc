@@ -5,6 +5,7 @@
 
 #include "audit/log.h"
 #include "cli/cli.h"
+#include "cli/exporters.h"
 #include "common/log.h"
 #include "identity/ed25519_key.h"
 #include "identity/token_verifier.h"
@@ -103,6 +104,13 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     return 1;
   }
 
+  // Exporters read committed records from the store on their own threads (never the data path).
+  auto exporters = start_audit_exporters(config, wiring, log);
+  if (!exporters) {
+    spdlog::error("{}", exporters.error().message);
+    return 1;
+  }
+
   auto tls = make_server_tls(config);
   if (!config.gateway.tls_cert.empty() && !tls) return 2;
 
@@ -163,6 +171,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   server.stop();
   server.wait();
   log.close();
+  (*exporters)->stop();
   spdlog::info("stopped; audit log closed at seq {}", log.last_seq());
   return 0;
 }
