@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <system_error>
 
 #include <spdlog/spdlog.h>
 
@@ -75,6 +77,13 @@ class JsonlSink final : public Sink {
 
  private:
   Status open_file() {
+    // Like data_dir, the export directory is created on first use (owner-only: it holds PHI).
+    std::error_code ec;
+    auto parent = std::filesystem::path(path_).parent_path();
+    if (!parent.empty() && std::filesystem::create_directories(parent, ec)) {
+      std::filesystem::permissions(parent, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+    }
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd_ < 0) return io_error("open " + path_);
     struct stat sb {};
