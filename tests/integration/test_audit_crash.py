@@ -1,8 +1,6 @@
-#!/ usr / bin / env python3
-""
-    "kill -9 under load (issue 6): 55 concurrent sessions run reads and writes through the gateway
-    with strict durability;
-the gateway is SIGKILLed mid-load and restarted. Then `phigate audit
+#!/usr/bin/env python3
+"""kill -9 under load (issue 6): 55 concurrent sessions run reads and writes through the gateway
+with strict durability; the gateway is SIGKILLed mid-load and restarted. Then `phigate audit
 verify` passes, and every statement PostgreSQL itself logged (log_statement=all) has its audit
 record: strict durability means the record is durable before the statement is forwarded, so a
 crash at any moment can lose a statement, never its record."""
@@ -12,7 +10,6 @@ import re
 import sys
 import threading
 import time
-
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -38,18 +35,30 @@ def setup_module():
 
 def worker(n, stop, done, errors):
     try:
-        conn
-  = psycopg2.connect(gw.dsn(TOKEN)) conn.autocommit = True cur =
-      conn.cursor() except psycopg2.Error as e
-      : errors.append(f "session {n} could not connect: {e}") return i = 0 try:
-    while
-      not stop.is_set()
-          : tag = f "ct-{n}-{i}"
-#Reads and writes alternate, each its own Query message with a unique tag.
-                  if i
-                  % 2 : cur.execute(f "INSERT INTO crash_log VALUES ('{tag}')") else
-          : cur.execute(f "SELECT '{tag}' AS tag") cur.fetchall() with done[1] : done[0] += 1 i
-          += 1 except psycopg2.Error : pass #the gateway was killed under us finally : try : conn.close()
+        conn = psycopg2.connect(gw.dsn(TOKEN))
+        conn.autocommit = True
+        cur = conn.cursor()
+    except psycopg2.Error as e:
+        errors.append(f"session {n} could not connect: {e}")
+        return
+    i = 0
+    try:
+        while not stop.is_set():
+            tag = f"ct-{n}-{i}"
+            # Reads and writes alternate, each its own Query message with a unique tag.
+            if i % 2:
+                cur.execute(f"INSERT INTO crash_log VALUES ('{tag}')")
+            else:
+                cur.execute(f"SELECT '{tag}' AS tag")
+                cur.fetchall()
+            with done[1]:
+                done[0] += 1
+            i += 1
+    except psycopg2.Error:
+        pass  # the gateway was killed under us
+    finally:
+        try:
+            conn.close()
         except psycopg2.Error:
             pass
 
@@ -82,7 +91,7 @@ def test_kill_9_mid_load_then_verify_and_match_postgres_log():
                for n in range(SESSIONS)]
     for t in threads:
         t.start()
-#Kill once the load is well under way : every session has run statements.
+    # Kill once the load is well under way: every session has run statements.
     deadline = time.time() + 120
     while done[0] < SESSIONS * 20:
         check(time.time() < deadline, f"load did not get going: {done[0]} statements, {errors}")
@@ -106,9 +115,9 @@ def test_kill_9_mid_load_then_verify_and_match_postgres_log():
     missing = logged - audited
     eq(sorted(missing)[:20], [], f"statements PostgreSQL ran without an audit record "
                                  f"({len(missing)} of {len(logged)})")
-    print(f"  {len(logged)} statements in PostgreSQL's log, all {len(audited)} audited ones "
-          f"cover them")
-#And the gateway goes on working, continuing the chain.
+    print(f"  all {len(logged)} statements in PostgreSQL's log are among the {len(audited)} "
+          f"audited")
+    # And the gateway goes on working, continuing the chain.
     rc, out, err = gw.psql(TOKEN, "SELECT 'after-restart'")
     eq(rc, 0, err)
     rc, out, err = gw.audit_verify()
