@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 namespace phigate::audit {
@@ -29,6 +30,19 @@ constexpr Key kKeys[] = {
     {"workflow_id", kStr},
 };
 
+constexpr ptrdiff_t index_of(std::string_view name) {
+  for (size_t i = 0; i < std::size(kKeys); ++i) {
+    if (kKeys[i].name == name) return static_cast<ptrdiff_t>(i);
+  }
+  return -1;
+}
+constexpr ptrdiff_t kSeqIndex = index_of("seq"), kTimeIndex = index_of("time_ns"),
+                    kHashIndex = index_of("hash"), kPrevIndex = index_of("prev_hash"),
+                    kNodeIndex = index_of("node_id"), kSessionIndex = index_of("session_id"),
+                    kTypeIndex = index_of("type"), kSubIndex = index_of("sub"),
+                    kResourceIndex = index_of("resource");
+static_assert(kSeqIndex >= 0 && kTimeIndex >= 0 && kHashIndex >= 0 && kResourceIndex >= 0);
+
 class Cursor {
  public:
   explicit Cursor(std::string_view s) : s_(s) {}
@@ -50,22 +64,22 @@ class Cursor {
   // here: a line that is not canonical fails the chain hash anyway.
   bool str(std::string_view& body, bool& escaped) {
     if (!eat('"')) return false;
-    size_t start = i_;
-    while (i_ < s_.size()) {
-      auto c = static_cast<unsigned char>(s_[i_]);
-      if (c == '"') {
-        body = s_.substr(start, i_ - start);
-        ++i_;
+    const size_t start = i_;
+    const char* base = s_.data();
+    for (;;) {
+      const void* q = std::memchr(base + i_, '"', s_.size() - i_);
+      if (!q) return false;
+      size_t at = static_cast<size_t>(static_cast<const char*>(q) - base);
+      // The quote ends the string unless an odd number of backslashes precede it.
+      size_t bs = 0;
+      while (at - bs > start && base[at - bs - 1] == '\\') ++bs;
+      i_ = at + 1;
+      if (bs % 2 == 0) {
+        body = s_.substr(start, at - start);
+        escaped = escaped || std::memchr(body.data(), '\\', body.size()) != nullptr;
         return true;
       }
-      if (c < 0x20) return false;
-      if (c == '\\') {
-        escaped = true;
-        if (++i_ >= s_.size()) return false;
-      }
-      ++i_;
     }
-    return false;
   }
   bool uint(uint64_t& out) {
     size_t start = i_;
@@ -127,13 +141,13 @@ bool parse_record_view(std::string_view line, RecordView& out) {
       case kUint: {
         uint64_t u = 0;
         if (!c.uint(u)) return false;
-        if (k.name == "seq") out.seq = u;
+        if (&k == &kKeys[kSeqIndex]) out.seq = u;
         break;
       }
       case kInt: {
         int64_t v = 0;
         if (!c.sint(v)) return false;
-        if (k.name == "time_ns") out.time_ns = v;
+        if (&k == &kKeys[kTimeIndex]) out.time_ns = v;
         break;
       }
       case kArr: {
@@ -165,22 +179,32 @@ bool parse_record_view(std::string_view line, RecordView& out) {
     if (k.kind != kStr) continue;
     // Only the fields callers read are kept; `escaped` covers exactly those.
     std::string_view* dst = nullptr;
-    if (k.name == "hash") {
-      dst = &out.hash;
-      out.hash_field_begin = field_begin;
-      out.hash_field_end = c.pos();
-    } else if (k.name == "prev_hash") {
-      dst = &out.prev_hash;
-    } else if (k.name == "node_id") {
-      dst = &out.node_id;
-    } else if (k.name == "session_id") {
-      dst = &out.session_id;
-    } else if (k.name == "type") {
-      dst = &out.type;
-    } else if (k.name == "sub") {
-      dst = &out.sub;
-    } else if (k.name == "resource") {
-      dst = &out.resource;
+    switch (&k - kKeys) {
+      case kHashIndex:
+        dst = &out.hash;
+        out.hash_field_begin = field_begin;
+        out.hash_field_end = c.pos();
+        break;
+      case kPrevIndex:
+        dst = &out.prev_hash;
+        break;
+      case kNodeIndex:
+        dst = &out.node_id;
+        break;
+      case kSessionIndex:
+        dst = &out.session_id;
+        break;
+      case kTypeIndex:
+        dst = &out.type;
+        break;
+      case kSubIndex:
+        dst = &out.sub;
+        break;
+      case kResourceIndex:
+        dst = &out.resource;
+        break;
+      default:
+        break;
     }
     if (dst) {
       *dst = s;
