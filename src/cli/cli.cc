@@ -39,6 +39,8 @@ int run(int argc, char** argv, const Wiring& wiring) {
   serve->add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  bool bench_discard = false;
+  serve->add_flag("--bench-audit-discard", bench_discard)->group("");  // benchmarks only
 
   auto* config = app.add_subcommand("config", "configuration tools");
   config->require_subcommand(1);
@@ -107,7 +109,11 @@ int run(int argc, char** argv, const Wiring& wiring) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (*serve) return cmd_serve(config_path, log_format, log_level, wiring);
+  if (*serve) {
+    Wiring w = wiring;
+    w.bench_audit_discard = bench_discard;
+    return cmd_serve(config_path, log_format, log_level, w);
+  }
   if (*check) return cmd_config_check(check_path);
   if (*issue) return cmd_token_issue(config_path, targs, json);
   if (*verify) return cmd_audit_verify(config_path, vargs, wiring, json);

@@ -11,7 +11,9 @@ namespace phigate::cli {
 struct Wiring {
   // Opens the audit store the config names; read_only for offline commands (verify, export).
   std::function<Result<std::unique_ptr<audit::Store>>(const Config&, bool read_only)> open_store;
+  bool bench_audit_discard = false;  // hidden `serve --bench-audit-discard` (bench_store.cc)
 };
+Result<std::unique_ptr<audit::Store>> open_bench_discard_store(const Config& config);
 
 int run(int argc, char** argv, const Wiring& wiring);
 

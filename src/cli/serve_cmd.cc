@@ -76,13 +76,14 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   }
   PolicyHolder policy(*snap);
 
-  auto store = wiring.open_store(config, false);
+  auto store = wiring.bench_audit_discard ? open_bench_discard_store(config)
+                                          : wiring.open_store(config, false);
   if (!store) {
     spdlog::error("cannot open the audit store: {}", store.error().message);
     return 1;
   }
   audit::Log log(std::move(store.value()), config.gateway.node_id);
-  {
+  if (!wiring.bench_audit_discard) {
     // audit/ cannot depend on identity/ (DESIGN.md §2), so the key file is handled here with the
     // same loader as the issuer key and handed over as PEM.
     auto key = Ed25519Key::load_or_create(audit_key_path(config.gateway.data_dir));

@@ -349,5 +349,18 @@ def test_bad_exporter_configs_are_refused():
     check(rc != 0 and "PHIGATE_TEST_UNSET_TOKEN is not set" in out + err, f"rc={rc} {out}{err}")
 
 
+def test_benchmark_only_audit_discard_is_refused_in_normal_use():
+    # The hidden flag behind bench/audit/run.sh's "audit off" leg: without the benchmark
+    # environment variable, or on a data_dir that holds an audit store, serve refuses to start.
+    rc, out, err = gw.cli("serve", "--bench-audit-discard", "--config", gw.config, timeout=30)
+    check(rc != 0 and "PHIGATE_BENCHMARK_ONLY=audit-off" in out + err, f"rc={rc} {out}{err}")
+    env = dict(gw.env, PHIGATE_BENCHMARK_ONLY="audit-off")
+    rc, out, err = harness.run([harness.phigate_bin(), "serve", "--bench-audit-discard",
+                                "--config", gw.config], env=env, timeout=30)
+    check(rc != 0 and "holds an audit store" in out + err, f"rc={rc} {out}{err}")
+    rc, out, err = gw.cli("serve", "--help")
+    check("bench-audit-discard" not in out, "the flag stays out of --help")
+
+
 if __name__ == "__main__":
     harness.main(globals())
