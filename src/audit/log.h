@@ -141,6 +141,6 @@ struct VerifyReport {
 // Error{"tampered", "checkpoint tree_size N: ..."}. With no key (empty span) stored checkpoints
 // cannot be checked and that is an error too ("no_key"); a store without checkpoint support
 // ("unsupported") verifies as zero checkpoints.
-Result<VerifyReport> verify_log(Store& store, ByteSpan public_key);
+Result<VerifyReport> verify_log(Store& store, ByteSpan public_key);  // verifier.cc
 
 }  // namespace phigate::audit

@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "audit/canonical.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
 #include "common/result.h"
@@ -29,6 +31,20 @@ class Store {
   virtual Result<std::optional<Event>> last() = 0;
   // Calls fn for each record with seq >= from, in seq order, until fn returns false.
   virtual Status scan(uint64_t from, const std::function<bool(const Event&)>& fn) = 0;
+  // The stored lines (to_json_line of each record: exactly the Merkle leaf bytes) with seq >= from,
+  // in the store's seq order, until fn returns false. `key` is the seq the store filed the line
+  // under; a line whose own seq differs is for the caller to report (verify names it as moved).
+  // Lines are not parsed into Events, which makes this the fast path of verification and export
+  // (~10x cheaper than scan); stores still check what they keep outside the record (indexed
+  // columns). Default: scan() + to_json_line.
+  virtual Status scan_lines(uint64_t from,
+                            const std::function<bool(uint64_t key, std::string_view line)>& fn) {
+    std::string line;
+    return scan(from, [&](const Event& e) {
+      line = to_json_line(e);
+      return fn(e.seq, line);
+    });
+  }
   // Signed checkpoints (checkpoint.h). Stores that cannot keep them inherit these defaults, so a
   // Log with checkpointing on just reports the error and goes on writing records.
   // Stores the checkpoint durably (checkpoints are rare: a synchronous write is fine). A second

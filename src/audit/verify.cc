@@ -48,58 +48,8 @@ Result<uint64_t> check_chain(Store& store, const std::function<void(const Event&
   return count;
 }
 
-Error bad_checkpoint(const Checkpoint& c, const std::string& what) {
-  return make_error("tampered",
-                    "checkpoint tree_size " + std::to_string(c.tree_size) + ": " + what);
-}
-
 }  // namespace
 
 Result<uint64_t> verify_chain(Store& store) { return check_chain(store, nullptr); }
-
-Result<VerifyReport> verify_log(Store& store, ByteSpan public_key) {
-  // Checkpoints are read before the records: whatever a checkpoint read now covers was written
-  // before it, so the later scan sees those records even while a gateway keeps appending.
-  std::vector<Checkpoint> cps;
-  if (auto r = store.checkpoints(); r.ok()) {
-    cps = std::move(*r);
-  } else if (r.error().code != "unsupported") {
-    return r.error();
-  }
-  if (!cps.empty() && public_key.empty()) {
-    return make_error("no_key", std::to_string(cps.size()) +
-                                    " checkpoints stored but no audit public key to check them");
-  }
-  for (const Checkpoint& c : cps) {
-    if (auto st = verify_checkpoint_signature(c, public_key); !st.ok()) {
-      return bad_checkpoint(c, st.error().message);
-    }
-  }
-  MerkleAccumulator tree;
-  size_t next = 0;
-  std::optional<Error> bad;
-  auto compare = [&] {
-    while (next < cps.size() && cps[next].tree_size == tree.size()) {
-      const Checkpoint& c = cps[next++];
-      std::string got = to_hex(tree.root());
-      if (!bad && got != c.root_hex) {
-        bad = bad_checkpoint(c, "Merkle root of the first " + std::to_string(c.tree_size) +
-                                    " records is " + got + ", checkpoint signed " + c.root_hex);
-      }
-    }
-  };
-  compare();  // a (pointless but valid) checkpoint of the empty tree
-  auto count = check_chain(store, [&](const Event& e) {
-    tree.append_leaf(to_json_line(e));
-    compare();
-  });
-  if (!count.ok()) return count.error();
-  if (bad) return *bad;
-  if (next < cps.size()) {
-    return bad_checkpoint(cps[next],
-                          "log holds only " + std::to_string(*count) + " records (truncated)");
-  }
-  return VerifyReport{*count, cps.size()};
-}
 
 }  // namespace phigate::audit

@@ -39,6 +39,8 @@ int run(int argc, char** argv, const Wiring& wiring) {
   serve->add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  bool bench_discard = false;
+  serve->add_flag("--bench-audit-discard", bench_discard)->group("");  // benchmarks only
 
   auto* config = app.add_subcommand("config", "configuration tools");
   config->require_subcommand(1);
@@ -77,11 +79,34 @@ int run(int argc, char** argv, const Wiring& wiring) {
   audit->require_subcommand(1);
   auto* verify = audit->add_subcommand(
       "verify", "recompute the hash chain and every signed checkpoint; exit 0 = intact");
+  AuditVerifyArgs vargs;
+  verify->add_option("--from-export", vargs.from_export,
+                     "verify an exported JSONL stream (with its checkpoints) instead of the store");
+  verify->add_option("--pubkey", vargs.pubkey,
+                     "audit public key file (output of `audit pubkey`); default: data_dir's key");
   auto* pubkey =
       audit->add_subcommand("pubkey", "print the checkpoint signing key's id and public key");
+  auto* aexport = audit->add_subcommand("export", "write the audit log (and checkpoints) as JSONL");
+  AuditExportArgs eargs;
+  aexport->add_option("--format", eargs.format, "jsonl or ocsf")
+      ->check(CLI::IsMember({"jsonl", "ocsf"}))
+      ->capture_default_str();
+  aexport->add_option("--since", eargs.since,
+                      "only records from this time: RFC 3339, unix seconds, or a duration ago");
+  aexport->add_option("--output", eargs.output, "file to write (default: stdout)");
+  auto* prove = audit->add_subcommand("prove", "print an inclusion proof for one record");
+  AuditProveArgs prargs;
+  prove->add_option("seq", prargs.seq, "record seq")->required();
+  prove->add_option("--checkpoint", prargs.checkpoint,
+                    "tree_size of the checkpoint to prove against");
+  prove->add_option("--output", prargs.output, "file to write (default: stdout)");
+  auto* vproof = audit->add_subcommand("verify-proof", "check an inclusion proof offline");
+  std::string proof_file, proof_pubkey;
+  vproof->add_option("file", proof_file, "proof document (`audit prove` output)")->required();
+  vproof->add_option("--pubkey", proof_pubkey, "audit public key file; default: data_dir's key");
 
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
-  for (auto* sub : {serve, check, issue, verify, pubkey, ptest, mtest}) {
+  for (auto* sub : {serve, check, issue, verify, pubkey, ptest, mtest, aexport, prove, vproof}) {
     sub->add_option("--config", config_path, "configuration file");
     sub->add_flag("--json", json, "machine-readable output");
   }
@@ -91,10 +116,17 @@ int run(int argc, char** argv, const Wiring& wiring) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (*serve) return cmd_serve(config_path, log_format, log_level, wiring);
+  if (*serve) {
+    Wiring w = wiring;
+    w.bench_audit_discard = bench_discard;
+    return cmd_serve(config_path, log_format, log_level, w);
+  }
   if (*check) return cmd_config_check(check_path);
   if (*issue) return cmd_token_issue(config_path, targs, json);
-  if (*verify) return cmd_audit_verify(config_path, wiring, json);
+  if (*verify) return cmd_audit_verify(config_path, vargs, wiring, json);
+  if (*aexport) return cmd_audit_export(config_path, eargs, wiring);
+  if (*prove) return cmd_audit_prove(config_path, prargs, wiring);
+  if (*vproof) return cmd_audit_verify_proof(config_path, proof_file, proof_pubkey, json);
   if (*pubkey) return cmd_audit_pubkey(config_path, json);
   if (*ptest) return cmd_policy_test(config_path, pargs, json);
   if (*mtest) return cmd_mask_test(config_path, margs, json);

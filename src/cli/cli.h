@@ -11,7 +11,9 @@ namespace phigate::cli {
 struct Wiring {
   // Opens the audit store the config names; read_only for offline commands (verify, export).
   std::function<Result<std::unique_ptr<audit::Store>>(const Config&, bool read_only)> open_store;
+  bool bench_audit_discard = false;  // hidden `serve --bench-audit-discard` (bench_store.cc)
 };
+Result<std::unique_ptr<audit::Store>> open_bench_discard_store(const Config& config);
 
 int run(int argc, char** argv, const Wiring& wiring);
 
@@ -31,7 +33,29 @@ struct MaskTestArgs {
   std::string profile, text;
 };
 int cmd_mask_test(const std::string& config_path, const MaskTestArgs& args, bool json);
-int cmd_audit_verify(const std::string& config_path, const Wiring& wiring, bool json);
+struct AuditVerifyArgs {
+  std::string from_export, pubkey;
+};
+int cmd_audit_verify(const std::string& config_path, const AuditVerifyArgs& args,
+                     const Wiring& wiring, bool json);
+struct AuditExportArgs {
+  std::string format = "jsonl", since, output;
+};
+int cmd_audit_export(const std::string& config_path, const AuditExportArgs& args,
+                     const Wiring& wiring);
+struct AuditProveArgs {
+  uint64_t seq = 0;
+  std::optional<uint64_t> checkpoint;
+  std::string output;
+};
+int cmd_audit_prove(const std::string& config_path, const AuditProveArgs& args,
+                    const Wiring& wiring);
+int cmd_audit_verify_proof(const std::string& config_path, const std::string& file,
+                           const std::string& pubkey, bool json);
+// The verifying key: from `pubkey_file` (any of the forms parse_audit_public_key reads) or, when
+// that is empty, the key file in data_dir. Empty Bytes if neither exists.
+Result<Bytes> load_audit_public_key(const std::string& pubkey_file, const std::string& data_dir);
+Result<Bytes> parse_audit_public_key(std::string_view text);
 int cmd_audit_pubkey(const std::string& config_path, bool json);
 
 // The checkpoint signing key (DESIGN.md §10 data_dir layout: keys/, 0600 files).

@@ -5,6 +5,7 @@
 
 #include "audit/log.h"
 #include "cli/cli.h"
+#include "cli/exporters.h"
 #include "common/log.h"
 #include "identity/ed25519_key.h"
 #include "identity/token_verifier.h"
@@ -77,13 +78,14 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   }
   PolicyHolder policy(*snap);
 
-  auto store = wiring.open_store(config, false);
+  auto store = wiring.bench_audit_discard ? open_bench_discard_store(config)
+                                          : wiring.open_store(config, false);
   if (!store) {
     spdlog::error("cannot open the audit store: {}", store.error().message);
     return 1;
   }
   audit::Log log(std::move(store.value()), config.gateway.node_id);
-  {
+  if (!wiring.bench_audit_discard) {
     // audit/ cannot depend on identity/ (DESIGN.md §2), so the key file is handled here with the
     // same loader as the issuer key and handed over as PEM.
     auto key = Ed25519Key::load_or_create(audit_key_path(config.gateway.data_dir));
@@ -102,6 +104,13 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   }
   if (auto st = log.open(); !st) {
     spdlog::error("cannot continue the audit chain: {}", st.error().message);
+    return 1;
+  }
+
+  // Exporters read committed records from the store on their own threads (never the data path).
+  auto exporters = start_audit_exporters(config, wiring, log);
+  if (!exporters) {
+    spdlog::error("{}", exporters.error().message);
     return 1;
   }
 
@@ -194,6 +203,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   server.stop();
   server.wait();
   log.close();
+  (*exporters)->stop();
   spdlog::info("stopped; audit log closed at seq {}", log.last_seq());
   return 0;
 }

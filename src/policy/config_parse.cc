@@ -383,7 +383,15 @@ void Parser::audit(const YAML::Node& n, const std::string& ctx, AuditConfig& a) 
                    {{"type", str(e.type)},
                     {"address", str(e.address)},
                     {"path", str(e.path)},
-                    {"url", str(e.url)}});
+                    {"url", str(e.url)},
+                    {"name", str(e.name)},
+                    {"format", str(e.format)},
+                    {"max_size", str(e.max_size)},
+                    {"keep", uint(e.keep, 1000)},
+                    {"token_env", str(e.token_env)},
+                    {"token_file", str(e.token_file)},
+                    {"batch", uint(e.batch, 100000)},
+                    {"backoff_max", duration(e.backoff_max)}});
              });
            }},
           {"retention",

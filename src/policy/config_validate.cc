@@ -190,6 +190,12 @@ void validate_gateway(const Config& c, const LineMap* lines, std::vector<ConfigE
     if (e.type == "syslog" && e.address.empty()) ck.error(p, p + ": syslog needs 'address'");
     if (e.type == "jsonl" && e.path.empty()) ck.error(p, p + ": jsonl needs 'path'");
     if (e.type == "webhook" && e.url.empty()) ck.error(p, p + ": webhook needs 'url'");
+    for (const std::string& msg : check_audit_export(e)) ck.error(p, p + ": " + msg);
+    for (size_t j = 0; j < i; ++j) {
+      if (audit_export_name(a.exports[j]) == audit_export_name(e)) {
+        ck.error(p, p + ": exporter name '" + audit_export_name(e) + "' is used twice");
+      }
+    }
   }
 }
 

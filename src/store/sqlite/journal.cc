@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "audit/canonical.h"
+#include "audit/record_view.h"
 
 namespace phigate::store::journal {
 namespace {
@@ -138,6 +139,45 @@ Result<Snapshot> load(const std::string& db_path) {
     }
   }
   return snap;
+}
+
+Result<std::vector<LineEntry>> load_lines(const std::string& db_path, uint64_t from) {
+  auto files = list(db_path);
+  if (!files.ok()) return files.error();
+  std::vector<LineEntry> out;
+  std::string data;
+  uint64_t prev_seq = 0;
+  audit::RecordView v;
+  for (size_t f = 0; f < files->size(); ++f) {
+    const File& file = (*files)[f];
+    bool vanished = false;
+    if (auto st = read_file(file.path, data, vanished); !st.ok()) return st.error();
+    if (vanished) continue;
+    std::string name = fs::path(file.path).filename().string();
+    size_t pos = 0, line_no = 0;
+    std::string_view all(data);
+    for (;;) {
+      size_t nl = all.find('\n', pos);
+      if (nl == std::string_view::npos) break;
+      ++line_no;
+      std::string_view line = all.substr(pos, nl - pos);
+      pos = nl + 1;
+      if (!audit::parse_record_view(line, v)) {
+        return tampered("journal " + name + " line " + std::to_string(line_no) +
+                        ": not a well-formed audit record");
+      }
+      if (v.seq <= prev_seq) {
+        return tampered("seq " + std::to_string(v.seq) + ": journal " + name + " line " +
+                        std::to_string(line_no) + " is out of order");
+      }
+      prev_seq = v.seq;
+      if (v.seq >= from) out.push_back(LineEntry{v.seq, std::string(line)});
+    }
+    if (pos < data.size() && f + 1 != files->size()) {
+      return tampered("journal " + name + ": incomplete line in a closed journal file");
+    }
+  }
+  return out;
 }
 
 Status write_all(int fd, std::string_view bytes) {

@@ -45,6 +45,15 @@ struct Snapshot {
 // in a file that is not the newest is Error{"tampered"}.
 Result<Snapshot> load(const std::string& db_path);
 
+// The journal's complete lines with seq >= from, in order, parsed only as far as audit::RecordView
+// (no Event is built): the fast path of read-only scan_lines. A structurally invalid line, a seq
+// that does not increase or an incomplete line in a closed file is Error{"tampered"}.
+struct LineEntry {
+  uint64_t seq = 0;
+  std::string line;
+};
+Result<std::vector<LineEntry>> load_lines(const std::string& db_path, uint64_t from);
+
 // Writes all of bytes (retrying short writes and EINTR).
 Status write_all(int fd, std::string_view bytes);
 // Makes a file creation or deletion in the journal's directory durable (sync "full").

@@ -53,6 +53,11 @@ class AuditTable {
   // text; it returns false to stop.
   Status scan(uint64_t from,
               const std::function<bool(const audit::Event&, std::string_view record)>& fn);
+  // scan() without building Events: fn gets the row's seq and its record text (valid until fn
+  // returns). Each row's record must be a structurally valid record line (audit::RecordView) and
+  // its indexed columns must equal the record's fields (else Error{"tampered"}); whether the line
+  // hashes right and whether its own seq equals the row's is left to the verifier.
+  Status scan_lines(uint64_t from, const std::function<bool(uint64_t, std::string_view)>& fn);
   // Table audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT): record is
   // audit::checkpoint_to_json. Insert is its own transaction; a duplicate tree_size fails.
   Status insert_checkpoint(const audit::Checkpoint& c);

@@ -255,6 +255,39 @@ class SqliteAuditStore final : public audit::Store {
     return ok_status();
   }
 
+  Status scan_lines(uint64_t from,
+                    const std::function<bool(uint64_t, std::string_view)>& fn) override {
+    if (!readonly_) {
+      if (auto st = drain(); !st.ok()) return st;
+      std::lock_guard db(db_mu_);
+      return table_->scan_lines(from, fn);
+    }
+    // Same protocol as scan(): the journal first, then SQLite's snapshot, then the journal records
+    // beyond SQLite's last row.
+    auto entries = journal::load_lines(path_, from);
+    if (!entries.ok()) return entries.error();
+    uint64_t next = from;
+    bool stopped = false;
+    std::optional<Error> bad;
+    Status st = table_->scan_lines(from, [&](uint64_t key, std::string_view record) {
+      auto it = std::lower_bound(entries->begin(), entries->end(), key,
+                                 [](const journal::LineEntry& j, uint64_t s) { return j.seq < s; });
+      if (it != entries->end() && it->seq == key && it->line != record) {
+        bad = tampered(key, "journal record differs from the stored one");
+        return false;
+      }
+      next = std::max(next, key + 1);
+      stopped = !fn(key, record);
+      return !stopped;
+    });
+    if (bad) return *bad;
+    if (!st.ok() || stopped) return st;
+    for (const auto& j : *entries) {
+      if (j.seq >= next && !fn(j.seq, j.line)) break;
+    }
+    return ok_status();
+  }
+
   Status append_checkpoint(const audit::Checkpoint& c) override {
     if (readonly_) return make_error("store", "audit store opened read-only");
     // Written straight to SQLite, synchronously: checkpoints are rare, so the journal's batching
