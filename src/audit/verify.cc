@@ -12,11 +12,13 @@ namespace phigate::audit {
 
 namespace {
 
-// The chain check, calling `each` for every record that passed it (in seq order).
-Result<uint64_t> check_chain(Store& store, const std::function<void(const Event&)>& each) {
+// The chain check, calling `each` for every record that passed it (in seq order). After a prune
+// the chain starts at the anchor (anchor.h) instead of the genesis hash.
+Result<uint64_t> check_chain(Store& store, const std::optional<Anchor>& anchor,
+                             const std::function<void(const Event&)>& each) {
   uint64_t count = 0;
-  uint64_t expected = 1;
-  std::string prev = kGenesisHash;
+  uint64_t expected = anchor ? anchor->tree_size + 1 : 1;
+  std::string prev = anchor ? anchor->last_hash : kGenesisHash;
   std::optional<Error> bad;
   auto fail = [&](uint64_t seq, const std::string& what) {
     bad = make_error("tampered", "seq " + std::to_string(seq) + ": " + what);
@@ -34,8 +36,10 @@ Result<uint64_t> check_chain(Store& store, const std::function<void(const Event&
       return fail(e.seq, "hash mismatch \xE2\x80\x94 record edited");
     }
     if (e.prev_hash != prev) {
-      return fail(e.seq, e.seq == 1 ? "prev_hash is not the genesis hash"
-                                    : "prev_hash does not match seq " + std::to_string(e.seq - 1));
+      if (e.seq == 1) return fail(e.seq, "prev_hash is not the genesis hash");
+      return fail(e.seq, anchor && e.seq == anchor->tree_size + 1
+                             ? "prev_hash does not match the retention anchor"
+                             : "prev_hash does not match seq " + std::to_string(e.seq - 1));
     }
     prev = e.hash;
     ++expected;
@@ -53,9 +57,19 @@ Error bad_checkpoint(const Checkpoint& c, const std::string& what) {
                     "checkpoint tree_size " + std::to_string(c.tree_size) + ": " + what);
 }
 
+Result<std::optional<Anchor>> read_anchor(Store& store) {
+  auto a = store.anchor();
+  if (!a.ok() && a.error().code == "unsupported") return std::optional<Anchor>();
+  return a;
+}
+
 }  // namespace
 
-Result<uint64_t> verify_chain(Store& store) { return check_chain(store, nullptr); }
+Result<uint64_t> verify_chain(Store& store) {
+  auto anchor = read_anchor(store);
+  if (!anchor.ok()) return anchor.error();
+  return check_chain(store, *anchor, nullptr);
+}
 
 Result<VerifyReport> verify_log(Store& store, ByteSpan public_key) {
   // Checkpoints are read before the records: whatever a checkpoint read now covers was written
@@ -75,8 +89,32 @@ Result<VerifyReport> verify_log(Store& store, ByteSpan public_key) {
       return bad_checkpoint(c, st.error().message);
     }
   }
+  // Retention: the tree resumes from the anchor's frontier, which must reproduce the root signed by
+  // the checkpoint at the anchor's tree_size. Checkpoints below it keep their (verified)
+  // signatures but their records are gone, so their roots cannot be recomputed.
+  auto anchor = read_anchor(store);
+  if (!anchor.ok()) return anchor.error();
   MerkleAccumulator tree;
   size_t next = 0;
+  uint64_t pruned_checkpoints = 0;
+  if (*anchor) {
+    const Anchor& a = **anchor;
+    auto bad_anchor = [&](const std::string& what) {
+      return make_error(
+          "tampered", "retention anchor at tree_size " + std::to_string(a.tree_size) + ": " + what);
+    };
+    while (next < cps.size() && cps[next].tree_size < a.tree_size) ++next;
+    pruned_checkpoints = next;
+    if (next == cps.size() || cps[next].tree_size != a.tree_size) {
+      return bad_anchor("no signed checkpoint at this tree_size");
+    }
+    auto restored = MerkleAccumulator::from_frontier(a.tree_size, a.frontier);
+    if (!restored) return bad_anchor("malformed Merkle frontier");
+    if (to_hex(restored->root()) != cps[next].root_hex) {
+      return bad_anchor("Merkle frontier does not reproduce the signed root " + cps[next].root_hex);
+    }
+    tree = std::move(*restored);
+  }
   std::optional<Error> bad;
   auto compare = [&] {
     while (next < cps.size() && cps[next].tree_size == tree.size()) {
@@ -89,7 +127,7 @@ Result<VerifyReport> verify_log(Store& store, ByteSpan public_key) {
     }
   };
   compare();  // a (pointless but valid) checkpoint of the empty tree
-  auto count = check_chain(store, [&](const Event& e) {
+  auto count = check_chain(store, *anchor, [&](const Event& e) {
     tree.append_leaf(to_json_line(e));
     compare();
   });
@@ -97,9 +135,14 @@ Result<VerifyReport> verify_log(Store& store, ByteSpan public_key) {
   if (bad) return *bad;
   if (next < cps.size()) {
     return bad_checkpoint(cps[next],
-                          "log holds only " + std::to_string(*count) + " records (truncated)");
+                          "log holds only " + std::to_string(tree.size()) + " records (truncated)");
   }
-  return VerifyReport{*count, cps.size()};
+  VerifyReport report{*count, cps.size()};
+  if (*anchor) {
+    report.pruned = (*anchor)->tree_size;
+    report.pruned_checkpoints = pruned_checkpoints;
+  }
+  return report;
 }
 
 }  // namespace phigate::audit

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "audit/blob_store.h"
 #include "audit/log.h"
 #include "identity/token_verifier.h"
 #include "net/asio.h"
@@ -21,6 +22,10 @@ struct GatewayContext {
   CancelRegistry* cancels = nullptr;
   // Holds `review` requests for a human; null: no approval service, so review is a denial.
   ApprovalGate* approvals = nullptr;
+  // Result capture (audit.capture): the first rows/bytes of each result go to `blobs`; null or
+  // zero limits turn it off.
+  audit::BlobStore* blobs = nullptr;
+  size_t capture_rows = 0, capture_bytes = 0;
   std::string node_id;
   bool strict_audit = true;
   bool allow_remote_cleartext = false;

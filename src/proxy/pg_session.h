@@ -17,6 +17,7 @@
 #include "common/buffer.h"
 #include "proxy/context.h"
 #include "proxy/durable_barrier.h"
+#include "proxy/result_capture.h"
 #include "upstream/pg_connector.h"
 
 namespace phigate::proxy {
@@ -98,6 +99,9 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   void finish(const std::shared_ptr<StmtRecord>& rec, const char* status);
   void pop_until_sync();
   void forget_failed(const Pending& p);
+  // Result capture (pg_session_capture.cc): sees each frame as the client gets it.
+  void capture_sent(const pg::Frame& sent);
+  std::string capture_blob(const StmtRecord* rec);
 
   audit::Event make_event(const char* type) const;
 
@@ -131,6 +135,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   bool closing_ = false;
   uint64_t statements_ = 0, denials_ = 0;
   uint64_t versions_ = 0;  // stamps PreparedInfo/PortalInfo entries
+  ResultCapture capture_;
 };
 
 }  // namespace phigate::proxy

@@ -36,6 +36,11 @@ awaitable<void> PgSession::server_loop() {
       replacement.clear();
       bool replace = false;
       handle_server_frame(d.message, replacement, replace);
+      if (capture_.enabled()) {
+        // Captured as sent: phigate's rewrite of the frame (masking) when there is one.
+        auto sent = replace ? pg::decode_frame(replacement, pg::kDefaultMaxBackendLen) : d;
+        if (sent.status == pg::DecodeStatus::kMessage) capture_sent(sent.message);
+      }
       if (replace) {
         // Copy the untouched run before this frame, then the replacement instead of it.
         ByteSpan run = buf.readable().subspan(copied, head - copied);
@@ -107,6 +112,7 @@ void PgSession::finish(const std::shared_ptr<StmtRecord>& rec, const char* statu
   e.error_code = rec->error_code;
   e.message = rec->tag;
   e.duration_ns = mono_ns() - rec->start_mono;
+  e.capture = capture_blob(rec.get());  // stored before the record that names it
   ctx_.audit->append(std::move(e));
 }
 
