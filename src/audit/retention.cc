@@ -79,7 +79,7 @@ Result<PrunePlan> plan_prune(Store& store, ByteSpan public_key, int64_t cutoff_n
   if (bad) return *bad;
   if (!st.ok()) return st.error();
   if (!best) {
-    plan.reason = "no signed checkpoint ends a run of records older than the retention horizon";
+    plan.reason = "no signed checkpoint ends a run of records older than the cutoff";
     return plan;
   }
   if (public_key.empty()) return make_error("no_key", "no audit public key to check checkpoints");
@@ -114,7 +114,7 @@ Event prune_event(const PrunePlan& plan, uint64_t blob_packs, uint64_t blob_byte
     e.rows = plan.records;
     e.bytes = blob_bytes;
     e.message = "pruned records " + std::to_string(plan.first_seq) + ".." +
-                std::to_string(a.tree_size) + " older than " + a.retention +
+                std::to_string(a.tree_size) + " (retention " + a.retention + ")" +
                 " at signed checkpoint tree_size " + std::to_string(a.tree_size) + " (root " +
                 plan.checkpoint.root_hex + "); chain anchor " + a.last_hash + "; " +
                 std::to_string(blob_packs) + " capture packs removed";

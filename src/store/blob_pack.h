@@ -24,11 +24,7 @@
 
 namespace phigate::store {
 
-struct BlobPruneStats {
-  uint64_t packs = 0;  // pack files removed
-  uint64_t blobs = 0;  // blobs they held
-  uint64_t bytes = 0;  // their size
-};
+using audit::BlobPruneStats;
 
 class PackBlobStore final : public audit::BlobStore {
  public:
@@ -48,7 +44,7 @@ class PackBlobStore final : public audit::BlobStore {
   // Removes sealed packs (not the one this object appends to) last modified before
   // `older_than_ns` (unix ns) that hold no blob for which `referenced(hash)` is true.
   Result<BlobPruneStats> prune(const std::function<bool(const std::string&)>& referenced,
-                               int64_t older_than_ns);
+                               int64_t older_than_ns) override;
 
  private:
   PackBlobStore(std::string dir, Options opts, bool read_only)
