@@ -58,8 +58,12 @@ Result<PrunePlan> plan_prune(Store& store, ByteSpan public_key, int64_t cutoff_n
                                        std::to_string(expected) + ")");
       return false;
     }
-    if (chain_hash(e.prev_hash, canonical_json(e)) != e.hash || e.prev_hash != prev_hash) {
-      bad = make_error("tampered", "seq " + std::to_string(e.seq) + ": hash chain broken");
+    if (chain_hash(e.prev_hash, canonical_json(e)) != e.hash) {
+      bad = make_error("tampered", "seq " + std::to_string(e.seq) + ": hash mismatch (edited)");
+      return false;
+    }
+    if (e.prev_hash != prev_hash) {
+      bad = make_error("tampered", "seq " + std::to_string(e.seq) + ": prev_hash does not link");
       return false;
     }
     prev_hash = e.hash;

@@ -149,7 +149,7 @@ int cmd_audit_prune(const std::string& config_path, const Wiring& wiring, bool d
     }
     auto o = prune_once(*config, wiring, **store, nullptr, *pub, now, false, before_ns);
     if (!o) {
-      std::cerr << "cannot prune: " << o.error().message << "\n";
+      std::cerr << "cannot prune (" << o.error().code << "): " << o.error().message << "\n";
       return 1;
     }
     print_outcome(*o, true, json);
@@ -185,7 +185,7 @@ int cmd_audit_prune(const std::string& config_path, const Wiring& wiring, bool d
   }
   auto o = prune_once(*config, wiring, **reader, blobs.get(), *pub, now, true, before_ns);
   if (!o) {
-    std::cerr << "cannot prune: " << o.error().message << "\n";
+    std::cerr << "cannot prune (" << o.error().code << "): " << o.error().message << "\n";
     return 1;
   }
   if (o->applied) {
