@@ -47,6 +47,11 @@ class Encoder {
     out_.append(k);
     str(v);
   }
+  // Optional fields (appended after the first release) are left out while empty, so older records
+  // encode exactly as they did.
+  void optional(std::string_view k, std::string_view v) {
+    if (!v.empty()) field(k, v);
+  }
   void field(std::string_view k, uint64_t v) {
     out_.append(k);
     append_num(v);
@@ -187,7 +192,9 @@ size_t encode(const Event& e, const std::string* hash, std::string& out) {
   w.field(",\"action\":"sv, e.action);
   w.field(",\"approver\":"sv, e.approver);
   w.field(",\"bytes\":"sv, e.bytes);
+  w.optional(",\"capture\":"sv, e.capture);
   w.field(",\"client_addr\":"sv, e.client_addr);
+  w.optional(",\"client_tls\":"sv, e.client_tls);
   w.field(",\"client_user\":"sv, e.client_user);
   w.field(",\"decision\":"sv, e.decision);
   w.field(",\"duration_ns\":"sv, e.duration_ns);
@@ -216,12 +223,24 @@ size_t encode(const Event& e, const std::string* hash, std::string& out) {
   w.field(",\"task_id\":"sv, e.task_id);
   w.field(",\"time_ns\":"sv, e.time_ns);
   w.field(",\"type\":"sv, e.type);
+  w.optional(",\"upstream_tls\":"sv, e.upstream_tls);
   w.field(",\"workflow_id\":"sv, e.workflow_id);
   out += '}';
   return hash_at;
 }
 
-constexpr size_t kFieldCount = 32;  // every Event member except `hash`
+constexpr size_t kFieldCount = 32;  // every mandatory Event member except `hash`
+
+// Present only when non-empty (see Encoder::optional).
+struct OptionalField {
+  const char* key;
+  std::string Event::*member;
+};
+constexpr OptionalField kOptionalFields[] = {
+    {"capture", &Event::capture},
+    {"client_tls", &Event::client_tls},
+    {"upstream_tls", &Event::upstream_tls},
+};
 
 bool get(const json& j, const char* key, std::string& out) {
   auto it = j.find(key);
@@ -369,8 +388,16 @@ std::string to_json_line(const Event& e) {
 
 std::optional<Event> from_json_line(const std::string& line) {
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || j.size() != kFieldCount + 1) return std::nullopt;
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
   Event e;
+  size_t optional = 0;
+  for (const auto& f : kOptionalFields) {
+    if (!j.contains(f.key)) continue;
+    // Present means non-empty: an empty one would not re-encode to the same bytes.
+    if (!get(j, f.key, e.*f.member) || (e.*f.member).empty()) return std::nullopt;
+    ++optional;
+  }
+  if (j.size() != kFieldCount + 1 + optional) return std::nullopt;
   // Every field must be present with its type; with the size check above this also rejects
   // unknown fields, which would otherwise sit in the record outside the hash.
   bool ok =

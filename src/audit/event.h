@@ -40,6 +40,15 @@ struct Event {
   std::string error_code;  // SQLSTATE
   int64_t duration_ns = 0;
   std::map<std::string, uint64_t> masked;  // detector/column rule -> count
+
+  // Appended later: optional fields, omitted from the canonical encoding while empty so records
+  // written before they existed keep their bytes and hashes (canonical.h).
+  // `result`: hex SHA-256 of the captured result blob (the first rows as sent to the client,
+  // audit/capture_blob.h), stored in the blob store under that name.
+  std::string capture;
+  // `session_start`: the transports. client_tls "tls" | "plain"; upstream_tls
+  // "<resource upstream_tls mode>:tls" | "<mode>:plain" (e.g. "prefer:plain").
+  std::string client_tls, upstream_tls;
 };
 
 }  // namespace phigate::audit

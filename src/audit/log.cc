@@ -68,17 +68,30 @@ Status Log::open() {
   if (opened_ || closed_) return make_error("audit_closed", "audit log already opened or closed");
   auto last = store_->last();
   if (!last.ok()) return last.error();
+  // After a retention prune the log starts at the anchor: chain from its hash, tree from its
+  // frontier (anchor.h).
+  auto anchor = store_->anchor();
+  if (!anchor.ok()) return anchor.error();
+  const std::optional<Anchor>& a = *anchor;
   if (last->has_value()) {
     const Event& e = **last;
     next_seq_ = e.seq + 1;
     prev_hash_ = e.hash;
+  } else if (a) {
+    next_seq_ = a->tree_size + 1;
+    prev_hash_ = a->last_hash;
   }
   if (ckpt_key_) {
     // Rebuilds the tree by reading every stored record: O(n) at start-up (about a second per
     // million records), acceptable for now. Persisting the frontier next to each checkpoint
     // (MerkleAccumulator::from_frontier) would make this O(records since the last checkpoint).
     tree_ = MerkleAccumulator();
-    Status st = store_->scan(1, [&](const Event& e) {
+    if (a) {
+      auto restored = MerkleAccumulator::from_frontier(a->tree_size, a->frontier);
+      if (!restored) return make_error("tampered", "retention anchor: malformed Merkle frontier");
+      tree_ = std::move(*restored);
+    }
+    Status st = store_->scan(a ? a->tree_size + 1 : 1, [&](const Event& e) {
       tree_.append_leaf(to_json_line(e));
       return true;
     });

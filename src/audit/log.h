@@ -133,6 +133,11 @@ Result<uint64_t> verify_chain(Store& store);
 struct VerifyReport {
   uint64_t records = 0;
   uint64_t checkpoints = 0;  // stored checkpoints whose signature and root both verified
+  // Retention (anchor.h): records pruned before the first stored one, and the checkpoints over
+  // that prefix, whose signatures verified but whose roots can no longer be recomputed (they are
+  // included in `checkpoints`).
+  uint64_t pruned = 0;
+  uint64_t pruned_checkpoints = 0;
 };
 // verify_chain plus every stored checkpoint: its Ed25519 signature under `public_key` (raw 32
 // bytes) and its root recomputed over the first tree_size records. One pass over the records: the

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "audit/canonical.h"
+#include "audit/anchor.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
 #include "common/result.h"
@@ -58,6 +59,10 @@ class Store {
   virtual Result<std::vector<Checkpoint>> checkpoints() {
     return make_error("unsupported", "this audit store does not keep checkpoints");
   }
+  // Retention (anchor.h): the anchor of the newest prune, nullopt while nothing was pruned. The
+  // records then start at seq tree_size + 1. Error "tampered" for a stored anchor that does not
+  // parse. Pruning itself is done by the store's owner (main.cc wiring), not through this API.
+  virtual Result<std::optional<Anchor>> anchor() { return std::optional<Anchor>(); }
 };
 
 }  // namespace phigate::audit

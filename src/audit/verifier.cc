@@ -89,6 +89,31 @@ LineVerifier::LineVerifier(std::vector<Checkpoint> checkpoints, VerifyOptions op
 
 LineVerifier::~LineVerifier() = default;
 
+Status LineVerifier::start_from(const Anchor& a) {
+  auto bad_anchor = [&](const std::string& what) {
+    return make_error("tampered",
+                      "retention anchor at tree_size " + std::to_string(a.tree_size) + ": " + what);
+  };
+  size_t at = 0;
+  while (at < cps_.size() && cps_[at].tree_size < a.tree_size) ++at;
+  if (at == cps_.size() || cps_[at].tree_size != a.tree_size)
+    return bad_anchor("no signed checkpoint at this tree_size");
+  auto restored = MerkleAccumulator::from_frontier(a.tree_size, a.frontier);
+  if (!restored) return bad_anchor("malformed Merkle frontier");
+  if (to_hex(restored->root()) != cps_[at].root_hex)
+    return bad_anchor("Merkle frontier does not reproduce the signed root " + cps_[at].root_hex);
+  if (!hex_to_raw(a.last_hash, prev_)) return bad_anchor("malformed last_hash");
+  tree_ = std::move(*restored);
+  prev_genesis_ = false;
+  expected_ = a.tree_size + 1;
+  // Checkpoints over the pruned prefix: signatures verified by the caller, roots not recomputable.
+  pruned_checkpoints_ = at;
+  next_cp_ = at + 1;
+  cp_bad_.reset();
+  pruned_ = a.tree_size;
+  return ok_status();
+}
+
 bool LineVerifier::add(uint64_t key, std::string_view line) {
   if (bad_) return false;
   Batch& b = *batch_;
@@ -236,7 +261,10 @@ Result<VerifyReport> LineVerifier::finish() {
     return bad_checkpoint(c.tree_size, "log holds only " + std::to_string(done_) +
                                            " records (truncated: seq " + range + " deleted)");
   }
-  return VerifyReport{done_, cps_.size()};
+  VerifyReport report{done_, cps_.size()};
+  report.pruned = pruned_;
+  report.pruned_checkpoints = pruned_checkpoints_;
+  return report;
 }
 
 Status check_checkpoint_signatures(const std::vector<Checkpoint>& cps, ByteSpan public_key) {
@@ -275,6 +303,11 @@ Result<VerifyReport> verify_log(Store& store, ByteSpan public_key, const VerifyO
     if (auto last = store.last(); last.ok() && last->has_value()) o.total = (*last)->seq;
   }
   LineVerifier v(std::move(cps), o);
+  auto anchor = store.anchor();
+  if (!anchor.ok() && anchor.error().code != "unsupported") return anchor.error();
+  if (anchor.ok() && *anchor) {
+    if (auto st = v.start_from(**anchor); !st.ok()) return st.error();
+  }
   // From 0, not 1: a forged record at seq 0 (or below) must show up too.
   Status st =
       store.scan_lines(0, [&](uint64_t key, std::string_view line) { return v.add(key, line); });

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/anchor.h"
 #include "audit/checkpoint.h"
 #include "audit/log.h"
 
@@ -44,6 +45,11 @@ class LineVerifier {
   // The next line in order; `key` is the seq the source filed it under (the store's row key, or
   // the line's own seq for an export stream). False once a problem was found: stop feeding.
   bool add(uint64_t key, std::string_view line);
+  // Retention: records 1..anchor.tree_size were pruned. The chain resumes from the anchor's
+  // last_hash and the tree from its frontier, which must reproduce the root signed by the
+  // checkpoint at the anchor's tree_size (that signature authenticates the frontier). Call before
+  // the first add().
+  Status start_from(const Anchor& anchor);
   // Checks the lines fed so far; the first problem among them, if any.
   std::optional<Error> flush();
   // Checks what is left (the last batch, checkpoints beyond the end). Call once.
@@ -59,6 +65,7 @@ class LineVerifier {
   size_t next_cp_ = 0;
   MerkleAccumulator tree_;
   uint64_t expected_ = 1, done_ = 0, last_progress_ = 0;
+  uint64_t pruned_ = 0, pruned_checkpoints_ = 0;
   Sha256 prev_{};  // raw hash of the previous record (genesis: all zeros as hex "000...")
   bool prev_genesis_ = true;
   // Hashes of the most recent records (ring), so a broken link can say which earlier record it

@@ -12,11 +12,13 @@ namespace phigate::audit {
 
 namespace {
 
-// The chain check, calling `each` for every record that passed it (in seq order).
-Result<uint64_t> check_chain(Store& store, const std::function<void(const Event&)>& each) {
+// The chain check, calling `each` for every record that passed it (in seq order). After a prune
+// the chain starts at the anchor (anchor.h) instead of the genesis hash.
+Result<uint64_t> check_chain(Store& store, const std::optional<Anchor>& anchor,
+                             const std::function<void(const Event&)>& each) {
   uint64_t count = 0;
-  uint64_t expected = 1;
-  std::string prev = kGenesisHash;
+  uint64_t expected = anchor ? anchor->tree_size + 1 : 1;
+  std::string prev = anchor ? anchor->last_hash : kGenesisHash;
   std::optional<Error> bad;
   auto fail = [&](uint64_t seq, const std::string& what) {
     bad = make_error("tampered", "seq " + std::to_string(seq) + ": " + what);
@@ -34,8 +36,10 @@ Result<uint64_t> check_chain(Store& store, const std::function<void(const Event&
       return fail(e.seq, "hash mismatch \xE2\x80\x94 record edited");
     }
     if (e.prev_hash != prev) {
-      return fail(e.seq, e.seq == 1 ? "prev_hash is not the genesis hash"
-                                    : "prev_hash does not match seq " + std::to_string(e.seq - 1));
+      if (e.seq == 1) return fail(e.seq, "prev_hash is not the genesis hash");
+      return fail(e.seq, anchor && e.seq == anchor->tree_size + 1
+                             ? "prev_hash does not match the retention anchor"
+                             : "prev_hash does not match seq " + std::to_string(e.seq - 1));
     }
     prev = e.hash;
     ++expected;
@@ -48,8 +52,18 @@ Result<uint64_t> check_chain(Store& store, const std::function<void(const Event&
   return count;
 }
 
+Result<std::optional<Anchor>> read_anchor(Store& store) {
+  auto a = store.anchor();
+  if (!a.ok() && a.error().code == "unsupported") return std::optional<Anchor>();
+  return a;
+}
+
 }  // namespace
 
-Result<uint64_t> verify_chain(Store& store) { return check_chain(store, nullptr); }
+Result<uint64_t> verify_chain(Store& store) {
+  auto anchor = read_anchor(store);
+  if (!anchor.ok()) return anchor.error();
+  return check_chain(store, *anchor, nullptr);
+}
 
 }  // namespace phigate::audit

@@ -105,8 +105,37 @@ int run(int argc, char** argv, const Wiring& wiring) {
   vproof->add_option("file", proof_file, "proof document (`audit prove` output)")->required();
   vproof->add_option("--pubkey", proof_pubkey, "audit public key file; default: data_dir's key");
 
+  // Review and retention (issue 6).
+  auto* prune = audit->add_subcommand(
+      "prune", "delete records and captures older than audit.retention, keeping them verifiable");
+  bool dry_run = false;
+  prune->add_flag("--dry-run", dry_run, "show what would be pruned, change nothing");
+  std::string prune_before;
+  prune->add_option("--before", prune_before, "cutoff instead of now - audit.retention");
+  auto* sessions = app.add_subcommand("sessions", "recorded sessions");
+  sessions->require_subcommand(1);
+  auto* slist = sessions->add_subcommand("list", "one line per session, oldest first");
+  SessionsListArgs sargs;
+  slist->add_option("--identity", sargs.identity, "token subject (or the human acted for)");
+  slist->add_option("--resource", sargs.resource, "resource name");
+  slist->add_option("--since", sargs.since, "active at or after (date, time, unix s, or 7d ago)");
+  slist->add_option("--until", sargs.until, "started before");
+  slist->add_option("--task", sargs.task, "task id");
+  slist->add_option("--workflow", sargs.workflow, "workflow id");
+  auto* replay = app.add_subcommand("replay", "a session's SQL timeline with captured rows");
+  std::string replay_id;
+  replay->add_option("session_id", replay_id, "session id (phigate sessions list)")->required();
+  auto* report = app.add_subcommand("report", "compliance reports");
+  report->require_subcommand(1);
+  auto* hipaa = report->add_subcommand("hipaa", "45 CFR 164.312 technical safeguards evidence");
+  ReportArgs rargs;
+  hipaa->add_option("--from", rargs.from, "period start")->required();
+  hipaa->add_option("--to", rargs.to, "period end (exclusive)")->required();
+  hipaa->add_option("--html", rargs.html, "also write a self-contained HTML report to FILE");
+
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
-  for (auto* sub : {serve, check, issue, verify, pubkey, ptest, mtest, aexport, prove, vproof}) {
+  for (auto* sub : {serve, check, issue, verify, pubkey, ptest, mtest, aexport, prove, vproof, prune,
+                    slist, replay, hipaa}) {
     sub->add_option("--config", config_path, "configuration file");
     sub->add_flag("--json", json, "machine-readable output");
   }
@@ -130,6 +159,10 @@ int run(int argc, char** argv, const Wiring& wiring) {
   if (*pubkey) return cmd_audit_pubkey(config_path, json);
   if (*ptest) return cmd_policy_test(config_path, pargs, json);
   if (*mtest) return cmd_mask_test(config_path, margs, json);
+  if (*prune) return cmd_audit_prune(config_path, wiring, dry_run, prune_before, json);
+  if (*slist) return cmd_sessions_list(config_path, sargs, wiring, json);
+  if (*replay) return cmd_replay(config_path, replay_id, wiring, json);
+  if (*hipaa) return cmd_report_hipaa(config_path, rargs, wiring, json);
   return 2;
 }
 

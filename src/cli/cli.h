@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 
+#include "audit/blob_store.h"
 #include "audit/store.h"
 #include "policy/config.h"
 
@@ -12,6 +13,12 @@ struct Wiring {
   // Opens the audit store the config names; read_only for offline commands (verify, export).
   std::function<Result<std::unique_ptr<audit::Store>>(const Config&, bool read_only)> open_store;
   bool bench_audit_discard = false;  // hidden `serve --bench-audit-discard` (bench_store.cc)
+  // The result-capture blob store (data_dir/blobs); read_only for replay. Null: no capture.
+  std::function<Result<std::unique_ptr<audit::BlobStore>>(const Config&, bool read_only)>
+      open_blobs;
+  // Retention: deletes the records the anchor covers and stores the anchor, in one transaction
+  // (audit/retention.h decides and verifies first). Null: the store cannot prune.
+  std::function<Status(const Config&, const audit::Anchor&)> prune_store;
 };
 Result<std::unique_ptr<audit::Store>> open_bench_discard_store(const Config& config);
 
@@ -57,6 +64,24 @@ int cmd_audit_verify_proof(const std::string& config_path, const std::string& fi
 Result<Bytes> load_audit_public_key(const std::string& pubkey_file, const std::string& data_dir);
 Result<Bytes> parse_audit_public_key(std::string_view text);
 int cmd_audit_pubkey(const std::string& config_path, bool json);
+
+// Review and retention (issue 6; sessions_cmd.cc, report_cmd.cc, retention_cmd.cc).
+struct SessionsListArgs {
+  std::string identity, resource, since, until, task, workflow;
+};
+int cmd_sessions_list(const std::string& config_path, const SessionsListArgs& args,
+                      const Wiring& wiring, bool json);
+int cmd_replay(const std::string& config_path, const std::string& session_id, const Wiring& wiring,
+               bool json);
+struct ReportArgs {
+  std::string from, to, html;
+};
+int cmd_report_hipaa(const std::string& config_path, const ReportArgs& args, const Wiring& wiring,
+                     bool json);
+int cmd_audit_prune(const std::string& config_path, const Wiring& wiring, bool dry_run,
+                    const std::string& before, bool json);
+// The checkpoint public key (raw 32 bytes) from data_dir without creating it; empty if none.
+Result<Bytes> load_audit_public_key(const std::string& data_dir);
 
 // The checkpoint signing key (DESIGN.md §10 data_dir layout: keys/, 0600 files).
 std::string audit_key_path(const std::string& data_dir);

@@ -6,6 +6,8 @@
 #include "audit/log.h"
 #include "cli/cli.h"
 #include "cli/exporters.h"
+#include "cli/data_dir_lock.h"
+#include "cli/retention.h"
 #include "common/log.h"
 #include "identity/ed25519_key.h"
 #include "identity/token_verifier.h"
@@ -63,6 +65,13 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     return 1;
   }
 
+  // One gateway per data_dir: a second writer would fork the audit chain.
+  auto dir_lock = DataDirLock::acquire(config.gateway.data_dir);
+  if (!dir_lock) {
+    spdlog::error("{}", dir_lock.error().message);
+    return 1;
+  }
+
   auto issuer = LocalIssuer::load_or_create(config.gateway.data_dir, config.gateway.node_id);
   if (!issuer) {
     spdlog::error("cannot load the local issuer key: {}", issuer.error().message);
@@ -85,6 +94,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     return 1;
   }
   audit::Log log(std::move(store.value()), config.gateway.node_id);
+  Bytes audit_public_key;
   if (!wiring.bench_audit_discard) {
     // audit/ cannot depend on identity/ (DESIGN.md §2), so the key file is handled here with the
     // same loader as the issuer key and handed over as PEM.
@@ -98,6 +108,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
       spdlog::error("cannot use the audit checkpoint key: {}", ckey.error().message);
       return 1;
     }
+    audit_public_key = (*key)->public_key();
     log.set_checkpointing(
         std::move(*ckey), config.audit.checkpoint_every_events,
         std::chrono::duration_cast<std::chrono::milliseconds>(config.audit.checkpoint_every));
@@ -114,6 +125,22 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     return 1;
   }
 
+  // Result capture (audit.capture): blobs written by session threads before their result records.
+  std::unique_ptr<audit::BlobStore> blobs;
+  if (wiring.open_blobs) {
+    auto b = wiring.open_blobs(config, false);
+    if (!b) {
+      spdlog::error("cannot open the capture blob store: {}", b.error().message);
+      return 1;
+    }
+    blobs = std::move(*b);
+  }
+  std::unique_ptr<RetentionRunner> retention;
+  if (!config.audit.retention.empty()) {
+    retention =
+        std::make_unique<RetentionRunner>(config, wiring, log, blobs.get(), audit_public_key);
+  }
+
   auto tls = make_server_tls(config);
   if (!config.gateway.tls_cert.empty() && !tls) return 2;
 
@@ -125,6 +152,11 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   ctx.client_tls = tls.get();
   ctx.cancels = &cancels;
   ctx.node_id = config.gateway.node_id;
+  if (config.audit.capture.enabled) {
+    ctx.blobs = blobs.get();
+    ctx.capture_rows = config.audit.capture.rows;
+    ctx.capture_bytes = config.audit.capture.bytes;
+  }
   ctx.strict_audit = config.audit.durability == "strict";
   ctx.allow_remote_cleartext = config.gateway.allow_cleartext_token_remote;
   ctx.startup_timeout = config.gateway.startup_timeout;
@@ -202,6 +234,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   main_ctx.run();
   server.stop();
   server.wait();
+  if (retention) retention->stop();  // its prune record goes in before the final checkpoint
   log.close();
   (*exporters)->stop();
   spdlog::info("stopped; audit log closed at seq {}", log.last_seq());

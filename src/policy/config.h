@@ -115,12 +115,21 @@ std::string audit_export_name(const AuditExportConfig& e);
 // "100MB", "64KiB", "1G", "4096": bytes (1024-based units); nullopt if malformed or zero.
 std::optional<uint64_t> parse_byte_size(std::string_view text);
 
+// audit.capture: the first rows/bytes of each result, as sent to the client, stored as a blob
+// referenced from the result record (issue 6). Default on and small.
+struct CaptureConfig {
+  bool enabled = true;
+  uint64_t rows = 20;
+  uint64_t bytes = 16384;  // of captured values; accepts units: 16KiB
+};
+
 struct AuditConfig {
   std::string durability = "strict";  // strict | async
   uint64_t checkpoint_every_events = 1000;
   std::chrono::milliseconds checkpoint_every{10000};
   std::vector<AuditExportConfig> exports;
   std::string retention;
+  CaptureConfig capture;
   std::string sync =
       "normal";  // sqlite synchronous: normal (survives process crash) | full (fsync)
 };

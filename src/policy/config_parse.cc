@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "common/byte_size.h"
 #include "common/duration.h"
 #include "policy/config_internal.h"
 #include "policy/http_config_parse.h"
@@ -123,6 +124,17 @@ class Parser {
       if (!d)
         return error(n, path + ": '" + n.Scalar() + "' is not a duration: " + d.error().message);
       out = *d;
+    };
+  }
+
+  Handler byte_size(uint64_t& out, uint64_t max) {
+    return [this, &out, max](const YAML::Node& n, const std::string& path) {
+      auto v = n.IsScalar() ? parse_byte_size(n.Scalar()) : Result<uint64_t>(Error{});
+      if (!v || *v > max) {
+        return error(
+            n, path + ": expected a size up to " + std::to_string(max) + " bytes, such as 16KiB");
+      }
+      out = *v;
     };
   }
 
@@ -402,6 +414,14 @@ void Parser::audit(const YAML::Node& n, const std::string& ctx, AuditConfig& a) 
              if (errors_.size() == before) a.retention = v.Scalar();
            }},
           {"sync", str(a.sync)},
+          {"capture",
+           [&](auto& v, auto& p) {
+             // Bounded so a capture can never hold much of a session's memory.
+             map(v, p,
+                 {{"enabled", boolean(a.capture.enabled)},
+                  {"rows", uint(a.capture.rows, 10000)},
+                  {"bytes", byte_size(a.capture.bytes, uint64_t(1) << 20)}});
+           }},
       });
 }
 

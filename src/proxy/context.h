@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "audit/blob_store.h"
 #include "audit/log.h"
 #include "identity/token_verifier.h"
 #include "net/asio.h"
@@ -25,6 +26,10 @@ struct GatewayContext {
   ApprovalGate* approvals = nullptr;
   // Per-resource HTTP runtime (upstream TLS, expanded inject_headers, maskers); null: no http.
   HttpRuntimeHolder* http = nullptr;
+  // Result capture (audit.capture): the first rows/bytes of each result go to `blobs`; null or
+  // zero limits turn it off.
+  audit::BlobStore* blobs = nullptr;
+  size_t capture_rows = 0, capture_bytes = 0;
   std::string node_id;
   bool strict_audit = true;
   bool allow_remote_cleartext = false;

@@ -18,6 +18,7 @@
 #include "proxy/context.h"
 #include "proxy/durable_barrier.h"
 #include "proxy/pg_masking.h"
+#include "proxy/result_capture.h"
 #include "upstream/pg_connector.h"
 
 namespace phigate::proxy {
@@ -107,6 +108,9 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   void finish(const std::shared_ptr<StmtRecord>& rec, const char* status);
   void pop_until_sync();
   void forget_failed(const Pending& p);
+  // Result capture (pg_session_capture.cc): sees each frame as the client gets it.
+  void capture_sent(const pg::Frame& sent);
+  std::string capture_blob(const StmtRecord* rec);
 
   audit::Event make_event(const char* type) const;
 
@@ -162,6 +166,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   CopyPlan copy_plan_;
   bool copy_active_ = false;
   bool mask_aborted_ = false;
+  ResultCapture capture_;
 };
 
 }  // namespace phigate::proxy

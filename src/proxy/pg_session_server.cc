@@ -45,6 +45,11 @@ awaitable<void> PgSession::server_loop() {
         bad = true;  // fail closed: this frame and the rest are not forwarded
         break;
       }
+      if (capture_.enabled()) {
+        // Captured as sent: phigate's rewrite of the frame (masking) when there is one.
+        auto sent = replace ? pg::decode_frame(replacement, pg::kDefaultMaxBackendLen) : d;
+        if (sent.status == pg::DecodeStatus::kMessage) capture_sent(sent.message);
+      }
       if (replace) {
         // Copy the untouched run before this frame, then the replacement instead of it.
         ByteSpan run = buf.readable().subspan(copied, head - copied);
@@ -121,6 +126,7 @@ void PgSession::finish(const std::shared_ptr<StmtRecord>& rec, const char* statu
   e.message = rec->tag;
   e.duration_ns = mono_ns() - rec->start_mono;
   masker_.take_counts(e.masked);
+  e.capture = capture_blob(rec.get());  // stored before the record that names it
   ctx_.audit->append(std::move(e));
 }
 

@@ -33,7 +33,9 @@ void PgSession::start(net::tcp::socket sock, GatewayContext& ctx) {
 }
 
 PgSession::PgSession(net::tcp::socket sock, GatewayContext& ctx)
-    : ctx_(ctx), client_(std::make_unique<net::Stream>(std::move(sock))) {
+    : ctx_(ctx),
+      client_(std::make_unique<net::Stream>(std::move(sock))),
+      capture_(ctx.blobs ? ctx.capture_rows : 0, ctx.capture_bytes) {
   session_id_ = random_id();
   deny_marker_ = "phigate_denied_" + session_id_.substr(0, 16);
   client_addr_ = client_->peer_address();
@@ -314,7 +316,10 @@ awaitable<bool> PgSession::startup() {
   if (!co_await connect_upstream(*res, startup)) co_return false;
   authenticated_ = true;
   barrier_ = std::make_shared<DurableBarrier>(client_->executor());
-  barrier_->append(*ctx_.audit, make_event("session_start"));
+  audit::Event start = make_event("session_start");
+  start.client_tls = client_->is_tls() ? "tls" : "plain";
+  start.upstream_tls = res->upstream_tls + (server_->is_tls() ? ":tls" : ":plain");
+  barrier_->append(*ctx_.audit, std::move(start));
   if (ctx_.strict_audit && !co_await barrier_->wait()) {
     queue_fatal("58030", "audit log unavailable; refusing the session");
     co_await flush_fatal();

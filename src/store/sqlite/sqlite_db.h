@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/anchor.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
 #include "common/result.h"
@@ -63,6 +64,8 @@ class AuditTable {
   Status insert_checkpoint(const audit::Checkpoint& c);
   // Tree_size ascending; Error{"tampered", "checkpoint tree_size N: ..."} for a malformed row.
   Result<std::vector<audit::Checkpoint>> checkpoints();
+  // The newest retention anchor (sqlite_retention.cc), nullopt if nothing was pruned.
+  Result<std::optional<audit::Anchor>> anchor();
 
  private:
   AuditTable(sqlite3* db, bool readonly) : db_(db), readonly_(readonly) {}

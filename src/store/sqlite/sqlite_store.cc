@@ -302,6 +302,11 @@ class SqliteAuditStore final : public audit::Store {
     return table_->checkpoints();
   }
 
+  Result<std::optional<audit::Anchor>> anchor() override {
+    std::lock_guard db(db_mu_);
+    return table_->anchor();
+  }
+
  private:
   struct Sealed {
     std::string path;

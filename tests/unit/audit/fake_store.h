@@ -20,6 +20,7 @@ struct FakeState {
   int in_append = 0;
   int append_calls = 0;
   std::vector<Checkpoint> checkpoints;
+  std::optional<Anchor> anchor;  // retention: rows start after anchor->tree_size
 };
 
 class FakeStore : public Store {
@@ -66,6 +67,10 @@ class FakeStore : public Store {
   Result<std::vector<Checkpoint>> checkpoints() override {
     std::lock_guard lk(s_->mu);
     return s_->checkpoints;
+  }
+  Result<std::optional<Anchor>> anchor() override {
+    std::lock_guard lk(s_->mu);
+    return s_->anchor;
   }
 
  private:
