@@ -12,13 +12,13 @@ namespace phigate::cli {
 struct Wiring {
   // Opens the audit store the config names; read_only for offline commands (verify, export).
   std::function<Result<std::unique_ptr<audit::Store>>(const Config&, bool read_only)> open_store;
-  bool bench_audit_discard = false;  // hidden `serve --bench-audit-discard` (bench_store.cc)
   // The result-capture blob store (data_dir/blobs); read_only for replay. Null: no capture.
   std::function<Result<std::unique_ptr<audit::BlobStore>>(const Config&, bool read_only)>
       open_blobs;
   // Retention: deletes the records the anchor covers and stores the anchor, in one transaction
   // (audit/retention.h decides and verifies first). Null: the store cannot prune.
   std::function<Status(const Config&, const audit::Anchor&)> prune_store;
+  bool bench_audit_discard = false;  // hidden `serve --bench-audit-discard` (bench_store.cc)
 };
 Result<std::unique_ptr<audit::Store>> open_bench_discard_store(const Config& config);
 

@@ -1,5 +1,7 @@
 #include "cli/exporters.h"
 
+#include "common/byte_size.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,12 @@
 
 namespace phigate::cli {
 namespace {
+// Validated by config check; the default covers an absent key.
+uint64_t max_size_or_default(const std::string& text) {
+  auto v = parse_byte_size(text);
+  return v.ok() ? *v : uint64_t(100) << 20;
+}
+
 
 Result<std::string> read_token(const AuditExportConfig& e) {
   if (!e.token_env.empty()) {
@@ -57,7 +65,7 @@ Result<std::unique_ptr<AuditExporters>> start_audit_exporters(const Config& conf
     std::unique_ptr<audit::Sink> sink;
     if (e.type == "jsonl") {
       sink =
-          audit::make_jsonl_sink(e.path, parse_byte_size(e.max_size).value_or(100 << 20), e.keep);
+          audit::make_jsonl_sink(e.path, max_size_or_default(e.max_size), e.keep);
     } else if (e.type == "syslog") {
       sink = audit::make_syslog_sink(e.address, config.gateway.node_id);
     } else if (e.type == "webhook") {

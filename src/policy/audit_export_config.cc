@@ -2,40 +2,16 @@
 //   common:  type (syslog | jsonl | webhook), name, format (jsonl | ocsf), batch (records per send,
 //            default 500), backoff_max (retry ceiling, default 30s)
 //   syslog:  address udp://host:port | tcp://host:port (RFC 5424; TCP framed per RFC 6587 §3.4.1)
-//   jsonl:   path, max_size (default 100MB), keep (rotated files, default 5)
+//   jsonl:   path, max_size (default 100MiB), keep (rotated files, default 5)
 //   webhook: url http://host:port/path (Splunk HEC shape), token_env | token_file
 #include <cctype>
 
 #include "common/crypto.h"
+#include "common/byte_size.h"
 #include "policy/config.h"
 
 namespace phigate {
 
-std::optional<uint64_t> parse_byte_size(std::string_view text) {
-  size_t i = 0;
-  uint64_t n = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    if (n > (UINT64_MAX - 9) / 10) return std::nullopt;
-    n = n * 10 + static_cast<uint64_t>(text[i++] - '0');
-  }
-  if (i == 0) return std::nullopt;
-  std::string unit(text.substr(i));
-  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  uint64_t mul = 1;
-  if (unit.empty() || unit == "B") {
-    mul = 1;
-  } else if (unit == "K" || unit == "KB" || unit == "KIB") {
-    mul = uint64_t(1) << 10;
-  } else if (unit == "M" || unit == "MB" || unit == "MIB") {
-    mul = uint64_t(1) << 20;
-  } else if (unit == "G" || unit == "GB" || unit == "GIB") {
-    mul = uint64_t(1) << 30;
-  } else {
-    return std::nullopt;
-  }
-  if (n == 0 || n > UINT64_MAX / mul) return std::nullopt;
-  return n * mul;
-}
 
 std::string audit_export_name(const AuditExportConfig& e) {
   if (!e.name.empty()) return e.name;
@@ -60,8 +36,8 @@ std::vector<std::string> check_audit_export(const AuditExportConfig& e) {
       !e.address.starts_with("tcp://")) {
     out.push_back("syslog address must be udp://host:port or tcp://host:port");
   }
-  if (e.type == "jsonl" && !parse_byte_size(e.max_size)) {
-    out.push_back("max_size '" + e.max_size + "' is not a size such as 100MB");
+  if (e.type == "jsonl" && !parse_byte_size(e.max_size).ok()) {
+    out.push_back("max_size '" + e.max_size + "' is not a size such as 100MiB");
   }
   if (e.type == "webhook") {
     if (!e.url.empty() && !e.url.starts_with("http://")) {

@@ -101,7 +101,7 @@ struct AuditExportConfig {
   // Exporter keys (audit_export_config.cc documents and checks them).
   std::string name;                   // cursor file data_dir/export-<name>.cursor; default derived
   std::string format = "jsonl";       // jsonl | ocsf
-  std::string max_size = "100MB";     // jsonl: rotate when the file would grow past this
+  std::string max_size = "100MiB";    // jsonl: rotate when the file would grow past this
   uint64_t keep = 5;                  // jsonl: rotated files kept (path.1 newest)
   std::string token_env, token_file;  // webhook: Splunk HEC token
   uint64_t batch = 500;               // records per send
@@ -112,8 +112,7 @@ std::vector<std::string> check_audit_export(const AuditExportConfig& e);
 // The exporter's name: `name` if set, else "<type>-<8 hex of SHA-256 of the destination>", so
 // reordering the list does not hand one exporter's cursor to another.
 std::string audit_export_name(const AuditExportConfig& e);
-// "100MB", "64KiB", "1G", "4096": bytes (1024-based units); nullopt if malformed or zero.
-std::optional<uint64_t> parse_byte_size(std::string_view text);
+
 
 // audit.capture: the first rows/bytes of each result, as sent to the client, stored as a blob
 // referenced from the result record (issue 6). Default on and small.

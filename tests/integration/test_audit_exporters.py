@@ -161,7 +161,7 @@ def setup_module():
              **common),
         dict(type="syslog", name="syslog-tcp", address=f"tcp://127.0.0.1:{rsyslog.tcp_port}",
              **common),
-        dict(type="jsonl", name="file", path=JSONL, max_size="16KB", keep=1000, **common),
+        dict(type="jsonl", name="file", path=JSONL, max_size="16KiB", keep=1000, **common),
         dict(type="webhook", name="hec", url=f"http://127.0.0.1:{hec.port}/services/collector",
              token_env="HEC_TOKEN", format="ocsf", **common),
     ]
