@@ -46,6 +46,20 @@ enum class Key : uint8_t {
   kSval,
   kTypeCast,
   kWhereClause,
+  // Added for the full classifier (kinds, table operations, columns, functions, limits).
+  kRelation,
+  kRel,
+  kQuery,
+  kFuncCall,  // the FuncCall node wrapper
+  kFunccall,  // CallStmt.funccall
+  kColumnRef,
+  kAStar,
+  kLimitCount,
+  kLockingClause,
+  kIsFrom,
+  kIsProgram,
+  kFilename,
+  kExecuteStmt,
   kCreateTableAsStmt,
   kDeleteStmt,
   kInsertStmt,
@@ -82,7 +96,10 @@ enum class Role : uint8_t {
   kDropList,
   kDropItems,
   kDropItem,
-  kDropString
+  kDropString,
+  // PREPARE/EXPLAIN/DECLARE/COPY .query: the wrapper whose one key names the inner statement.
+  kInnerWrapper,
+  kColumnRef,  // a ColumnRef node: its String svals and A_Star keys spell the column
 };
 
 }  // namespace phigate::sql::detail
