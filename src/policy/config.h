@@ -68,6 +68,11 @@ struct RuleMatch {
   std::vector<std::string> statement;
   std::vector<std::string> methods, paths, tables;  // paths/tables are fnmatch globs
   std::string where;                                // "", "absent", "present"
+  // SQL policy matchers (policy/stages/statement_rules.cc): called functions (globs, matched like
+  // tables), whether the statement may write, and a regex on the normalized statement text.
+  std::vector<std::string> functions;
+  std::optional<bool> writes;
+  std::string regex;
 };
 
 struct RuleConfig {

@@ -368,7 +368,15 @@ void Parser::rule(const YAML::Node& n, const std::string& ctx, RuleConfig& r) {
                   {"methods", str_list(m.methods)},
                   {"paths", str_list(m.paths)},
                   {"tables", str_list(m.tables)},
-                  {"where", str(m.where)}});
+                  {"where", str(m.where)},
+                  {"functions", str_list(m.functions)},
+                  {"writes",
+                   [&](auto& wv, auto& wp) {
+                     bool b = false;
+                     boolean(b)(wv, wp);
+                     m.writes = b;
+                   }},
+                  {"regex", str(m.regex)}});
            }},
           {"action", str(r.action)},
           {"message", str(r.message)},
