@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "audit/event.h"
 #include "codec/pg/messages.h"
@@ -37,6 +39,14 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     std::string tag;
     std::string error_code;
     bool error = false;
+    // max_rows (pg_session_limits.cc): the deciding role's limit, the rows of the current result,
+    // a portal's running count shared by its Executes, and whether rows were withheld.
+    uint64_t max_rows = 0;
+    uint64_t result_rows = 0;
+    uint64_t withheld = 0;  // rows of the current result not forwarded
+    std::shared_ptr<uint64_t> portal_rows;
+    std::string limit_role;
+    bool truncated = false;
   };
   // One entry per forwarded message that the server answers, in order (§55.2.3: responses come in
   // the order of the messages).
@@ -51,6 +61,8 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     // (duplicate name, missing statement, ...) takes phigate's entry back out.
     std::string name;
     uint64_t version = 0;
+    // SQL-level PREPAREs this message made (name, version), forgotten again if it fails.
+    std::vector<std::pair<std::string, uint64_t>> sql_prepared;
   };
   struct PreparedInfo {
     uint64_t version = 0;
@@ -62,6 +74,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     uint64_t version = 0;
     std::shared_ptr<const PreparedInfo> stmt;
     std::vector<std::string> params;
+    std::shared_ptr<uint64_t> rows_sent = std::make_shared<uint64_t>(0);  // for max_rows
   };
 
   // startup (pg_session_startup.cc)
@@ -91,6 +104,19 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
                                               const std::vector<std::string>* params,
                                               const Verdict& v);
   void protocol_violation(std::string message);
+
+  // SQL-level PREPARE/EXECUTE/DEALLOCATE (pg_session_prepared.cc). They share one namespace with
+  // the extended protocol's named statements (§55.2.3), so both live in prepared_.
+  std::shared_ptr<const sql::Classification> resolve_execute(
+      std::shared_ptr<const sql::Classification> cls) const;
+  void track_sql_prepared(const sql::Classification& cls, Pending& p);
+  void forget_sql_prepared(const Pending& p);
+
+  // max_rows (pg_session_limits.cc): false when the DataRow must not reach the client.
+  bool count_row(StmtRecord& rec);
+  // At the end of a result: the ErrorResponse that replaces its CommandComplete/PortalSuspended
+  // when rows were withheld. Returns false when the result was not truncated.
+  bool end_result(StmtRecord& rec, Bytes& replacement);
 
   // upstream → client (pg_session_server.cc)
   net::awaitable<void> server_loop();

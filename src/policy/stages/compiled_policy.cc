@@ -13,6 +13,18 @@ std::optional<uint32_t> statement_match_bits(std::string_view name) {
     auto k = static_cast<sql::Kind>(i);
     if (name != sql::kind_name(k)) continue;
     if (k == sql::Kind::kDdl) return kind_bit(k) | kind_bit(sql::Kind::kGrant);
+    if (k == sql::Kind::kOther) {
+      // `other` was the earlier classifier's catch-all; configs that allow or deny it meant
+      // these kinds too, so they keep doing what they did.
+      uint32_t bits = kind_bit(k);
+      for (sql::Kind o :
+           {sql::Kind::kMerge, sql::Kind::kCopyTo, sql::Kind::kCopyFrom, sql::Kind::kCopyProgram,
+            sql::Kind::kExplain, sql::Kind::kCall, sql::Kind::kDo, sql::Kind::kPrepare,
+            sql::Kind::kExecute, sql::Kind::kMaintenance}) {
+        bits |= kind_bit(o);
+      }
+      return bits;
+    }
     return kind_bit(k);
   }
   if (name == "plumbing") return kPlumbingBit;

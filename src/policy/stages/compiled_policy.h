@@ -21,8 +21,9 @@ namespace phigate {
 inline constexpr uint32_t kPlumbingBit = 1u << 28;
 inline constexpr uint32_t kIdentityBit = 1u << 29;
 uint32_t kind_bit(sql::Kind k);
-// nullopt = not a valid name. `ddl` also matches `grant` (GRANT/REVOKE are DDL; configs written
-// before grant was its own kind keep denying them).
+// nullopt = not a valid name. Two names are families, so configs written for the earlier, coarser
+// classifier keep their meaning: `ddl` also matches `grant`, and `other` also matches merge,
+// copy_to, copy_from, copy_program, explain, call, do, prepare, execute and maintenance.
 std::optional<uint32_t> statement_match_bits(std::string_view name);
 
 enum class RuleAction { kAllow, kDeny, kReview };
