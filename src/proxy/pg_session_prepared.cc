@@ -8,42 +8,13 @@
 #include <unordered_map>
 
 #include "proxy/pg_session.h"
+#include "sql/prepared.h"
 
 namespace phigate::proxy {
 
 namespace {
 
 using sql::Kind;
-
-// What an EXECUTE runs, decided as that statement: the prepared statement's facts, plus what the
-// EXECUTE's own parameter expressions call or read (EXECUTE p(nextval('s')) runs nextval too).
-// Returns false when phigate cannot say what runs.
-bool resolve_one(const sql::Statement& exec, const sql::Classification* prepared,
-                 sql::Statement& out) {
-  if (prepared == nullptr || !prepared->ok || prepared->statements.size() != 1) return false;
-  const sql::Statement& src = prepared->statements[0];
-  if (src.kind == Kind::kExecute || src.nested_execute) return false;  // EXECUTE of an EXECUTE
-  out = src;
-  out.kind = Kind::kExecute;
-  out.inner_kind = src.kind == Kind::kPrepare ? src.inner_kind : src.kind;
-  out.plumbing = false;
-  out.prepared_name = exec.prepared_name;
-  out.writes = src.writes || !exec.hazard_functions.empty() || !exec.nested_kinds.empty();
-  for (const std::string& f : exec.functions) {
-    if (std::find(out.functions.begin(), out.functions.end(), f) == out.functions.end())
-      out.functions.push_back(f);
-  }
-  for (const std::string& h : exec.hazard_functions) out.hazard_functions.push_back(h);
-  if (out.impure_function.empty()) out.impure_function = exec.impure_function;
-  for (size_t i = 0; i < exec.tables.size(); ++i) {
-    out.tables.push_back(exec.tables[i]);
-    out.table_ops.push_back(exec.table_ops[i]);
-  }
-  for (Kind k : exec.nested_kinds) out.nested_kinds.push_back(k);
-  if (out.lexer_unsafe.empty()) out.lexer_unsafe = exec.lexer_unsafe;
-  out.changes_identity = src.changes_identity || exec.changes_identity;
-  return true;
-}
 
 // DISCARD ALL is the only DISCARD spelled with ALL; a comment that says "all" only makes phigate
 // forget more than it had to, which fails closed.
@@ -59,38 +30,12 @@ bool mentions_all(std::string_view text) {
 
 std::shared_ptr<const sql::Classification> PgSession::resolve_execute(
     std::shared_ptr<const sql::Classification> cls) const {
-  if (!cls || !cls->ok) return cls;
-  bool any = false;
-  for (const sql::Statement& st : cls->statements) any = any || st.kind == Kind::kExecute;
-  if (!any) return cls;  // the common case: no copy
-  // Statements earlier in the same string may PREPARE or DEALLOCATE the name an EXECUTE uses.
-  std::unordered_map<std::string, std::shared_ptr<const sql::Classification>> overlay;
-  auto resolved = std::make_shared<sql::Classification>(*cls);
-  for (sql::Statement& st : resolved->statements) {
-    if (st.kind == Kind::kPrepare) {
-      overlay[st.prepared_name] = sql::classify(st.text);
-    } else if (st.kind == Kind::kDeallocate) {
-      if (st.prepared_name.empty()) {
-        overlay.clear();  // DEALLOCATE ALL: nothing earlier stays visible
-        for (const auto& [name, info] : prepared_)
-          if (!name.empty()) overlay[name] = nullptr;
-      } else {
-        overlay[st.prepared_name] = nullptr;
-      }
-    } else if (st.kind == Kind::kExecute) {
-      const sql::Classification* src = nullptr;
-      if (auto o = overlay.find(st.prepared_name); o != overlay.end()) {
-        src = o->second.get();
-      } else if (auto it = prepared_.find(st.prepared_name);
-                 it != prepared_.end() && !it->second->denied) {
-        src = it->second->sql.get();
-      }
-      sql::Statement r;
-      // Unresolved, the statement stays an EXECUTE with inner_kind execute, which policy refuses.
-      if (resolve_one(st, src, r)) st = std::move(r);
-    }
-  }
-  return resolved;
+  return sql::resolve_execute(std::move(cls),
+                              [this](std::string_view name) -> const sql::Classification* {
+                                auto it = prepared_.find(std::string(name));
+                                if (it == prepared_.end() || it->second->denied) return nullptr;
+                                return it->second->sql.get();
+                              });
 }
 
 void PgSession::track_sql_prepared(const sql::Classification& cls, Pending& p) {
