@@ -11,8 +11,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto c = std::make_shared<const phigate::sql::Classification>(
-      phigate::sql::classify_uncached(text));
+  auto c =
+      std::make_shared<const phigate::sql::Classification>(phigate::sql::classify_uncached(text));
   if (!c->ok && c->error.empty()) __builtin_trap();
   for (const auto& st : c->statements) {
     if (st.text.size() > size) __builtin_trap();
