@@ -47,6 +47,10 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     std::shared_ptr<uint64_t> portal_rows;
     std::string limit_role;
     bool truncated = false;
+    // DECLAREs of this statement string, in order; each CommandComplete "DECLARE CURSOR" starts
+    // that cursor's row count afresh (only once the server has really made it).
+    std::vector<std::string> declared_cursors;
+    size_t declares_done = 0;
   };
   // One entry per forwarded message that the server answers, in order (§55.2.3: responses come in
   // the order of the messages).
@@ -117,6 +121,9 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   // At the end of a result: the ErrorResponse that replaces its CommandComplete/PortalSuspended
   // when rows were withheld. Returns false when the result was not truncated.
   bool end_result(StmtRecord& rec, Bytes& replacement);
+  // SQL cursors: FETCH counts against the cursor's running total, not per result.
+  void attach_cursor_counts(const sql::Classification& cls, StmtRecord& rec);
+  void cursor_declared(StmtRecord& rec);
 
   // upstream → client (pg_session_server.cc)
   net::awaitable<void> server_loop();
@@ -152,6 +159,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   std::vector<std::shared_ptr<StmtRecord>> batch_recs_;
   std::unordered_map<std::string, std::shared_ptr<const PreparedInfo>> prepared_;
   std::unordered_map<std::string, PortalInfo> portals_;
+  std::unordered_map<std::string, std::shared_ptr<uint64_t>> cursor_rows_;  // for max_rows
   std::string fatal_message_;  // sent to the client by the server loop before closing
   std::string fatal_sqlstate_;
   bool closing_ = false;

@@ -223,6 +223,7 @@ bool PgSession::on_query(const pg::Frame& f) {
   if (v.kind == VerdictKind::kAllow) {
     rec->max_rows = v.max_rows;
     rec->limit_role = v.role;
+    attach_cursor_counts(*cls, *rec);
     pending_.emplace_back('Q', std::move(rec));
     track_sql_prepared(*cls, pending_.back());
     forward(f);
@@ -319,7 +320,8 @@ bool PgSession::on_execute(const pg::Frame& f) {
   if (v.kind == VerdictKind::kAllow) {
     rec->max_rows = v.max_rows;
     rec->limit_role = v.role;
-    rec->portal_rows = portal.rows_sent;
+    if (portal.stmt->sql) attach_cursor_counts(*portal.stmt->sql, *rec);  // FETCH via Parse
+    if (!rec->portal_rows) rec->portal_rows = portal.rows_sent;
     auto stmt = portal.stmt;  // track_sql_prepared may clear portals_ (DISCARD ALL)
     pending_.emplace_back('E', std::move(rec));
     if (stmt->sql) track_sql_prepared(*stmt->sql, pending_.back());

@@ -38,4 +38,41 @@ bool PgSession::end_result(StmtRecord& rec, Bytes& replacement) {
   return true;
 }
 
+namespace {
+// Cursor names are client-controlled; past this many phigate stops tracking new ones and their
+// FETCHes count per result (the limit still applies to each FETCH).
+constexpr size_t kMaxCursors = 10000;
+}  // namespace
+
+void PgSession::attach_cursor_counts(const sql::Classification& cls, StmtRecord& rec) {
+  for (const sql::Statement& st : cls.statements) {
+    if (st.declares_cursor) {
+      rec.declared_cursors.push_back(st.cursor_name);
+    } else if (st.kind == sql::Kind::kFetch) {
+      auto it = cursor_rows_.find(st.cursor_name);
+      if (it == cursor_rows_.end() && cursor_rows_.size() < kMaxCursors) {
+        it = cursor_rows_.emplace(st.cursor_name, std::make_shared<uint64_t>(0)).first;
+      }
+      // The first cursor of the string counts every result of it: stricter, never looser.
+      if (it != cursor_rows_.end() && !rec.portal_rows) rec.portal_rows = it->second;
+    } else if (st.kind == sql::Kind::kClose) {
+      if (st.cursor_name.empty()) {
+        cursor_rows_.clear();
+      } else {
+        cursor_rows_.erase(st.cursor_name);
+      }
+    } else if (st.kind == sql::Kind::kDiscard) {
+      cursor_rows_.clear();
+    }
+  }
+}
+
+void PgSession::cursor_declared(StmtRecord& rec) {
+  if (rec.declares_done >= rec.declared_cursors.size()) return;
+  const std::string& name = rec.declared_cursors[rec.declares_done++];
+  if (cursor_rows_.size() < kMaxCursors || cursor_rows_.count(name)) {
+    cursor_rows_[name] = std::make_shared<uint64_t>(0);
+  }
+}
+
 }  // namespace phigate::proxy

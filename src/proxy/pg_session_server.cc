@@ -150,6 +150,7 @@ void PgSession::handle_server_frame(const pg::Frame& f, Bytes& replacement, bool
       if (!head || !c) break;
       if (head->rec) {
         replace = end_result(*head->rec, replacement);
+        if (c->tag == "DECLARE CURSOR") cursor_declared(*head->rec);
         head->rec->tag = std::string(c->tag);
         // DataRows already counted SELECT rows; other commands report their count in the tag.
         if (head->rec->rows == 0) head->rec->rows = pg::command_rows(c->tag).value_or(0);

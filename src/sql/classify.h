@@ -89,6 +89,9 @@ struct Statement {
   Kind inner_kind = Kind::kOther;
   // PREPARE/EXECUTE/DEALLOCATE name; empty for DEALLOCATE ALL.
   std::string prepared_name;
+  // DECLARE/FETCH/MOVE/CLOSE cursor name; empty for CLOSE ALL. declares_cursor: a DECLARE.
+  std::string cursor_name;
+  bool declares_cursor = false;
   // May change data, schema, files or server state when it runs: a write kind, a nested
   // data-modifying statement, a hazard function, SELECT ... FOR UPDATE/SHARE, COPY TO a server
   // file, an EXECUTE not yet resolved. Unlisted functions are tracked apart (impure_function).

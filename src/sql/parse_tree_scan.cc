@@ -415,6 +415,9 @@ class TreeScanner {
       case Key::kFilename:
         if (f.role == Role::kBody) copy_file_ = true;
         break;
+      case Key::kPortalname:
+        if (f.role == Role::kBody) body_name_ = s;  // DECLARE/FETCH/CLOSE cursor name
+        break;
       case Key::kSval:
         if (func_open_) append_part(func_buf_, s);
         if (col_open_) append_part(col_buf_, s);
@@ -721,6 +724,10 @@ void TreeScanner::finish_facts(Statement& st) {
   st.inner_kind = wraps && has_inner_ ? inner_kind_ : st.kind;
   if (st.kind == Kind::kPrepare || st.kind == Kind::kExecute || st.kind == Kind::kDeallocate) {
     st.prepared_name = body_name_;
+  }
+  if (st.kind == Kind::kFetch || st.kind == Kind::kClose || node_name_ == "DeclareCursorStmt") {
+    st.cursor_name = body_name_;
+    st.declares_cursor = node_name_ == "DeclareCursorStmt";
   }
   st.has_limit = st.kind == Kind::kSelect && body_is_object_ && (body_flags_ & kHasLimit);
   st.nested_execute = nested_execute_;

@@ -158,6 +158,7 @@ Key key_of(std::string_view k) {
       if (is(k, "DeleteStmt")) return Key::kDeleteStmt;
       if (is(k, "limitCount")) return Key::kLimitCount;
       if (is(k, "is_program")) return Key::kIsProgram;
+      if (is(k, "portalname")) return Key::kPortalname;
       break;
     case 11:
       if (is(k, "whereClause")) return Key::kWhereClause;

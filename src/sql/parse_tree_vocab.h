@@ -60,6 +60,7 @@ enum class Key : uint8_t {
   kIsProgram,
   kFilename,
   kExecuteStmt,
+  kPortalname,
   kCreateTableAsStmt,
   kDeleteStmt,
   kInsertStmt,

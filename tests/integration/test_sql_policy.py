@@ -309,6 +309,33 @@ def test_max_rows_counts_across_executes_of_one_portal():
     c.close()
 
 
+def test_max_rows_counts_across_fetches_of_a_sql_cursor():
+    c = _wire(CAPPED, "carl")
+
+    def q(sql):
+        c.query(sql)
+        msgs = pgwire.read_until_ready(c)
+        return len(pgwire.rows_of(msgs)), [e.get("C") for e in pgwire.errors_of(msgs)]
+
+    h.eq(q("BEGIN"), (0, []))
+    h.eq(q("DECLARE c CURSOR FOR SELECT g FROM generate_series(1, 50) g"), (0, []))
+    h.eq(q("FETCH 3 FROM c"), (3, []))
+    h.eq(q("FETCH 3 FROM c"), (2, ["54000"]), "fetching in chunks must not reset the limit")
+    h.eq(q("FETCH 3 FROM c; FETCH 3 FROM c"), (0, ["54000", "54000"]))
+    # A new cursor (its DECLARE completed) starts its own count.
+    h.eq(q("CLOSE c"), (0, []))
+    h.eq(q("DECLARE c CURSOR FOR SELECT g FROM generate_series(1, 50) g"), (0, []))
+    h.eq(q("FETCH 4 FROM c"), (4, []))
+    # A DECLARE of a name that exists fails on the server and does not reset the count.
+    h.eq(q("SAVEPOINT s"), (0, []))
+    n, errs = q("DECLARE c CURSOR FOR SELECT 1")
+    h.eq(errs, ["42P03"])
+    h.eq(q("ROLLBACK TO SAVEPOINT s"), (0, []))
+    h.eq(q("FETCH 4 FROM c"), (1, ["54000"]))
+    h.eq(q("ROLLBACK"), (0, []))
+    c.close()
+
+
 def test_max_rows_audited_as_truncated():
     gw.psql(CAPPED, "SELECT g AS audit_probe FROM generate_series(1, 20) g")
     found = None

@@ -46,6 +46,7 @@ std::map<std::string, std::string> facts(const Statement& st) {
   for (Kind k : st.nested_kinds) nested += (nested.empty() ? "" : ",") + std::string(kind_name(k));
   f["nested"] = nested;
   f["name"] = st.prepared_name;
+  f["cursor"] = st.cursor_name + (st.declares_cursor ? "(declare)" : "");
   return f;
 }
 
@@ -148,7 +149,10 @@ TEST(ClassifyTable, Reads) {
       {"SELECT * FROM ONLY parent_t", "tables=parent_t:read"},
       {"SELECT * FROM t TABLESAMPLE SYSTEM (10)", "tables=t:read writes=0"},
       {"DECLARE c CURSOR FOR SELECT * FROM t", "kind=select tables=t:read writes=0"},
-      {"DECLARE c SCROLL CURSOR WITH HOLD FOR SELECT a FROM t", "kind=select"},
+      {"DECLARE c SCROLL CURSOR WITH HOLD FOR SELECT a FROM t", "kind=select cursor=c(declare)"},
+      {"FETCH FORWARD 5 FROM \"Cur\"", "kind=fetch cursor=Cur"},
+      {"CLOSE ALL", "kind=close cursor="},
+      {"CLOSE c", "kind=close cursor=c"},
       {"FETCH 10 FROM c", "kind=fetch plumbing=1 writes=0"},
       {"MOVE NEXT IN c", "kind=fetch plumbing=1"},
       {"CLOSE c", "kind=close plumbing=1 writes=0"},
