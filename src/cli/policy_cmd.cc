@@ -43,6 +43,15 @@ std::string list(const std::vector<std::string>& v) {
   return out.empty() ? "-" : out;
 }
 
+// has_where speaks of UPDATE/DELETE (where: absent|present rules); other statements show "-".
+std::string where_text(const sql::Statement& st) {
+  auto guarded = [](sql::Kind k) { return k == sql::Kind::kUpdate || k == sql::Kind::kDelete; };
+  bool applies = guarded(st.kind) || guarded(st.inner_kind);
+  for (sql::Kind k : st.nested_kinds) applies = applies || guarded(k);
+  if (!applies) return "-";
+  return st.has_where ? "present" : "absent";
+}
+
 void print_statement(const sql::Statement& st) {
   std::cout << "statement: " << st.text << "\n";
   std::cout << "  kind:      " << sql::kind_name(st.kind);
@@ -56,7 +65,7 @@ void print_statement(const sql::Statement& st) {
               << sql::table_op_names(i < st.table_ops.size() ? st.table_ops[i] : 0) << ")";
   }
   std::cout << "\n  columns:   " << list(st.columns) << "\n  functions: " << list(st.functions)
-            << "\n  where:     " << (st.has_where ? "present" : "absent")
+            << "\n  where:     " << where_text(st)
             << "\n  limit:     " << (st.has_limit ? "yes" : "no") << "\n";
   if (!st.nested_kinds.empty()) {
     std::string n;
