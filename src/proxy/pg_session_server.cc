@@ -142,8 +142,14 @@ void PgSession::handle_server_frame(const pg::Frame& f, Bytes& replacement, bool
         head->rec->bytes += f.total;
       }
       break;
-    case 'd':  // CopyData (COPY TO STDOUT)
-      if (head && head->rec) head->rec->bytes += f.total;
+    case 'd':  // CopyData (COPY TO STDOUT): the server sends one row per message
+      if (head && head->rec) {
+        if (!count_row(*head->rec)) {
+          replace = true;  // max_rows reached
+          break;
+        }
+        head->rec->bytes += f.total;
+      }
       break;
     case 'C': {  // CommandComplete
       auto c = pg::parse_command_complete(f.body);

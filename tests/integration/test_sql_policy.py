@@ -40,6 +40,8 @@ def config(pg):
     c["roles"]["capped"] = {
         "resources": ["clinic"], "max_rows": 5,
         "rules": [{"name": "capped-select", "match": {"statement": ["select"]},
+                   "action": "allow"},
+                  {"name": "capped-copy", "match": {"statement": ["copy_to"]},
                    "action": "allow"}]}
     c["roles"]["preparer"] = {
         "resources": ["clinic"],
@@ -248,6 +250,16 @@ def test_max_rows_psql_ends_result_with_error_and_session_continues():
     # Under the limit nothing happens.
     rc, out, err = gw.psql(CAPPED, "SELECT g FROM generate_series(1, 5) g")
     h.check("ERROR" not in err and "(5 rows)" in out, out + err)
+
+
+def test_max_rows_limits_copy_to_stdout():
+    rc, out, err = gw.psql(CAPPED, None, args=[
+        "-v", "VERBOSITY=verbose", "-c", "COPY (SELECT g FROM generate_series(1, 100) g) TO STDOUT",
+        "-c", "SELECT 'after copy' AS s"])
+    h.eq(out.split("\n")[:5], ["1", "2", "3", "4", "5"], out)
+    h.check("\n6\n" not in out, f"rows beyond max_rows reached the client: {out[:200]}")
+    h.check("54000" in err and "max_rows (5)" in err, err)
+    h.check("after copy" in out, out)
 
 
 def test_max_rows_inside_a_transaction_block():
