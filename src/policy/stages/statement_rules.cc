@@ -145,8 +145,12 @@ Decision decide_view(const RoleSet& rs, const View& v, std::string_view resource
           a.max_rows = role.config->max_rows;
           return {Outcome::kAllow, std::move(a)};
         }
-        case RuleAction::kReview:
-          return {Outcome::kReview, review(rule, role, "statement")};
+        case RuleAction::kReview: {
+          // Carried for the approval path: a held statement that runs later keeps the limit.
+          Verdict r = review(rule, role, "statement");
+          r.max_rows = role.config->max_rows;
+          return {Outcome::kReview, std::move(r)};
+        }
         case RuleAction::kDeny:
           return {Outcome::kDeny,
                   denial(rule.name,

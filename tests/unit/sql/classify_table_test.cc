@@ -184,7 +184,11 @@ TEST(ClassifyTable, Reads) {
       {"SELECT * FROM json_each('{}'::json)", "funcs=json_each impure="},
       {"SELECT unnest(ARRAY[1,2])", "funcs=unnest impure="},
       {"SELECT a FROM t WHERE a ~ 'x' AND b LIKE 'y%'", "writes=0 impure="},
-      {"SELECT current_setting('search_path')", "impure=current_setting writes=0"},
+      {"SELECT current_setting('search_path'), pg_backend_pid()", "impure= writes=0"},
+      {"SELECT pg_catalog.pg_table_is_visible(c.oid), pg_catalog.format_type(a.atttypid, NULL) "
+       "FROM pg_catalog.pg_class c, pg_catalog.pg_attribute a",
+       "impure= writes=0 tables=pg_catalog.pg_class:read|pg_catalog.pg_attribute:read"},
+      {"SELECT pg_advisory_lock(1)", "impure=pg_advisory_lock writes=0"},
       {"SELECT pg_sleep(10)", "impure=pg_sleep writes=0"},
       {"SELECT txid_current()", "impure=txid_current"},
   };
