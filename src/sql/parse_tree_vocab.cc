@@ -76,6 +76,65 @@ Kind kind_of_node(std::string_view node, bool has_into) {
   return Kind::kOther;  // LISTEN, NOTIFY, LOCK, LOAD, SET CONSTRAINTS, ...
 }
 
+uint16_t op_of_kind(Kind k) {
+  switch (k) {
+    case Kind::kInsert:
+      return kOpInsert;
+    case Kind::kUpdate:
+      return kOpUpdate;
+    case Kind::kDelete:
+      return kOpDelete;
+    case Kind::kMerge:
+      return kOpMerge;
+    case Kind::kCopyTo:
+      return kOpCopyPending;
+    case Kind::kDdl:
+      return kOpDdl;
+    case Kind::kGrant:
+      return kOpGrant;
+    case Kind::kMaintenance:
+      return kOpMaintenance;
+    default:
+      return kOpRead;
+  }
+}
+
+Kind kind_of_nested_key(Key k) {
+  switch (k) {
+    case Key::kInsertStmt:
+      return Kind::kInsert;
+    case Key::kUpdateStmt:
+      return Kind::kUpdate;
+    case Key::kDeleteStmt:
+      return Kind::kDelete;
+    case Key::kMergeStmt:
+      return Kind::kMerge;
+    case Key::kCreateTableAsStmt:
+      return Kind::kDdl;
+    default:
+      return Kind::kSelect;
+  }
+}
+
+bool kind_writes(Kind k) {
+  switch (k) {
+    case Kind::kSelect:
+    case Kind::kCopyTo:  // to a server file: see finish_statement
+    case Kind::kTransaction:
+    case Kind::kSet:
+    case Kind::kShow:
+    case Kind::kExplain:  // EXPLAIN ANALYZE of a write: the nested kind says so
+    case Kind::kPrepare:  // the inner statement's facts decide
+    case Kind::kDiscard:
+    case Kind::kDeallocate:
+    case Kind::kClose:
+    case Kind::kFetch:
+      return false;
+    default:  // EXECUTE unresolved, CALL, DO, maintenance and `other` may write: fail closed
+      return true;
+  }
+}
+
 namespace {
 
 bool is_space(char c) {
