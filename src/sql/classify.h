@@ -81,7 +81,8 @@ struct Statement {
   // Non-empty when the statement changes a setting that alters how the server splits bytes into
   // tokens (client_encoding to SJIS/BIG5/..., standard_conforming_strings off, backslash_quote),
   // or might (set_config with a computed name): phigate refuses it whatever the rules say, since
-  // its own parse would no longer match the server's. The text says why.
+  // its own parse would no longer match the server's. Also set for a search_path that lists
+  // pg_catalog after another schema (built-in names could be shadowed). The text says why.
   std::string lexer_unsafe;
 
   // PREPARE/EXPLAIN/DECLARE: the kind of the wrapped statement; otherwise equal to `kind`. For an

@@ -39,10 +39,29 @@ std::optional<std::string> constant_of(const Json& node) {
   return std::nullopt;
 }
 
+// SET search_path: every value must be a constant and pg_catalog must not come after another
+// schema (settings.h).
+std::string judge_search_path(const Json& body) {
+  std::string kind = body.value("kind", "");
+  if (kind != "VAR_SET_VALUE") return {};  // RESET / DEFAULT / FROM CURRENT
+  auto args = body.find("args");
+  if (args == body.end() || !args->is_array()) return "SET search_path without a readable value";
+  std::vector<std::string> items;
+  for (const Json& a : *args) {
+    auto v = constant_of(a);
+    if (!v) return "SET search_path to a computed value";
+    items.push_back(*v);
+  }
+  if (!search_path_is_safe(items))
+    return "a search_path that lists pg_catalog after another schema";
+  return {};
+}
+
 std::string judge_set(const Json& body) {
   auto name_it = body.find("name");
   if (name_it == body.end() || !name_it->is_string()) return {};
   std::string name = name_it->get<std::string>();
+  if (is_search_path(name)) return judge_search_path(body);
   if (!is_lexer_setting(name)) return {};
   std::string kind = body.value("kind", "");
   if (kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT" || kind == "VAR_SET_CURRENT") return {};
@@ -67,6 +86,15 @@ std::string judge_set_config(const Json& call) {
   if (args == call.end() || !args->is_array() || args->empty()) return {};
   auto name = constant_of((*args)[0]);
   if (!name) return "set_config with a computed setting name";
+  if (is_search_path(*name)) {
+    if (args->size() < 2) return {};
+    auto value = constant_of((*args)[1]);
+    if (!value) return "set_config('search_path') to a computed value";
+    if (!search_path_is_safe({*value})) {
+      return "a search_path that lists pg_catalog after another schema";
+    }
+    return {};
+  }
   if (!is_lexer_setting(*name)) return {};
   if (args->size() < 2) return {};
   auto value = constant_of((*args)[1]);

@@ -347,7 +347,7 @@ class TreeScanner {
         break;
       case Key::kName:
         if (is_identity_setting(s)) f.flags |= kNameIdentity;
-        if (is_lexer_setting(s)) lexer_hint_ = true;
+        if (is_lexer_setting(s) || is_search_path(s)) lexer_hint_ = true;
         if (f.role == Role::kBody) body_name_ = s;  // PREPARE/EXECUTE/DEALLOCATE name
         break;
       case Key::kFilename:
@@ -361,7 +361,7 @@ class TreeScanner {
         if (col_open_) append_part(col_buf_, s);
         // Any mention of a lexer setting (SET, set_config, a string constant) sends the statement
         // to the precise, rare-path check in hazards.cc.
-        if (is_lexer_setting(s)) lexer_hint_ = true;
+        if (is_lexer_setting(s) || is_search_path(s)) lexer_hint_ = true;
         if (f.role == Role::kFuncnameString) {
           set_flag(f, kSvalIsSetConfig, iequals(s, "set_config"));
           if (iequals(s, "set_config")) lexer_hint_ = true;

@@ -185,10 +185,14 @@ Decision decide_statement(const RoleSet& rs, const sql::Statement& st, std::stri
   if (!st.lexer_unsafe.empty()) {
     // No rule can allow this: after it, phigate's parse of the session's statements would no
     // longer match the server's, and every later decision would be about the wrong text.
-    return {Outcome::kDeny, denial("lexer",
-                                   "phigate refuses " + st.lexer_unsafe +
-                                       ": it changes how the server splits statements",
-                                   first_role)};
+    bool path = st.lexer_unsafe.find("search_path") != std::string::npos;
+    return {Outcome::kDeny,
+            denial("lexer",
+                   "phigate refuses " + st.lexer_unsafe +
+                       (path ? ": built-in function names could resolve to another schema's "
+                               "functions"
+                             : ": it changes how the server splits statements"),
+                   first_role)};
   }
   if (st.kind == Kind::kExecute && st.inner_kind == Kind::kExecute) {
     // The session resolves EXECUTE to what it saw prepared under that name; this one it did not.

@@ -233,6 +233,14 @@ TEST_F(Rules, PrepareAndExecuteAreDecidedAsWhatTheyRun) {
   EXPECT_EQ(sql("prep", "SELECT 1").max_rows, 7u);
 }
 
+TEST_F(Rules, SearchPathThatCouldShadowBuiltinsIsRefused) {
+  Verdict v = sql("legacy", "SET search_path = public, pg_catalog");
+  EXPECT_EQ(v.kind, VerdictKind::kDeny);
+  EXPECT_EQ(v.rule, "lexer");
+  EXPECT_THAT(v.message, HasSubstr("pg_catalog after another schema"));
+  EXPECT_EQ(sql("legacy", "SET search_path = public").kind, VerdictKind::kAllow);
+}
+
 TEST(RuleConfig, ErrorsCarryLineNumbers) {
   ConfigLoad load = load_config_text(R"(resources:
   - { name: c, type: postgres, upstream: "127.0.0.1:1", credentials: { username: u, password_env: P } }

@@ -382,6 +382,21 @@ TEST(ClassifyTable, DdlGrantMaintenanceAndOther) {
       {"SET client_encoding = 'SJIS'", "kind=set lexer=1"},
       {"SET standard_conforming_strings = off", "lexer=1"},
       {"DISCARD ALL", "kind=discard plumbing=1 writes=0"},
+      {"SET search_path TO public, pg_catalog", "kind=set lexer=1"},
+      {"SET search_path = 'public, pg_catalog'", "lexer=1"},
+      {"SET search_path = 'public,  PG_CATALOG'", "lexer=1"},
+      {"SET search_path TO pg_catalog, public", "lexer=0 plumbing=1"},
+      {"SET search_path TO public", "lexer=0"},
+      {"SET search_path = \"PG_CATALOG\", x", "lexer=0"},
+      {"SET search_path = '\"pg_catalog\"', x", "lexer=0"},
+      {"SET search_path = x, '\"pg_catalog\"'", "lexer=1"},
+      {"RESET search_path", "lexer=0"},
+      {"SET search_path TO DEFAULT", "lexer=0"},
+      {"SELECT set_config('search_path', 'x,pg_catalog', false)", "lexer=1"},
+      {"SELECT set_config('search_path', '\"$user\", public', false)", "lexer=0"},
+      {"SELECT set_config('search_path', current_user, false)", "lexer=1"},
+      {"SELECT pg_catalog.set_config('SEARCH_PATH', 'a, pg_catalog', true)", "lexer=1"},
+      {"SHOW search_path", "lexer=0"},
   };
   for (const Row& r : rows) check(r);
 }
