@@ -416,5 +416,26 @@ def test_function_and_regex_rules():
     h.check("ERROR" not in err, err)
 
 
+
+def test_search_path_cannot_shadow_builtins():
+    """A schema listed before pg_catalog would let its own lower()/count() run instead of the
+    built-ins a read_only role trusts: refused as a statement and as a start-up parameter."""
+    pg.admin(f"CREATE SCHEMA shadow AUTHORIZATION {UPSTREAM};", dbname="clinic")
+    pg.admin("CREATE FUNCTION shadow.lower(text) RETURNS text LANGUAGE sql AS "
+             "'INSERT INTO public.access_log DEFAULT VALUES RETURNING $1'", dbname="clinic")
+    before = snapshot()
+    for sql in ["SET search_path = shadow, pg_catalog, public",
+                "SELECT set_config('search_path', 'shadow, pg_catalog', false)"]:
+        rc, out, err = gw.psql(READER, None, args=["-v", "VERBOSITY=verbose", "-c", sql,
+                                                   "-c", "SELECT lower('X')"])
+        h.check("42501" in err and "pg_catalog after another schema" in err, err)
+    c = pgwire.Conn("127.0.0.1", gw.port)
+    h.on_exit(c.close)
+    status, fields = c.startup("rita", "clinic", READER,
+                               search_path="shadow, pg_catalog, public")
+    c.close()
+    h.eq((status, (fields or {}).get("C")), ("error", "0A000"), str(fields))
+    h.eq(snapshot(), before)
+
 if __name__ == "__main__":
     h.main(globals())
