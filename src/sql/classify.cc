@@ -117,7 +117,11 @@ Classification classify_uncached(std::string_view query) {
   if (!readable) return fail("internal error: unreadable parse tree");
   for (Statement& st : c.statements) {
     // Rare path: the scan only flags statements that mention a lexer setting or set_config.
-    if (!st.lexer_unsafe.empty()) st.lexer_unsafe = lexer_unsafe_reason(st.text);
+    if (!st.lexer_unsafe.empty()) {
+      SettingHazards h = setting_hazards(st.text);
+      st.lexer_unsafe = std::move(h.lexer_unsafe);
+      st.shadows_builtins = std::move(h.shadows_builtins);
+    }
     // UPDATE pg_settings runs set_config for each row it touches.
     if (st.lexer_unsafe.empty() && st.kind == Kind::kUpdate) {
       for (const auto& t : st.tables) {

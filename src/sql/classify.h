@@ -81,9 +81,12 @@ struct Statement {
   // Non-empty when the statement changes a setting that alters how the server splits bytes into
   // tokens (client_encoding to SJIS/BIG5/..., standard_conforming_strings off, backslash_quote),
   // or might (set_config with a computed name): phigate refuses it whatever the rules say, since
-  // its own parse would no longer match the server's. Also set for a search_path that lists
-  // pg_catalog after another schema (built-in names could be shadowed). The text says why.
+  // its own parse would no longer match the server's. The text says why.
   std::string lexer_unsafe;
+  // Non-empty when the statement sets a search_path that lists pg_catalog after another schema
+  // (or one phigate cannot read): unqualified built-in names could then call another schema's
+  // functions, so a read_only role refuses it (its function allowlist trusts those names).
+  std::string shadows_builtins;
 
   // PREPARE/EXPLAIN/DECLARE: the kind of the wrapped statement; otherwise equal to `kind`. For an
   // EXECUTE the session fills it in from what it saw prepared under that name.

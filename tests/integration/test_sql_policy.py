@@ -419,7 +419,8 @@ def test_function_and_regex_rules():
 
 def test_search_path_cannot_shadow_builtins():
     """A schema listed before pg_catalog would let its own lower()/count() run instead of the
-    built-ins a read_only role trusts: refused as a statement and as a start-up parameter."""
+    built-ins a read_only role trusts: a read_only role may not set such a path, and nobody may
+    ask for one as a start-up parameter (roles are not known yet at that point)."""
     pg.admin(f"CREATE SCHEMA shadow AUTHORIZATION {UPSTREAM};", dbname="clinic")
     pg.admin("CREATE FUNCTION shadow.lower(text) RETURNS text LANGUAGE sql AS "
              "'INSERT INTO public.access_log DEFAULT VALUES RETURNING $1'", dbname="clinic")

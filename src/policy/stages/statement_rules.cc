@@ -21,6 +21,12 @@ struct Decision {
 // not on the built-in read-only allowlist (its body is invisible to phigate).
 bool may_write(const sql::Statement& st) { return st.writes || !st.impure_function.empty(); }
 
+// What else a read_only role refuses: a search_path under which the allowlist's unqualified names
+// could mean another schema's functions.
+bool read_only_refuses(const sql::Statement& st) {
+  return may_write(st) || !st.shadows_builtins.empty();
+}
+
 // The statement's normalized text, computed once and only if a regex rule asks for it.
 struct Lazy {
   bool done = false;
@@ -115,6 +121,9 @@ Verdict denial(std::string rule, std::string message, const std::string& role) {
 }
 
 std::string read_only_reason(const sql::Statement& st, Kind kind) {
+  if (!st.shadows_builtins.empty()) {
+    return "sets " + st.shadows_builtins + " (built-in function names could resolve elsewhere)";
+  }
   if (!st.writes && !st.impure_function.empty()) {
     return "calls " + st.impure_function + "(), which is not a built-in known to be read-only";
   }
@@ -131,7 +140,7 @@ Decision decide_view(const RoleSet& rs, const View& v, std::string_view resource
   for (size_t i = 0; i < rs.n; ++i) {
     const CompiledRole& role = *rs.roles[i];
     const std::string& role_name = role.config->name;
-    if (role.config->read_only && may_write(v.st)) {
+    if (role.config->read_only && read_only_refuses(v.st)) {
       return {Outcome::kDeny, denial("read_only",
                                      "role " + role_name + " is read-only: the statement " +
                                          read_only_reason(v.st, v.kind),
@@ -185,14 +194,10 @@ Decision decide_statement(const RoleSet& rs, const sql::Statement& st, std::stri
   if (!st.lexer_unsafe.empty()) {
     // No rule can allow this: after it, phigate's parse of the session's statements would no
     // longer match the server's, and every later decision would be about the wrong text.
-    bool path = st.lexer_unsafe.find("search_path") != std::string::npos;
-    return {Outcome::kDeny,
-            denial("lexer",
-                   "phigate refuses " + st.lexer_unsafe +
-                       (path ? ": built-in function names could resolve to another schema's "
-                               "functions"
-                             : ": it changes how the server splits statements"),
-                   first_role)};
+    return {Outcome::kDeny, denial("lexer",
+                                   "phigate refuses " + st.lexer_unsafe +
+                                       ": it changes how the server splits statements",
+                                   first_role)};
   }
   if (st.kind == Kind::kExecute && st.inner_kind == Kind::kExecute) {
     // The session resolves EXECUTE to what it saw prepared under that name; this one it did not.

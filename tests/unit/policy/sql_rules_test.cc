@@ -233,12 +233,15 @@ TEST_F(Rules, PrepareAndExecuteAreDecidedAsWhatTheyRun) {
   EXPECT_EQ(sql("prep", "SELECT 1").max_rows, 7u);
 }
 
-TEST_F(Rules, SearchPathThatCouldShadowBuiltinsIsRefused) {
-  Verdict v = sql("legacy", "SET search_path = public, pg_catalog");
+TEST_F(Rules, SearchPathThatCouldShadowBuiltinsIsRefusedByReadOnlyRoles) {
+  Verdict v = sql("ro", "SET search_path = public, pg_catalog");
   EXPECT_EQ(v.kind, VerdictKind::kDeny);
-  EXPECT_EQ(v.rule, "lexer");
+  EXPECT_EQ(v.rule, "read_only");
   EXPECT_THAT(v.message, HasSubstr("pg_catalog after another schema"));
-  EXPECT_EQ(sql("legacy", "SET search_path = public").kind, VerdictKind::kAllow);
+  EXPECT_EQ(sql("ro", "SELECT set_config('search_path', current_user, false)").rule, "read_only");
+  EXPECT_EQ(sql("ro", "SET search_path = public").kind, VerdictKind::kAllow);
+  // Other roles: ordinary plumbing.
+  EXPECT_EQ(sql("legacy", "SET search_path = public, pg_catalog").kind, VerdictKind::kAllow);
 }
 
 TEST(RuleConfig, ErrorsCarryLineNumbers) {

@@ -33,6 +33,7 @@ std::map<std::string, std::string> facts(const Statement& st) {
   f["identity"] = st.changes_identity ? "1" : "0";
   f["nexec"] = st.nested_execute ? "1" : "0";
   f["lexer"] = st.lexer_unsafe.empty() ? "0" : "1";
+  f["shadow"] = st.shadows_builtins.empty() ? "0" : "1";
   std::string tables;
   for (size_t i = 0; i < st.tables.size(); ++i) {
     tables += (i ? " " : "") + st.tables[i] + ":" + table_op_names(st.table_ops[i]);
@@ -382,21 +383,24 @@ TEST(ClassifyTable, DdlGrantMaintenanceAndOther) {
       {"SET client_encoding = 'SJIS'", "kind=set lexer=1"},
       {"SET standard_conforming_strings = off", "lexer=1"},
       {"DISCARD ALL", "kind=discard plumbing=1 writes=0"},
-      {"SET search_path TO public, pg_catalog", "kind=set lexer=1"},
-      {"SET search_path = 'public, pg_catalog'", "lexer=1"},
-      {"SET search_path = 'public,  PG_CATALOG'", "lexer=1"},
-      {"SET search_path TO pg_catalog, public", "lexer=0 plumbing=1"},
-      {"SET search_path TO public", "lexer=0"},
-      {"SET search_path = \"PG_CATALOG\", x", "lexer=0"},
-      {"SET search_path = '\"pg_catalog\"', x", "lexer=0"},
-      {"SET search_path = x, '\"pg_catalog\"'", "lexer=1"},
-      {"RESET search_path", "lexer=0"},
-      {"SET search_path TO DEFAULT", "lexer=0"},
-      {"SELECT set_config('search_path', 'x,pg_catalog', false)", "lexer=1"},
-      {"SELECT set_config('search_path', '\"$user\", public', false)", "lexer=0"},
-      {"SELECT set_config('search_path', current_user, false)", "lexer=1"},
-      {"SELECT pg_catalog.set_config('SEARCH_PATH', 'a, pg_catalog', true)", "lexer=1"},
-      {"SHOW search_path", "lexer=0"},
+      {"SET search_path TO public, pg_catalog", "kind=set shadow=1"},
+      {"SET search_path = 'public, pg_catalog'", "shadow=1"},
+      {"SET search_path = 'public,  PG_CATALOG'", "shadow=1"},
+      {"SET search_path TO pg_catalog, public", "shadow=0 plumbing=1"},
+      {"SET search_path TO public", "shadow=0"},
+      {"SET search_path = \"PG_CATALOG\", x", "shadow=0"},
+      {"SET search_path = '\"pg_catalog\"', x", "shadow=0"},
+      {"SET search_path = x, '\"pg_catalog\"'", "shadow=1"},
+      {"RESET search_path", "shadow=0"},
+      {"SET search_path TO DEFAULT", "shadow=0"},
+      {"SELECT set_config('search_path', 'x,pg_catalog', false)", "shadow=1"},
+      {"SELECT set_config('search_path', '\"$user\", public', false)", "shadow=0"},
+      {"SELECT set_config('search_path', current_user, false)", "shadow=1"},
+      {"SELECT pg_catalog.set_config('SEARCH_PATH', 'a, pg_catalog', true)", "shadow=1 lexer=0"},
+      {"SELECT set_config('search_path', 'a, pg_catalog', true), set_config('client_encoding', "
+       "'SJIS', false)",
+       "shadow=1 lexer=1"},
+      {"SHOW search_path", "shadow=0"},
   };
   for (const Row& r : rows) check(r);
 }
