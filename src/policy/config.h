@@ -72,6 +72,19 @@ struct RuleMatch {
   std::string where;                                // "", "absent", "present"
   // HTTP: query parameter -> value glob; JSON body path ("$.action") -> value glob.
   std::map<std::string, std::string> query, body;
+  // SQL policy matchers (policy/stages/statement_rules.cc): called functions (globs, matched like
+  // tables), whether the statement may write, and a regex on the normalized statement text.
+  std::vector<std::string> functions;
+  std::optional<bool> writes;
+  std::string regex;
+  // Which protocol a rule speaks: SQL keys and HTTP keys never mix in one rule.
+  bool has_sql_keys() const {
+    return !statement.empty() || !tables.empty() || !where.empty() || !functions.empty() ||
+           writes.has_value() || !regex.empty();
+  }
+  bool has_http_keys() const {
+    return !methods.empty() || !paths.empty() || !query.empty() || !body.empty();
+  }
 };
 
 struct RuleConfig {

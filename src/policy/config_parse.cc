@@ -368,7 +368,16 @@ void Parser::rule(const YAML::Node& n, const std::string& ctx, RuleConfig& r) {
                   {"tables", str_list(m.tables)},
                   {"where", str(m.where)},
                   {"query", str_map(m.query)},
-                  {"body", str_map(m.body)}});
+                  {"body", str_map(m.body)},
+
+                  {"functions", str_list(m.functions)},
+                  {"writes",
+                   [&](auto& wv, auto& wp) {
+                     bool b = false;
+                     boolean(b)(wv, wp);
+                     m.writes = b;
+                   }},
+                  {"regex", str(m.regex)}});
            }},
           {"action", str(r.action)},
           {"message", str(r.message)},

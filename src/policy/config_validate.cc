@@ -252,12 +252,24 @@ void validate_policy(const Config& c, const LineMap* lines, std::vector<ConfigEr
                     p + ".match.where: '" + rule.match.where + "' is not one of absent | present");
       }
       const RuleMatch& m = rule.match;
-      bool sql_keys = !m.statement.empty() || !m.tables.empty() || !m.where.empty();
-      if (sql_keys &&
-          (!m.methods.empty() || !m.paths.empty() || !m.query.empty() || !m.body.empty())) {
+      bool sql_keys = m.has_sql_keys();
+      if (sql_keys && m.has_http_keys()) {
         ck.error_at(rule_at(".match"),
-                    p + ".match: statement/tables/where (SQL) and methods/paths (HTTP) cannot be "
-                        "combined in one rule");
+                    p + ".match: statement/tables/functions/where/writes/regex (SQL) and "
+                        "methods/paths (HTTP) cannot be combined in one rule");
+      }
+      if (!m.regex.empty()) {
+        if (auto re = SqlRegex::compile(m.regex); !re) {
+          ck.error_at(
+              rule_at(".match.regex"),
+              p + ".match.regex: '" + m.regex + "' is not a usable pattern: " + re.error().message);
+        }
+      }
+      for (const std::string& f : m.functions) {
+        if (f.empty()) ck.error_at(rule_at(".match.functions"), p + ".match.functions: empty name");
+      }
+      for (const std::string& t : m.tables) {
+        if (t.empty()) ck.error_at(rule_at(".match.tables"), p + ".match.tables: empty name");
       }
       for (const std::string& method : m.methods) {
         if (method.empty() || method.find_first_of(" \t/") != std::string::npos) {

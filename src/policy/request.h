@@ -39,10 +39,11 @@ enum class VerdictKind { kContinue, kAllow, kDeny, kHold, kRewrite };
 
 struct Verdict {
   VerdictKind kind = VerdictKind::kContinue;
-  std::string rule;     // rule that decided, e.g. "analyst#0" or the rule's name; "" = default
-  std::string message;  // for deny: shown to the client
-  std::string code;     // SQLSTATE-like class for deny, e.g. "42501", "28000"
-  std::string role;     // role whose rule decided
+  std::string rule;       // rule that decided, e.g. "analyst#0" or the rule's name; "" = default
+  std::string message;    // for deny: shown to the client
+  std::string code;       // SQLSTATE-like class for deny, e.g. "42501", "28000"
+  std::string role;       // role whose rule decided
+  uint64_t max_rows = 0;  // allow: the deciding role's max_rows (0 = no limit)
   static Verdict allow(std::string rule, std::string role = {}) {
     return {VerdictKind::kAllow, std::move(rule), {}, {}, std::move(role)};
   }

@@ -29,7 +29,9 @@ Result<std::shared_ptr<const PolicySnapshot>> PolicySnapshot::compile(const Conf
   }
   s->config_ = config;
   s->version_ = version;
-  s->compiled_ = std::make_unique<const CompiledPolicy>(s->config_);
+  auto compiled = CompiledPolicy::compile(s->config_);
+  if (!compiled) return compiled.error();
+  s->compiled_ = std::move(*compiled);
   // Order matters: access to the resource first, then the roles' rules. Masking, approvals and
   // the audit stage slot in here as they arrive.
   s->stages_.push_back(std::make_unique<const ResourceAccessStage>(*s->compiled_));

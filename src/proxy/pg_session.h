@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "audit/event.h"
 #include "codec/pg/messages.h"
@@ -45,6 +47,18 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     std::shared_ptr<const sql::Classification> sql;
     bool ddl = false;
     size_t copies = 0;
+    // max_rows (pg_session_limits.cc): the deciding role's limit, the rows of the current result,
+    // a portal's running count shared by its Executes, and whether rows were withheld.
+    uint64_t max_rows = 0;
+    uint64_t result_rows = 0;
+    uint64_t withheld = 0;  // rows of the current result not forwarded
+    std::shared_ptr<uint64_t> portal_rows;
+    std::string limit_role;
+    bool truncated = false;
+    // DECLAREs of this statement string, in order; each CommandComplete "DECLARE CURSOR" starts
+    // that cursor's row count afresh (only once the server has really made it).
+    std::vector<std::string> declared_cursors;
+    size_t declares_done = 0;
   };
   // One entry per forwarded message that the server answers, in order (§55.2.3: responses come in
   // the order of the messages).
@@ -61,6 +75,8 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     uint64_t version = 0;
     // 'd': a Describe phigate added before a masked Execute; its answer plans the rows.
     std::shared_ptr<const mask::MaskProfile> mask;
+    // SQL-level PREPAREs this message made (name, version), forgotten again if it fails.
+    std::vector<std::pair<std::string, uint64_t>> sql_prepared;
   };
   struct PreparedInfo {
     uint64_t version = 0;
@@ -72,6 +88,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     uint64_t version = 0;
     std::shared_ptr<const PreparedInfo> stmt;
     std::vector<std::string> params;
+    std::shared_ptr<uint64_t> rows_sent = std::make_shared<uint64_t>(0);  // for max_rows
   };
 
   // startup (pg_session_startup.cc)
@@ -101,6 +118,22 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
                                               const std::vector<std::string>* params,
                                               const Verdict& v);
   void protocol_violation(std::string message);
+
+  // SQL-level PREPARE/EXECUTE/DEALLOCATE (pg_session_prepared.cc). They share one namespace with
+  // the extended protocol's named statements (§55.2.3), so both live in prepared_.
+  std::shared_ptr<const sql::Classification> resolve_execute(
+      std::shared_ptr<const sql::Classification> cls) const;
+  void track_sql_prepared(const sql::Classification& cls, Pending& p);
+  void forget_sql_prepared(const Pending& p);
+
+  // max_rows (pg_session_limits.cc): false when the DataRow must not reach the client.
+  bool count_row(StmtRecord& rec);
+  // At the end of a result: the ErrorResponse that replaces its CommandComplete/PortalSuspended
+  // when rows were withheld. Returns false when the result was not truncated.
+  bool end_result(StmtRecord& rec, Bytes& replacement);
+  // SQL cursors: FETCH counts against the cursor's running total, not per result.
+  void attach_cursor_counts(const sql::Classification& cls, StmtRecord& rec);
+  void cursor_declared(StmtRecord& rec);
 
   // upstream → client (pg_session_server.cc)
   net::awaitable<void> server_loop();
@@ -155,6 +188,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   std::vector<std::shared_ptr<StmtRecord>> batch_recs_;
   std::unordered_map<std::string, std::shared_ptr<const PreparedInfo>> prepared_;
   std::unordered_map<std::string, PortalInfo> portals_;
+  std::unordered_map<std::string, std::shared_ptr<uint64_t>> cursor_rows_;  // for max_rows
   std::string fatal_message_;  // sent to the client by the server loop before closing
   std::string fatal_sqlstate_;
   bool closing_ = false;

@@ -217,12 +217,17 @@ bool PgSession::on_query(const pg::Frame& f) {
   auto q = pg::parse_query(f.body);  // §55.7 Query
   if (!q) return protocol_violation(q.error().message), false;
   auto cls = sql::classify(q->sql);
-  Verdict v = decide(q->sql, cls);
-  auto mask = decide_masking(v, cls.get());
-  auto rec = audit_statement(q->sql, cls.get(), nullptr, v);
-  attach_masking(*rec, std::move(mask), cls);
+  auto decided = resolve_execute(cls);  // EXECUTE name is decided as what it runs
+  Verdict v = decide(q->sql, decided);
+  auto mask = decide_masking(v, decided.get());
+  auto rec = audit_statement(q->sql, decided.get(), nullptr, v);
+  attach_masking(*rec, std::move(mask), decided);
   if (v.kind == VerdictKind::kAllow) {
+    rec->max_rows = v.max_rows;
+    rec->limit_role = v.role;
+    attach_cursor_counts(*cls, *rec);
     pending_.emplace_back('Q', std::move(rec));
+    track_sql_prepared(*cls, pending_.back());
     forward(f);
   } else {
     inject_denial('Q', {}, v);
@@ -237,7 +242,7 @@ bool PgSession::on_parse(const pg::Frame& f) {
   info->version = ++versions_;
   info->text = std::string(p->query);
   info->sql = sql::classify(p->query);
-  Verdict v = decide(p->query, info->sql);
+  Verdict v = decide(p->query, resolve_execute(info->sql));
   info->denied = v.kind != VerdictKind::kAllow;
   std::string name(p->name);
   // A named statement that already exists makes the server refuse this Parse (42P05) and keep
@@ -311,13 +316,20 @@ bool PgSession::on_execute(const pg::Frame& f) {
     return true;
   }
   // Decided again at Execute with the current policy snapshot: a reload applies to live sessions.
-  Verdict v = decide(portal.stmt->text, portal.stmt->sql);
-  auto mask = decide_masking(v, portal.stmt->sql.get());
-  auto rec = audit_statement(portal.stmt->text, portal.stmt->sql.get(), &portal.params, v);
-  attach_masking(*rec, std::move(mask), portal.stmt->sql);
+  auto decided = resolve_execute(portal.stmt->sql);
+  Verdict v = decide(portal.stmt->text, decided);
+  auto mask = decide_masking(v, decided.get());
+  auto rec = audit_statement(portal.stmt->text, decided.get(), &portal.params, v);
+  attach_masking(*rec, std::move(mask), decided);
   if (v.kind == VerdictKind::kAllow) {
     describe_for_masking(ex->portal, *rec);
+    rec->max_rows = v.max_rows;
+    rec->limit_role = v.role;
+    if (portal.stmt->sql) attach_cursor_counts(*portal.stmt->sql, *rec);  // FETCH via Parse
+    if (!rec->portal_rows) rec->portal_rows = portal.rows_sent;
+    auto stmt = portal.stmt;  // track_sql_prepared may clear portals_ (DISCARD ALL)
     pending_.emplace_back('E', std::move(rec));
+    if (stmt->sql) track_sql_prepared(*stmt->sql, pending_.back());
     forward(f);
   } else {
     inject_denial('P', {}, v);

@@ -24,7 +24,7 @@ awaitable<void> PgSession::server_loop() {
   Bytes replacement;
   for (;;) {
     size_t head = 0, copied = 0;
-    bool bad = false, lookup = false;
+    bool bad = false, lookup = false, replaced = false;
     out.clear();
     for (;;) {
       auto d = pg::decode_frame(buf.readable().subspan(head), pg::kDefaultMaxBackendLen);
@@ -51,6 +51,7 @@ awaitable<void> PgSession::server_loop() {
         if (sent.status == pg::DecodeStatus::kMessage) capture_sent(sent.message);
       }
       if (replace) {
+        replaced = true;
         // Copy the untouched run before this frame, then the replacement instead of it.
         ByteSpan run = buf.readable().subspan(copied, head - copied);
         out.insert(out.end(), run.begin(), run.end());
@@ -60,12 +61,12 @@ awaitable<void> PgSession::server_loop() {
       head += d.message.total;
     }
     error_code ec;
-    if (out.empty()) {
+    if (!replaced) {
       if (head > 0) co_await client_->write_all(asio::buffer(buf.readable().data(), head), ec);
     } else {
       ByteSpan run = buf.readable().subspan(copied, head - copied);
       out.insert(out.end(), run.begin(), run.end());
-      co_await client_->write_all(asio::buffer(out), ec);
+      if (!out.empty()) co_await client_->write_all(asio::buffer(out), ec);
     }
     if (ec) break;
     if (bad) {
@@ -119,7 +120,7 @@ void PgSession::finish(const std::shared_ptr<StmtRecord>& rec, const char* statu
   if (!rec) return;
   audit::Event e = make_event("result");
   e.ref_seq = rec->seq;
-  e.status = rec->error ? "error" : status;
+  e.status = rec->error ? "error" : rec->truncated ? "truncated" : status;
   e.rows = rec->rows;
   e.bytes = rec->bytes;
   e.error_code = rec->error_code;
@@ -154,17 +155,31 @@ void PgSession::handle_server_frame(const pg::Frame& f, Bytes& replacement, bool
   switch (f.type) {
     case 'D':  // DataRow
       if (head && head->rec) {
+        if (!count_row(*head->rec)) {
+          replacement.clear();  // a masked rewrite of the row is dropped too
+          replace = true;       // max_rows reached: dropped (empty replacement)
+          break;
+        }
         ++head->rec->rows;
         head->rec->bytes += f.total;
       }
       break;
-    case 'd':  // CopyData (COPY TO STDOUT)
-      if (head && head->rec) head->rec->bytes += f.total;
+    case 'd':  // CopyData (COPY TO STDOUT): the server sends one row per message
+      if (head && head->rec) {
+        if (!count_row(*head->rec)) {
+          replacement.clear();
+          replace = true;  // max_rows reached: dropped
+          break;
+        }
+        head->rec->bytes += f.total;
+      }
       break;
     case 'C': {  // CommandComplete
       auto c = pg::parse_command_complete(f.body);
       if (!head || !c) break;
       if (head->rec) {
+        replace = end_result(*head->rec, replacement);
+        if (c->tag == "DECLARE CURSOR") cursor_declared(*head->rec);
         head->rec->tag = std::string(c->tag);
         // DataRows already counted SELECT rows; other commands report their count in the tag.
         if (head->rec->rows == 0) head->rec->rows = pg::command_rows(c->tag).value_or(0);
@@ -182,6 +197,7 @@ void PgSession::handle_server_frame(const pg::Frame& f, Bytes& replacement, bool
       }
       break;
     case 's':  // PortalSuspended: Execute hit its row limit
+      if (head && head->rec) replace = end_result(*head->rec, replacement);
       if (head && head->kind == 'E') {
         finish(head->rec, "suspended");
         pending_.pop_front();
@@ -209,9 +225,12 @@ void PgSession::handle_server_frame(const pg::Frame& f, Bytes& replacement, bool
         replace = true;
       }
       if (head->rec) {
+        head->rec->withheld = 0;  // the server's own error ends the result; it is forwarded
+        head->rec->result_rows = 0;
         head->rec->error = true;
         if (fields) head->rec->error_code = std::string(fields->sqlstate());
       }
+      forget_sql_prepared(*head);
       if (head->kind != 'Q' && head->kind != 'F' && head->kind != 'S') {
         forget_failed(*head);
         finish(head->rec, "error");

@@ -219,6 +219,14 @@ awaitable<bool> PgSession::startup() {
       co_await flush_fatal();
       co_return false;
     }
+    if (!sql::search_path_is_safe({std::string(p.param("search_path"))})) {
+      // pg_catalog after another schema lets that schema shadow built-in functions (settings.h).
+      queue_fatal("0A000",
+                  "a search_path that lists pg_catalog after another schema is not "
+                  "supported through phigate");
+      co_await flush_fatal();
+      co_return false;
+    }
     std::string_view repl = p.param("replication");
     if (!repl.empty() && repl != "false" && repl != "0" && repl != "off" && repl != "no") {
       queue_fatal("08P01", "replication connections are not supported through phigate");

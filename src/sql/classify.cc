@@ -35,14 +35,36 @@ const char* kind_name(Kind k) {
       return "update";
     case Kind::kDelete:
       return "delete";
+    case Kind::kMerge:
+      return "merge";
+    case Kind::kCopyTo:
+      return "copy_to";
+    case Kind::kCopyFrom:
+      return "copy_from";
+    case Kind::kCopyProgram:
+      return "copy_program";
     case Kind::kDdl:
       return "ddl";
+    case Kind::kGrant:
+      return "grant";
     case Kind::kTransaction:
       return "transaction";
     case Kind::kSet:
       return "set";
     case Kind::kShow:
       return "show";
+    case Kind::kExplain:
+      return "explain";
+    case Kind::kCall:
+      return "call";
+    case Kind::kDo:
+      return "do";
+    case Kind::kPrepare:
+      return "prepare";
+    case Kind::kExecute:
+      return "execute";
+    case Kind::kMaintenance:
+      return "maintenance";
     case Kind::kDiscard:
       return "discard";
     case Kind::kDeallocate:
@@ -55,6 +77,23 @@ const char* kind_name(Kind k) {
       return "other";
   }
   return "other";
+}
+
+std::string table_op_names(uint16_t ops) {
+  static constexpr std::pair<uint16_t, const char*> kNames[] = {
+      {kOpRead, "read"},     {kOpInsert, "insert"},
+      {kOpUpdate, "update"}, {kOpDelete, "delete"},
+      {kOpMerge, "merge"},   {kOpTruncate, "truncate"},
+      {kOpDdl, "ddl"},       {kOpGrant, "grant"},
+      {kOpLock, "lock"},     {kOpMaintenance, "maintenance"},
+  };
+  std::string out;
+  for (auto [bit, name] : kNames) {
+    if (!(ops & bit)) continue;
+    if (!out.empty()) out += ',';
+    out += name;
+  }
+  return out;
 }
 
 Classification classify_uncached(std::string_view query) {
@@ -78,7 +117,11 @@ Classification classify_uncached(std::string_view query) {
   if (!readable) return fail("internal error: unreadable parse tree");
   for (Statement& st : c.statements) {
     // Rare path: the scan only flags statements that mention a lexer setting or set_config.
-    if (!st.lexer_unsafe.empty()) st.lexer_unsafe = lexer_unsafe_reason(st.text);
+    if (!st.lexer_unsafe.empty()) {
+      SettingHazards h = setting_hazards(st.text);
+      st.lexer_unsafe = std::move(h.lexer_unsafe);
+      st.shadows_builtins = std::move(h.shadows_builtins);
+    }
     // UPDATE pg_settings runs set_config for each row it touches.
     if (st.lexer_unsafe.empty() && st.kind == Kind::kUpdate) {
       for (const auto& t : st.tables) {
@@ -151,7 +194,9 @@ class ClassificationCache {
     size_t n = query.size() * 2 + sizeof(Entry) + sizeof(Classification) + c.error.size();
     for (const Statement& s : c.statements) {
       n += sizeof(Statement) + s.text.size();
-      for (const std::string& t : s.tables) n += sizeof(std::string) + t.size();
+      for (const std::string& t : s.tables) n += sizeof(std::string) + t.size() + 2;
+      for (const std::string& t : s.columns) n += sizeof(std::string) + t.size();
+      for (const std::string& t : s.functions) n += sizeof(std::string) + t.size();
     }
     return n;
   }

@@ -39,10 +39,34 @@ std::optional<std::string> constant_of(const Json& node) {
   return std::nullopt;
 }
 
-std::string judge_set(const Json& body) {
+// SET search_path: every value must be a constant and pg_catalog must not come after another
+// schema (settings.h).
+std::string judge_search_path(const Json& body) {
+  std::string kind = body.value("kind", "");
+  if (kind != "VAR_SET_VALUE") return {};  // RESET / DEFAULT / FROM CURRENT
+  auto args = body.find("args");
+  if (args == body.end() || !args->is_array()) return "an unreadable search_path";
+  std::vector<std::string> items;
+  for (const Json& a : *args) {
+    auto v = constant_of(a);
+    if (!v) return "a computed search_path";
+    items.push_back(*v);
+  }
+  if (!search_path_is_safe(items))
+    return "a search_path that lists pg_catalog after another schema";
+  return {};
+}
+
+// Search-path findings go to `shadow`; they do not stop the walk, which goes on looking for a
+// lexer hazard (that one refuses the statement for every role).
+std::string judge_set(const Json& body, std::string& shadow) {
   auto name_it = body.find("name");
   if (name_it == body.end() || !name_it->is_string()) return {};
   std::string name = name_it->get<std::string>();
+  if (is_search_path(name)) {
+    if (shadow.empty()) shadow = judge_search_path(body);
+    return {};
+  }
   if (!is_lexer_setting(name)) return {};
   std::string kind = body.value("kind", "");
   if (kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT" || kind == "VAR_SET_CURRENT") return {};
@@ -56,7 +80,7 @@ std::string judge_set(const Json& body) {
   return {};
 }
 
-std::string judge_set_config(const Json& call) {
+std::string judge_set_config(const Json& call, std::string& shadow) {
   auto fn = call.find("funcname");
   if (fn == call.end() || !fn->is_array() || fn->empty()) return {};
   const Json& last = fn->back();
@@ -67,6 +91,16 @@ std::string judge_set_config(const Json& call) {
   if (args == call.end() || !args->is_array() || args->empty()) return {};
   auto name = constant_of((*args)[0]);
   if (!name) return "set_config with a computed setting name";
+  if (is_search_path(*name)) {
+    if (args->size() < 2 || !shadow.empty()) return {};
+    auto value = constant_of((*args)[1]);
+    if (!value) {
+      shadow = "a computed search_path";
+    } else if (!search_path_is_safe({*value})) {
+      shadow = "a search_path that lists pg_catalog after another schema";
+    }
+    return {};
+  }
   if (!is_lexer_setting(*name)) return {};
   if (args->size() < 2) return {};
   auto value = constant_of((*args)[1]);
@@ -76,20 +110,20 @@ std::string judge_set_config(const Json& call) {
   return {};
 }
 
-std::string walk(const Json& node) {
+std::string walk(const Json& node, std::string& shadow) {
   if (node.is_array()) {
     for (const Json& e : node)
-      if (auto r = walk(e); !r.empty()) return r;
+      if (auto r = walk(e, shadow); !r.empty()) return r;
     return {};
   }
   if (!node.is_object()) return {};
   for (auto it = node.begin(); it != node.end(); ++it) {
     if (it.key() == "VariableSetStmt" && it->is_object()) {
-      if (auto r = judge_set(*it); !r.empty()) return r;
+      if (auto r = judge_set(*it, shadow); !r.empty()) return r;
     } else if (it.key() == "FuncCall" && it->is_object()) {
-      if (auto r = judge_set_config(*it); !r.empty()) return r;
+      if (auto r = judge_set_config(*it, shadow); !r.empty()) return r;
     }
-    if (auto r = walk(*it); !r.empty()) return r;
+    if (auto r = walk(*it, shadow); !r.empty()) return r;
   }
   return {};
 }
@@ -151,18 +185,26 @@ bool is_hazardous_function(std::string_view name) {
   return detail::iequals(name, "loread") || detail::iequals(name, "lowrite");
 }
 
-std::string lexer_unsafe_reason(std::string_view statement) {
+SettingHazards setting_hazards(std::string_view statement) {
   std::string text(statement);
   PgQueryParseResult r = pg_query_parse(text.c_str());
-  std::string out;
+  SettingHazards out;
   if (r.error) {
-    out = "statement could not be re-parsed";
+    out.lexer_unsafe = "statement could not be re-parsed";
   } else {
     Json tree = Json::parse(r.parse_tree ? r.parse_tree : "", nullptr, false);
-    out = tree.is_discarded() ? "statement tree unreadable" : walk(tree);
+    if (tree.is_discarded()) {
+      out.lexer_unsafe = "statement tree unreadable";
+    } else {
+      out.lexer_unsafe = walk(tree, out.shadows_builtins);
+    }
   }
   pg_query_free_parse_result(r);
   return out;
+}
+
+std::string lexer_unsafe_reason(std::string_view statement) {
+  return setting_hazards(statement).lexer_unsafe;
 }
 
 }  // namespace phigate::sql

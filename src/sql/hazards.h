@@ -16,4 +16,12 @@ bool is_hazardous_function(std::string_view name);
 // when it is unsafe, "" when it is safe. Fails closed: an unreadable tree is unsafe.
 std::string lexer_unsafe_reason(std::string_view statement);
 
+// The same pass, also judging search_path (SET and set_config): `shadows_builtins` says why the
+// statement may make another schema's functions shadow built-ins (settings.h), "" when it cannot.
+struct SettingHazards {
+  std::string lexer_unsafe;
+  std::string shadows_builtins;
+};
+SettingHazards setting_hazards(std::string_view statement);
+
 }  // namespace phigate::sql

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "sql/functions.h"
 #include "sql/hazards.h"
 #include "sql/parse_tree_vocab.h"
 #include "sql/settings.h"
@@ -40,6 +41,7 @@ enum : uint32_t {
   kSvalIsSetConfig = 1u << 19,
   kStringIsSetConfig = 1u << 20,
   kDropRemovable = 1u << 21,
+  kHasLimit = 1u << 22,
 };
 
 struct Frame {
@@ -53,11 +55,13 @@ struct Frame {
   uint32_t path_base = 0;  // this container's path is path_[0, path_base)
   uint32_t rel_off = 0, rel_len = 0, sch_off = 0, sch_len = 0, cat_off = 0, cat_len = 0;
   int64_t location = INT64_MAX;
+  bool funccall = false;  // a FuncCall node (its funcname is a function called)
 };
 
 struct TableEvent {
   int64_t loc;
   uint32_t name_off, name_len, path_off, path_len;
+  uint16_t ops;
 };
 
 struct NestedEvent {
@@ -104,7 +108,7 @@ class TreeScanner {
 
   // --- nlohmann SAX interface ---
   bool null() { return element(false); }
-  bool boolean(bool) { return element(false); }
+  bool boolean(bool v) { return element(false) && on_boolean(v); }
   bool number_integer(number_integer_t v) { return element(false) && number(v); }
   bool number_unsigned(number_unsigned_t v) {
     return element(false) && number(static_cast<int64_t>(v));
@@ -188,6 +192,17 @@ class TreeScanner {
       f.role = child_role(p, is_array);
       if (f.role == Role::kNested) f.parent_key = p.key;
       if (f.role == Role::kDropObject) drop_name_.clear();
+      if (!is_array && !p.is_array && (p.key == Key::kFuncCall || p.key == Key::kFunccall)) {
+        f.funccall = true;
+      }
+      if (f.role == Role::kFuncname && p.funccall) {
+        func_open_ = true;
+        func_buf_.clear();
+      }
+      if (f.role == Role::kColumnRef) {
+        col_open_ = true;
+        col_buf_.clear();
+      }
     }
     f.path_base = static_cast<uint32_t>(path_.size());
     frames_.push_back(f);
@@ -219,6 +234,8 @@ class TreeScanner {
       return Role::kNone;
     }
     if (k >= Key::kCreateTableAsStmt) return Role::kNested;
+    if (k == Key::kColumnRef) return Role::kColumnRef;
+    if (k == Key::kQuery && p.role == Role::kBody) return Role::kInnerWrapper;
     switch (p.role) {
       case Role::kFuncnameElem:
         return k == Key::kString ? Role::kFuncnameString : Role::kNone;
@@ -274,8 +291,24 @@ class TreeScanner {
         case Key::kSval:
           f.flags |= kHasSval | kSvalIdentity;
           break;
+        case Key::kLimitCount:
+          if (f.role == Role::kBody) f.flags |= kHasLimit;
+          break;
+        case Key::kLockingClause:
+          locking_ = true;  // FOR UPDATE/SHARE takes row locks: a write as far as PostgreSQL goes
+          break;
+        case Key::kExecuteStmt:
+          nested_execute_ = true;
+          break;
+        case Key::kAStar:
+          if (col_open_) append_part(col_buf_, "*");
+          break;
         default:
           break;
+      }
+      if (f.role == Role::kInnerWrapper && !has_inner_) {
+        has_inner_ = true;
+        inner_kind_ = kind_of_node(k, false);
       }
     } else if (f.role == Role::kStmtNode) {
       // {"SelectStmt": body} has one key; were there more, the DOM used the smallest.
@@ -285,6 +318,8 @@ class TreeScanner {
         has_node_ = true;
         node_name_ = k;
         node_is_drop_ = node_name_ == "DropStmt";
+        top_kind_ = kind_of_node(node_name_, false);
+        default_op_ = default_op_of(node_name_, top_kind_);
       }
     }
     return true;
@@ -312,12 +347,21 @@ class TreeScanner {
         break;
       case Key::kName:
         if (is_identity_setting(s)) f.flags |= kNameIdentity;
-        if (is_lexer_setting(s)) lexer_hint_ = true;
+        if (is_lexer_setting(s) || is_search_path(s)) lexer_hint_ = true;
+        if (f.role == Role::kBody) body_name_ = s;  // PREPARE/EXECUTE/DEALLOCATE name
+        break;
+      case Key::kFilename:
+        if (f.role == Role::kBody) copy_file_ = true;
+        break;
+      case Key::kPortalname:
+        if (f.role == Role::kBody) body_name_ = s;  // DECLARE/FETCH/CLOSE cursor name
         break;
       case Key::kSval:
+        if (func_open_) append_part(func_buf_, s);
+        if (col_open_) append_part(col_buf_, s);
         // Any mention of a lexer setting (SET, set_config, a string constant) sends the statement
         // to the precise, rare-path check in hazards.cc.
-        if (is_lexer_setting(s)) lexer_hint_ = true;
+        if (is_lexer_setting(s) || is_search_path(s)) lexer_hint_ = true;
         if (f.role == Role::kFuncnameString) {
           set_flag(f, kSvalIsSetConfig, iequals(s, "set_config"));
           if (iequals(s, "set_config")) lexer_hint_ = true;
@@ -369,6 +413,7 @@ class TreeScanner {
         if (f.role == Role::kFuncname)
           set_flag(p, kFuncnameSetConfig, f.flags & kFuncnameSetConfig);
         if (f.role == Role::kArgs) set_flag(p, kArgsIdentity, f.flags & kArgsIdentity);
+        if (f.role == Role::kFuncname && func_open_) add_function();
       } else {
         close_object(f, p);
       }
@@ -381,7 +426,7 @@ class TreeScanner {
 
   void close_object(const Frame& f, Frame& p) {
     uint32_t fl = f.flags;
-    if (fl & kHasRelname) add_table(f);
+    if (fl & kHasRelname) add_table(f, p);
     if ((fl & kFuncnameSetConfig) && (fl & kArgsIdentity)) changes_identity_ = true;
     if ((fl & kKindVar) && (fl & (kKindResetAll | kNameIdentity))) changes_identity_ = true;
     switch (f.role) {
@@ -391,6 +436,10 @@ class TreeScanner {
         break;
       case Role::kNested:
         add_nested(f, p);
+        break;
+      case Role::kColumnRef:
+        col_open_ = false;
+        add_unique(columns_, col_buf_);
         break;
       case Role::kFuncnameString:
         set_flag(p, kStringIsSetConfig, fl & kSvalIsSetConfig);
@@ -428,7 +477,50 @@ class TreeScanner {
     return keep(std::string_view(path_).substr(0, len), paths_);
   }
 
-  void add_table(const Frame& f) {
+  bool on_boolean(bool v) {
+    const Frame& f = frames_.back();
+    if (!v || f.role != Role::kBody || f.is_array) return true;
+    if (f.key == Key::kIsFrom) copy_from_ = true;
+    if (f.key == Key::kIsProgram) copy_program_ = true;
+    return true;
+  }
+
+  static void append_part(std::string& buf, std::string_view part) {
+    if (!buf.empty()) buf += '.';
+    buf += part;
+  }
+
+  static void add_unique(std::vector<std::string>& v, std::string_view s) {
+    if (std::find(v.begin(), v.end(), s) == v.end()) v.emplace_back(s);
+  }
+
+  void add_function() {
+    func_open_ = false;
+    add_unique(functions_, func_buf_);
+    if (impure_.empty() && !is_pure_function(func_buf_)) impure_ = func_buf_;
+  }
+
+  static uint16_t default_op_of(std::string_view node, Kind kind) {
+    if (node == "TruncateStmt") return kOpTruncate;
+    if (node == "LockStmt") return kOpLock;
+    if (kind == Kind::kMaintenance) return kOpMaintenance;
+    if (kind == Kind::kGrant) return kOpGrant;
+    return kOpRead;
+  }
+
+  // What the statement does to this relation: a RangeVar that is a direct field of a statement
+  // body (InsertStmt.relation, CreateStmt.relation, ViewStmt.view, ...) is that statement's
+  // target; IntoClause.rel is created; anything else (FROM, USING, subqueries) is read, except in
+  // statements that act on every relation they list (TRUNCATE, LOCK, VACUUM, GRANT).
+  uint16_t op_for(const Frame& p) const {
+    if (p.is_array) return default_op_;
+    if (p.key == Key::kRel) return kOpDdl;
+    if (p.role == Role::kBody) return op_of_kind(top_kind_);
+    if (p.role == Role::kNested) return op_of_kind(kind_of_nested_key(p.parent_key));
+    return default_op_;
+  }
+
+  void add_table(const Frame& f, const Frame& p) {
     auto off = static_cast<uint32_t>(names_.size());
     std::string_view arena(arena_);
     if (f.flags & kHasCatalog) names_.append(arena.substr(f.cat_off, f.cat_len)).push_back('.');
@@ -436,7 +528,7 @@ class TreeScanner {
     names_.append(arena.substr(f.rel_off, f.rel_len));
     auto [path_off, path_len] = keep_path(f.path_base);
     tables_.push_back(TableEvent{f.location, off, static_cast<uint32_t>(names_.size()) - off,
-                                 path_off, path_len});
+                                 path_off, path_len, op_for(p)});
   }
 
   void add_nested(const Frame& f, const Frame& p) {
@@ -451,7 +543,7 @@ class TreeScanner {
         if (!(f.flags & kHasWhere)) all_where_ = false;
         break;
       case Key::kMergeStmt:
-        kind = Kind::kOther;
+        kind = Kind::kMerge;
         break;
       case Key::kCreateTableAsStmt:
         kind = Kind::kDdl;
@@ -478,6 +570,14 @@ class TreeScanner {
 
   void begin_facts() {
     node_is_drop_ = body_is_object_ = changes_identity_ = lexer_hint_ = false;
+    locking_ = nested_execute_ = has_inner_ = copy_from_ = copy_program_ = copy_file_ = false;
+    func_open_ = col_open_ = false;
+    top_kind_ = inner_kind_ = Kind::kOther;
+    default_op_ = kOpRead;
+    body_name_.clear();
+    functions_.clear();
+    columns_.clear();
+    impure_.clear();
     hazards_.clear();
     all_where_ = true;
     body_flags_ = 0;
@@ -498,6 +598,7 @@ class TreeScanner {
   void finish_statement();
   void order_tables(Statement& st);
   void order_nested(Statement& st);
+  void finish_facts(Statement& st);
 
   std::string_view query_;
   std::vector<Statement>* out_ = nullptr;
@@ -516,6 +617,14 @@ class TreeScanner {
   std::vector<TableEvent> tables_;
   std::vector<NestedEvent> nested_;
   std::vector<std::pair<uint32_t, uint32_t>> dropped_;  // in names_
+  // Facts of the full classifier.
+  Kind top_kind_ = Kind::kOther, inner_kind_ = Kind::kOther;
+  uint16_t default_op_ = kOpRead;
+  bool locking_ = false, nested_execute_ = false, has_inner_ = false;
+  bool copy_from_ = false, copy_program_ = false, copy_file_ = false;
+  bool func_open_ = false, col_open_ = false;  // inside a FuncCall's funcname / a ColumnRef
+  std::string func_buf_, col_buf_, body_name_, impure_;
+  std::vector<std::string> functions_, columns_;
 };
 
 void TreeScanner::finish_statement() {
@@ -536,8 +645,35 @@ void TreeScanner::finish_statement() {
     order_nested(st);
     st.hazard_functions = hazards_;
     if (lexer_hint_) st.lexer_unsafe = "?";  // resolved by classify() with the full tree
+    finish_facts(st);
   }
   out_->push_back(std::move(st));
+}
+
+void TreeScanner::finish_facts(Statement& st) {
+  if (st.kind == Kind::kCopyTo) {
+    st.kind = copy_program_ ? Kind::kCopyProgram : copy_from_ ? Kind::kCopyFrom : Kind::kCopyTo;
+    uint16_t op = copy_from_ ? kOpInsert : kOpRead;
+    for (uint16_t& ops : st.table_ops) {
+      if (ops & kOpCopyPending) ops = static_cast<uint16_t>((ops & ~kOpCopyPending) | op);
+    }
+  }
+  bool wraps = st.kind == Kind::kPrepare || st.kind == Kind::kExplain;
+  st.inner_kind = wraps && has_inner_ ? inner_kind_ : st.kind;
+  if (st.kind == Kind::kPrepare || st.kind == Kind::kExecute || st.kind == Kind::kDeallocate) {
+    st.prepared_name = body_name_;
+  }
+  if (st.kind == Kind::kFetch || st.kind == Kind::kClose || node_name_ == "DeclareCursorStmt") {
+    st.cursor_name = body_name_;
+    st.declares_cursor = node_name_ == "DeclareCursorStmt";
+  }
+  st.has_limit = st.kind == Kind::kSelect && body_is_object_ && (body_flags_ & kHasLimit);
+  st.nested_execute = nested_execute_;
+  st.columns = columns_;
+  st.functions = functions_;
+  st.impure_function = impure_;
+  st.writes = kind_writes(st.kind) || !st.nested_kinds.empty() || !st.hazard_functions.empty() ||
+              locking_ || nested_execute_ || (st.kind == Kind::kCopyTo && copy_file_);
 }
 
 // In order of appearance in the text, each name once; dropped relations last.
@@ -561,13 +697,18 @@ void TreeScanner::order_tables(Statement& st) {
   }
   if (!body_is_object_ || !(body_flags_ & kDropRemovable)) dropped_.clear();
   st.tables.reserve(tables_.size() + dropped_.size());
-  auto add = [&st](std::string_view name) {
-    if (std::find(st.tables.begin(), st.tables.end(), name) == st.tables.end()) {
+  st.table_ops.reserve(tables_.size() + dropped_.size());
+  auto add = [&st](std::string_view name, uint16_t ops) {
+    auto it = std::find(st.tables.begin(), st.tables.end(), name);
+    if (it == st.tables.end()) {
       st.tables.emplace_back(name);
+      st.table_ops.push_back(ops);
+    } else {
+      st.table_ops[static_cast<size_t>(it - st.tables.begin())] |= ops;
     }
   };
-  for (const TableEvent& t : tables_) add(name_of(t.name_off, t.name_len));
-  for (auto [off, len] : dropped_) add(name_of(off, len));
+  for (const TableEvent& t : tables_) add(name_of(t.name_off, t.name_len), t.ops);
+  for (auto [off, len] : dropped_) add(name_of(off, len), kOpDdl);
 }
 
 // Nested kinds other than the statement's own, each once, in the DOM walk's order.

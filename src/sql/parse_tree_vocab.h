@@ -14,6 +14,16 @@ bool starts_with(std::string_view s, std::string_view prefix);
 bool is_identity_setting(std::string_view name);
 // Maps a top-level parse node name to its kind. Node names are PostgreSQL's (parsenodes.h).
 Kind kind_of_node(std::string_view node, bool has_into);
+// The table operation of a RangeVar that is a direct field of a statement body of this kind
+// (kOpCopyPending for COPY until its direction is known).
+inline constexpr uint16_t kOpCopyPending = 1u << 15;
+uint16_t op_of_kind(Kind k);
+// The kind of a nested statement body by the key it sits under (InsertStmt, ...; select otherwise).
+enum class Key : uint8_t;
+Kind kind_of_nested_key(Key k);
+// Whether a statement of this kind may write by its kind alone (before nested statements,
+// functions, locking clauses and COPY targets are looked at).
+bool kind_writes(Kind k);
 // This statement's text: stmt_location/stmt_len are byte offsets into the input (len 0: to the
 // end), trimmed of blanks and trailing semicolons.
 std::string_view slice(std::string_view query, int64_t loc, int64_t len);
@@ -46,6 +56,21 @@ enum class Key : uint8_t {
   kSval,
   kTypeCast,
   kWhereClause,
+  // Added for the full classifier (kinds, table operations, columns, functions, limits).
+  kRelation,
+  kRel,
+  kQuery,
+  kFuncCall,  // the FuncCall node wrapper
+  kFunccall,  // CallStmt.funccall
+  kColumnRef,
+  kAStar,
+  kLimitCount,
+  kLockingClause,
+  kIsFrom,
+  kIsProgram,
+  kFilename,
+  kExecuteStmt,
+  kPortalname,
   kCreateTableAsStmt,
   kDeleteStmt,
   kInsertStmt,
@@ -82,7 +107,10 @@ enum class Role : uint8_t {
   kDropList,
   kDropItems,
   kDropItem,
-  kDropString
+  kDropString,
+  // PREPARE/EXPLAIN/DECLARE/COPY .query: the wrapper whose one key names the inner statement.
+  kInnerWrapper,
+  kColumnRef,  // a ColumnRef node: its String svals and A_Star keys spell the column
 };
 
 }  // namespace phigate::sql::detail

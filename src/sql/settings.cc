@@ -58,4 +58,47 @@ bool setting_is_lexer_safe(std::string_view name, const std::string_view* value)
   return v == "safeencoding";
 }
 
+bool is_search_path(std::string_view name) { return clean(name) == "searchpath"; }
+
+bool search_path_is_safe(const std::vector<std::string>& items) {
+  // Split like PostgreSQL's SplitIdentifierString: commas between names, blanks trimmed, an
+  // unquoted name folded to lower case, a double-quoted one taken as written.
+  std::vector<std::string> names;
+  for (const std::string& item : items) {
+    std::string cur;
+    bool quoted = false, was_quoted = false;
+    auto flush = [&] {
+      while (!cur.empty() && !was_quoted && (cur.back() == ' ' || cur.back() == '\t'))
+        cur.pop_back();
+      names.push_back(cur);
+      cur.clear();
+      was_quoted = false;
+    };
+    for (size_t i = 0; i < item.size(); ++i) {
+      char c = item[i];
+      if (quoted) {
+        if (c == '"' && i + 1 < item.size() && item[i + 1] == '"') {
+          cur += '"';
+          ++i;
+        } else if (c == '"') {
+          quoted = false;
+        } else {
+          cur += c;
+        }
+      } else if (c == '"') {
+        quoted = was_quoted = true;
+      } else if (c == ',') {
+        flush();
+      } else if (!(cur.empty() && (c == ' ' || c == '\t'))) {
+        cur += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      }
+    }
+    flush();
+  }
+  for (size_t i = 1; i < names.size(); ++i) {
+    if (names[i] == "pg_catalog") return false;
+  }
+  return true;
+}
+
 }  // namespace phigate::sql

@@ -9,26 +9,26 @@ namespace phigate {
 uint32_t kind_bit(sql::Kind k) { return 1u << static_cast<uint32_t>(k); }
 
 std::optional<uint32_t> statement_match_bits(std::string_view name) {
-  using sql::Kind;
-  static constexpr Kind kKinds[] = {
-      Kind::kSelect,      Kind::kInsert, Kind::kUpdate, Kind::kDelete,  Kind::kDdl,
-      Kind::kTransaction, Kind::kSet,    Kind::kShow,   Kind::kDiscard, Kind::kDeallocate,
-      Kind::kClose,       Kind::kFetch,  Kind::kOther,
-  };
-  for (Kind k : kKinds) {
-    if (name == sql::kind_name(k)) return kind_bit(k);
+  for (int i = 0; i < sql::kKindCount; ++i) {
+    auto k = static_cast<sql::Kind>(i);
+    if (name != sql::kind_name(k)) continue;
+    if (k == sql::Kind::kDdl) return kind_bit(k) | kind_bit(sql::Kind::kGrant);
+    if (k == sql::Kind::kOther) {
+      // `other` was the earlier classifier's catch-all; configs that allow or deny it meant
+      // these kinds too, so they keep doing what they did.
+      uint32_t bits = kind_bit(k);
+      for (sql::Kind o :
+           {sql::Kind::kMerge, sql::Kind::kCopyTo, sql::Kind::kCopyFrom, sql::Kind::kCopyProgram,
+            sql::Kind::kExplain, sql::Kind::kCall, sql::Kind::kDo, sql::Kind::kPrepare,
+            sql::Kind::kExecute, sql::Kind::kMaintenance}) {
+        bits |= kind_bit(o);
+      }
+      return bits;
+    }
+    return kind_bit(k);
   }
   if (name == "plumbing") return kPlumbingBit;
   if (name == "identity") return kIdentityBit;
-  // Kinds the full SQL classifier will split out of `other`; accepted so configs written for it
-  // load today.
-  static constexpr std::string_view kLater[] = {
-      "merge", "copy_to", "copy_from", "copy_program", "grant",       "explain",
-      "call",  "do",      "prepare",   "execute",      "maintenance",
-  };
-  for (std::string_view l : kLater) {
-    if (name == l) return 0u;
-  }
   return std::nullopt;
 }
 
@@ -62,12 +62,21 @@ CompiledPolicy::CompiledPolicy(const Config& config) : config_(&config) {
       for (const std::string& s : rule.match.statement) {
         r.statement_bits |= statement_match_bits(s).value_or(0);
       }
+      if (rule.match.writes) r.writes = *rule.match.writes ? 1 : 0;
+      if (!rule.match.regex.empty()) {
+        auto re = SqlRegex::compile(rule.match.regex);
+        // validate_policy rejects bad patterns first; if one slipped through, the rule can never
+        // allow anything: compile() reports it and the constructor leaves the rule unmatched.
+        if (re)
+          r.regex = *re;
+        else
+          r.broken = true;
+      }
       if (rule.match.where == "absent") r.where = WhereMatch::kAbsent;
       if (rule.match.where == "present") r.where = WhereMatch::kPresent;
       const RuleMatch& m = rule.match;
-      bool sql_keys = !m.statement.empty() || !m.tables.empty() || !m.where.empty();
-      bool http_keys =
-          !m.methods.empty() || !m.paths.empty() || !m.query.empty() || !m.body.empty();
+      bool sql_keys = m.has_sql_keys();
+      bool http_keys = m.has_http_keys();
       r.for_sql = !http_keys;
       r.for_http = !sql_keys;
       r.match_all = !sql_keys && !http_keys;
@@ -76,6 +85,19 @@ CompiledPolicy::CompiledPolicy(const Config& config) : config_(&config) {
     index_.emplace(role.name, roles_.size());
     roles_.push_back(std::move(cr));
   }
+}
+
+Result<std::unique_ptr<const CompiledPolicy>> CompiledPolicy::compile(const Config& config) {
+  auto p = std::make_unique<const CompiledPolicy>(config);
+  for (const CompiledRole& role : p->roles_) {
+    for (const CompiledRule& rule : role.rules) {
+      if (rule.broken) {
+        return make_error("policy", "rule " + rule.name +
+                                        ": regex does not compile: " + rule.config->match.regex);
+      }
+    }
+  }
+  return std::unique_ptr<const CompiledPolicy>(std::move(p));
 }
 
 size_t CompiledPolicy::roles_for(const Identity& id, std::string_view resource,

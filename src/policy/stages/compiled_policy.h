@@ -3,6 +3,7 @@
 // statement kinds as bit masks, actions as enums, default rule names precomputed. Built once per
 // snapshot; holds pointers into the snapshot's own Config, so it must not outlive it.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,16 +12,18 @@
 
 #include "identity/identity.h"
 #include "policy/config.h"
+#include "policy/stages/sql_regex.h"
 #include "sql/classify.h"
 
 namespace phigate {
 
-// Bits of RuleMatch::statement. The later-issue kinds (merge, copy_to, ...) are valid names that
-// no statement carries yet, so they get no bit and never match.
-inline constexpr uint32_t kPlumbingBit = 1u << 16;
-inline constexpr uint32_t kIdentityBit = 1u << 17;
+// Bits of RuleMatch::statement: one per sql::Kind, plus the two families below.
+inline constexpr uint32_t kPlumbingBit = 1u << 28;
+inline constexpr uint32_t kIdentityBit = 1u << 29;
 uint32_t kind_bit(sql::Kind k);
-// nullopt = not a valid name; 0 = valid name that matches nothing yet.
+// nullopt = not a valid name. Two names are families, so configs written for the earlier, coarser
+// classifier keep their meaning: `ddl` also matches `grant`, and `other` also matches merge,
+// copy_to, copy_from, copy_program, explain, call, do, prepare, execute and maintenance.
 std::optional<uint32_t> statement_match_bits(std::string_view name);
 
 enum class RuleAction { kAllow, kDeny, kReview };
@@ -35,8 +38,11 @@ struct CompiledRule {
   uint32_t statement_bits = 0;
   bool any_statement = true;  // `statement` empty
   WhereMatch where = WhereMatch::kAny;
-  bool for_sql = true;    // no methods/paths
-  bool for_http = true;   // no statement/tables/where
+  int writes = -1;                        // -1: any; 0/1: the statement must (not) possibly write
+  std::shared_ptr<const SqlRegex> regex;  // null: no regex
+  bool broken = false;                    // the regex did not compile: matches nothing
+  bool for_sql = true;                    // no methods/paths
+  bool for_http = true;                   // no statement/tables/where
   bool match_all = true;  // empty match: the only kind of rule that applies to SSH commands
 };
 
@@ -48,6 +54,8 @@ struct CompiledRole {
 
 class CompiledPolicy {
  public:
+  // Fails when a rule's regex does not compile (validate_policy reports that with its line).
+  static Result<std::unique_ptr<const CompiledPolicy>> compile(const Config& config);
   explicit CompiledPolicy(const Config& config);
   const Config& config() const { return *config_; }
   // The identity's roles that list the resource, in the identity's role order; unknown role names

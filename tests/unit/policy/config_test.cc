@@ -209,8 +209,8 @@ audit:
           "8: roles.r.rules[0].match.statement: unknown statement kind 'selekt'",
           "9: roles.r.rules[1].action: 'alow' is not one of allow | deny | review",
           "9: roles.r.rules[1].match.where: 'sometimes' is not one of absent | present",
-          "10: roles.r.rules[2].match: statement/tables/where (SQL) and methods/paths (HTTP) "
-          "cannot be combined in one rule",
+          "10: roles.r.rules[2].match: statement/tables/functions/where/writes/regex (SQL) and "
+          "methods/paths (HTTP) cannot be combined in one rule",
           "11: roles.r.rules[3]: missing 'action' (allow | deny | review)",
           "13: identity.issuers[0].type: 'kerberos' is not one of local | oidc | saml",
           "15: audit.durability: 'eventually' is not one of strict | async",

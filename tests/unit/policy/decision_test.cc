@@ -146,7 +146,7 @@ TEST_F(Decide, AllowDenyReviewAndNoRule) {
   expect_deny(sql({"analyst"}, "DROP TABLE patients"), "",
               "no rule allows ddl on resource clinic for roles [analyst]");
   expect_deny(sql({"analyst", "scoped"}, "COPY patients TO STDOUT"), "",
-              "no rule allows other on resource clinic for roles [analyst, scoped]");
+              "no rule allows copy_to on resource clinic for roles [analyst, scoped]");
 }
 
 TEST_F(Decide, FirstMatchWinsAcrossRolesInOrder) {
@@ -200,7 +200,7 @@ TEST_F(Decide, ReadOnlyDeniesWritesWhateverTheRulesSay) {
   }
   expect_allow(sql({"readonly-all"}, "SELECT * FROM t"), "readonly-all#0", "readonly-all");
   expect_deny(sql({"reporting"}, "INSERT INTO t VALUES (1)"), "read_only",
-              "role reporting is read-only: insert is not allowed");
+              "role reporting is read-only: the statement insert may write");
   // A read_only role earlier in the order decides before a writer role's rules.
   EXPECT_EQ(sql({"reporting", "everything"}, "DELETE FROM t WHERE id = 1").rule, "read_only");
   expect_allow(sql({"everything", "reporting"}, "DELETE FROM t WHERE id = 1"), "all", "everything");

@@ -12,13 +12,42 @@
 namespace phigate::sql {
 namespace {
 
+// The reference predates the full kind list: it knew only select/insert/update/delete/ddl, the
+// plumbing kinds and `other`. The split-out kinds are compared as what they used to be.
+Kind legacy(Kind k) {
+  switch (k) {
+    case Kind::kGrant:
+      return Kind::kDdl;
+    case Kind::kMerge:
+    case Kind::kCopyTo:
+    case Kind::kCopyFrom:
+    case Kind::kCopyProgram:
+    case Kind::kExplain:
+    case Kind::kCall:
+    case Kind::kDo:
+    case Kind::kPrepare:
+    case Kind::kExecute:
+    case Kind::kMaintenance:
+      return Kind::kOther;
+    default:
+      return k;
+  }
+}
+
+Kind legacy(const Statement& st) {
+  // TRUNCATE is a delete now; it used to be `other`.
+  bool truncate = !st.table_ops.empty() && (st.table_ops[0] & kOpTruncate);
+  return truncate ? Kind::kOther : legacy(st.kind);
+}
+
 std::string describe(const Classification& c) {
   std::string s = c.ok ? "ok" : "error: " + c.error;
   for (const Statement& st : c.statements) {
-    s += "\n  [" + std::string(kind_name(st.kind)) + "] plumbing=" + std::to_string(st.plumbing) +
+    s += "\n  [" + std::string(kind_name(legacy(st))) +
+         "] plumbing=" + std::to_string(st.plumbing) +
          " identity=" + std::to_string(st.changes_identity) +
          " where=" + std::to_string(st.has_where) + " nested={";
-    for (Kind k : st.nested_kinds) s += std::string(kind_name(k)) + ",";
+    for (Kind k : st.nested_kinds) s += std::string(kind_name(legacy(k))) + ",";
     s += "} tables={";
     for (const std::string& t : st.tables) s += t + ",";
     s += "} text=<" + st.text + ">";

@@ -38,8 +38,8 @@ TEST(Classify, EveryKind) {
       {"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", Kind::kDdl, false},
       {"ALTER TABLE t RENAME TO u", Kind::kDdl, false},
       {"COMMENT ON TABLE t IS 'x'", Kind::kDdl, false},
-      {"GRANT SELECT ON t TO bob", Kind::kDdl, false},
-      {"GRANT admin TO bob", Kind::kDdl, false},
+      {"GRANT SELECT ON t TO bob", Kind::kGrant, false},
+      {"GRANT admin TO bob", Kind::kGrant, false},
       {"CREATE TABLE x AS SELECT 1", Kind::kDdl, false},
       {"SELECT a INTO t2 FROM t", Kind::kDdl, false},
       {"BEGIN", Kind::kTransaction, true},
@@ -60,14 +60,14 @@ TEST(Classify, EveryKind) {
       {"DEALLOCATE ALL", Kind::kDeallocate, true},
       {"DEALLOCATE p1", Kind::kDeallocate, true},
       {"CLOSE c", Kind::kClose, true},
-      {"COPY t TO STDOUT", Kind::kOther, false},
-      {"EXPLAIN SELECT 1", Kind::kOther, false},
-      {"DO $$ BEGIN END $$", Kind::kOther, false},
-      {"CALL p()", Kind::kOther, false},
-      {"PREPARE p AS SELECT 1", Kind::kOther, false},
-      {"EXECUTE p", Kind::kOther, false},
-      {"VACUUM t", Kind::kOther, false},
-      {"TRUNCATE t", Kind::kOther, false},
+      {"COPY t TO STDOUT", Kind::kCopyTo, false},
+      {"EXPLAIN SELECT 1", Kind::kExplain, false},
+      {"DO $$ BEGIN END $$", Kind::kDo, false},
+      {"CALL p()", Kind::kCall, false},
+      {"PREPARE p AS SELECT 1", Kind::kPrepare, false},
+      {"EXECUTE p", Kind::kExecute, false},
+      {"VACUUM t", Kind::kMaintenance, false},
+      {"TRUNCATE t", Kind::kDelete, false},
       {"LISTEN ch", Kind::kOther, false},
   };
   for (const KindCase& c : cases) {
@@ -206,7 +206,7 @@ TEST(Classify, NestedDataModifyingStatements) {
   EXPECT_TRUE(guarded.has_where);
 
   Statement explain = one("EXPLAIN ANALYZE DELETE FROM t");
-  EXPECT_EQ(explain.kind, Kind::kOther);
+  EXPECT_EQ(explain.kind, Kind::kExplain);
   EXPECT_EQ(explain.nested_kinds, std::vector<Kind>{Kind::kDelete});
 
   Statement copy = one("COPY (DELETE FROM t RETURNING *) TO STDOUT");

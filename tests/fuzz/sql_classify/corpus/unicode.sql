@@ -1,1 +1,2 @@
-SELECT U&"d\0061t\+000061" FROM "表"
+SELECT U&"d\0061ta" FROM U&"p\0061tients" UESCAPE '\' WHERE x = U&'\0041' /* c /* n */ */ -- x
+ LIMIT 1

