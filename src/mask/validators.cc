@@ -5,32 +5,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "mask/validators_kinds.h"
+
 namespace phigate::mask::detail {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-// An identifier must not be the tail or head of a longer number or word: "9123-45-6789",
-// "123-45-6789-1" and "x123456789" are not SSNs. A '-' or '.' glued to another digit counts as
-// part of the longer number too (phone extensions, decimals, dotted versions).
-bool boundary_before(std::string_view t, size_t pos) {
-  if (pos == 0) return true;
-  char p = t[pos - 1];
-  if (is_alnum(p) || p == '_') return false;
-  if ((p == '-' || p == '.') && pos >= 2 && is_digit(t[pos - 2])) return false;
-  return true;
-}
-
-bool boundary_after(std::string_view t, size_t end) {
-  if (end >= t.size()) return true;
-  char n = t[end];
-  if (is_alnum(n) || n == '_') return false;
-  if ((n == '-' || n == '.') && end + 1 < t.size() && is_digit(t[end + 1])) return false;
-  return true;
-}
 
 bool all_digits(std::string_view s) { return std::all_of(s.begin(), s.end(), is_digit); }
 
@@ -377,8 +357,18 @@ bool confirm(Kind kind, std::string_view text, size_t end, Confirmed* out) {
       return confirm_ipv6(text, end, out);
     case Kind::kMbi:
       return confirm_mbi(text, end, out);
-    case Kind::kCustom:
-      return false;  // custom patterns carry their own start offset (SOM)
+    case Kind::kAba:
+      return confirm_aba(text, end, out);
+    case Kind::kDea:
+      return confirm_dea(text, end, out);
+    case Kind::kPassport:
+      return confirm_passport(text, end, out);
+    case Kind::kDate:
+      return confirm_date(text, end, out);
+    case Kind::kIban:    // anchored at its start: confirm_iban
+    case Kind::kCustom:  // custom patterns carry their own start offset (SOM)
+    case Kind::kDeny:    // deny terms: start = end - length
+      return false;
   }
   return false;
 }
