@@ -142,6 +142,7 @@ Result<std::shared_ptr<const Engine>> Engine::compile(const Profile& profile) {
   e->threshold_ = profile.threshold;
   e->context_window_ = std::min<uint32_t>(profile.context_window, 4096);
   e->context_boost_ = profile.context_boost;
+  e->exact_scores_ = profile.exact_scores;
   auto add_context = [&](Detector& d, std::string_view words) {
     size_t pos = 0;
     while (pos < words.size()) {
@@ -290,6 +291,9 @@ int Engine::on_match(unsigned int id, unsigned long long from, unsigned long lon
 }
 
 bool Engine::hs_run(std::string_view text, HsContext& ctx) const {
+  // No pattern matches empty input (hyperscan rejects such patterns at compile time), and
+  // hs_scan refuses a null pointer, which an empty value (a NULL column) may well have.
+  if (text.empty()) return true;
   if (tls.engine != id_) {
     if (hs_alloc_scratch(db_, &tls.scratch) != HS_SUCCESS) return false;
     tls.engine = id_;
@@ -298,25 +302,40 @@ bool Engine::hs_run(std::string_view text, HsContext& ctx) const {
                  &Engine::on_match, &ctx) == HS_SUCCESS;
 }
 
+bool Engine::context_near(std::string_view text, const Finding& f) const {
+  const Detector& d = detectors_[f.detector];
+  size_t lo = f.begin > context_window_ ? f.begin - context_window_ : 0;
+  for (size_t i = lo; i < f.begin; ++i) {
+    char c = detail::to_lower(text[i]);
+    if (!d.may_start(c) || (i > 0 && detail::is_alnum(text[i - 1]))) continue;
+    for (const std::string& word : d.context)
+      if (word[0] == c && i + word.size() <= f.begin && word_at(text, i, word)) return true;
+  }
+  return false;
+}
+
 void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t first) const {
+  // Context is looked up lazily: only where it decides something (a context-only detector, a
+  // score below the threshold, two detectors claiming the same bytes). A finding whose context
+  // was not looked up carries score + kUnchecked until the end of this function.
+  constexpr float kUnchecked = 2.0f;
+  auto resolve = [&](Finding& f) {
+    if (f.score < 1.5f) return;
+    f.score -= kUnchecked;
+    if (context_near(text, f)) f.score = std::min(1.0f, f.score + context_boost_);
+  };
   size_t w = first;
   for (size_t r = first; r < out.size(); ++r) {
     Finding f = out[r];
     const Detector& d = detectors_[f.detector];
-    if (!d.context.empty() && (d.needs_context || f.score < 1.0f)) {
-      size_t lo = f.begin > context_window_ ? f.begin - context_window_ : 0;
-      bool near = false;
-      for (size_t i = lo; i < f.begin && !near; ++i) {
-        char c = detail::to_lower(text[i]);
-        if (!d.may_start(c) || (i > 0 && detail::is_alnum(text[i - 1]))) continue;
-        for (const std::string& word : d.context)
-          if (word[0] == c && i + word.size() <= f.begin && word_at(text, i, word)) {
-            near = true;
-            break;
-          }
+    if (!d.context.empty() && f.score < 1.0f) {
+      if (d.needs_context || f.score < threshold_ || exact_scores_) {
+        bool near = context_near(text, f);
+        if (d.needs_context && !near) continue;
+        if (near) f.score = std::min(1.0f, f.score + context_boost_);
+      } else {
+        f.score += kUnchecked;
       }
-      if (d.needs_context && !near) continue;
-      if (near) f.score = std::min(1.0f, f.score + context_boost_);
     }
     if (f.score < threshold_) continue;
     f.name = names_[f.detector];
@@ -330,9 +349,11 @@ void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t fir
   });
   w = first;
   for (size_t r = first; r < out.size(); ++r) {
-    const Finding f = out[r];
+    Finding f = out[r];
     if (w > first && f.begin < out[w - 1].end) {
       Finding& kept = out[w - 1];
+      resolve(kept);
+      resolve(f);
       if (f.score > kept.score ||
           (f.score == kept.score && f.end - f.begin > kept.end - kept.begin)) {
         // The winner must still cover everything the loser covered: masking the union is the
@@ -349,6 +370,8 @@ void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t fir
     out[w++] = f;
   }
   out.resize(w);
+  for (size_t r = first; r < w; ++r)
+    if (out[r].score > 1.5f) out[r].score -= kUnchecked;
 }
 
 bool Engine::scan(std::string_view text, std::vector<Finding>& out) const {

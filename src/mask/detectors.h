@@ -54,6 +54,9 @@ struct Profile {
   uint32_t context_window = 48;  // bytes before a finding searched for context words
   float context_boost = 0.35f;   // added to the score (capped at 1) when a context word is near
   bool builtin_context = true;   // false: only the profile's own context words count
+  // Context is otherwise looked up only where it changes the outcome (threshold, overlaps,
+  // context-only detectors), so Finding::score may be the base score; `mask test` sets this.
+  bool exact_scores = false;
 };
 
 struct Finding {
@@ -115,6 +118,7 @@ class Engine {
   bool hs_run(std::string_view text, HsContext& ctx) const;
   // Context, threshold, names, then sort and drop overlaps over out[first..].
   void finish(std::string_view text, std::vector<Finding>& out, size_t first) const;
+  bool context_near(std::string_view text, const Finding& f) const;
 
   hs_database* db_ = nullptr;
   uint64_t id_ = 0;  // unique per Engine: lets a thread skip hs_alloc_scratch once warm
@@ -126,6 +130,7 @@ class Engine {
   float threshold_ = 0.0f;
   uint32_t context_window_ = 48;
   float context_boost_ = 0.35f;
+  bool exact_scores_ = false;
 };
 
 }  // namespace phigate::mask

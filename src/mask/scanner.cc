@@ -1,5 +1,6 @@
 #include "mask/scanner.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -109,9 +110,11 @@ class Scanner {
 
   // `prev`/`cur` are the digit masks of the previous and current block, `i` e's bit in `cur`.
   void digit_run_end(size_t e, uint64_t prev, uint64_t cur, unsigned i) {
-    size_t rb = e;
-    while (rb > 0 && e - rb < 40 && is_digit(t_[rb - 1])) --rb;
-    const size_t len = e - rb;
+    // Run length from the masks: the ones directly below bit i of cur, continuing into prev.
+    size_t len = i == 0 ? 0 : static_cast<size_t>(std::countl_one(cur << (64 - i)));
+    if (len == i) len += static_cast<size_t>(std::countl_one(prev));
+    len = std::min<size_t>(len, 64);  // longer runs never end an entity: boundaries reject them
+    const size_t rb = e - len;
     const char before = rb > 0 ? t_[rb - 1] : '\0';
     const bool alpha_before = is_alpha(before);
     auto d = [&](unsigned n) { return digits_before(prev, cur, i, n); };
@@ -129,7 +132,7 @@ class Scanner {
         if (set_.on(Kind::kDea) && len >= 7 && alpha_before) try_kind(Kind::kDea, e);
         if (set_.on(Kind::kPassport) && len == 8 && alpha_before) try_kind(Kind::kPassport, e);
       }
-      if (set_.on(Kind::kDate) && len != 3 && rb >= 2 &&
+      if (set_.on(Kind::kDate) && len != 3 && rb >= 2 && d(11) >= 4 &&
           (before == '/' || before == '-' || before == '.' || before == ' ' || before == ','))
         try_kind(Kind::kDate, e);
     } else {
