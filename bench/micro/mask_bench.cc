@@ -8,6 +8,7 @@
 
 #include "mask/actions.h"
 #include "mask/detectors.h"
+#include "sql/lineage.h"
 
 namespace {
 
@@ -49,7 +50,8 @@ std::string corpus(size_t bytes) {
       "Discussed imaging options; patient prefers MRI next week if symptoms persist. ",
       "Contact jane.doe@example.org or (555) 234-5678; SSN 536-22-1234 on file. ",
       "Insurance MBI 1EG4-TE5-MK73, NPI 1234567893, chart MRN-12345678. ",
-      "Family history of hypertension and type 2 diabetes in both parents; paid by card 4111 1111 1111 1111. ",
+      "Family history of hypertension and type 2 diabetes in both parents; paid by card 4111 1111 "
+      "1111 1111. ",
       "DOB: 04/02/1980. Refill via prescriber DEA AB1234563, portal login from 10.20.30.40. ",
       "Weight 81.4 kg (was 83.0 kg on 2023-11-02); A1c 6.8%, LDL 112 mg/dL. ",
       "Refund to routing 021000021, IBAN GB82 WEST 1234 5698 7654 32, passport 912803456. ",
@@ -174,6 +176,57 @@ void BM_Row10ScanFields(benchmark::State& state) {
   state.SetLabel(state.range(0) ? "builtins+custom+deny" : "builtins");
 }
 BENCHMARK(BM_Row10ScanFields)->Arg(0)->Arg(1);
+
+// Lineage per statement (issue 5 part ii): a cache miss parses with libpg_query, builds the JSON
+// DOM and walks it (plus a view expansion: a second parse); a hit is a hash lookup.
+const phigate::sql::LineageCatalog& lineage_catalog() {
+  static const phigate::sql::LineageCatalog c = [] {
+    phigate::sql::LineageCatalog cat;
+    cat.is_masked = [](std::string_view, std::string_view table,
+                       std::string_view column) -> std::optional<std::string> {
+      if (table == "patients" && (column == "ssn" || column == "email")) return "phi";
+      return std::nullopt;
+    };
+    cat.view_definition = [](std::string_view,
+                             std::string_view name) -> std::optional<std::string> {
+      if (name == "patients_v") return "SELECT id, ssn AS s, name FROM patients";
+      return std::nullopt;
+    };
+    cat.table_columns = [](std::string_view,
+                           std::string_view name) -> std::optional<std::vector<std::string>> {
+      if (name == "patients") return std::vector<std::string>{"id", "name", "ssn", "email", "dob"};
+      if (name == "visits") return std::vector<std::string>{"id", "patient_id", "note", "at"};
+      return std::nullopt;
+    };
+    return cat;
+  }();
+  return c;
+}
+
+const char* kLineageQueries[] = {
+    "SELECT id, name, ssn FROM patients WHERE id = $1",
+    "SELECT p.name, replace(p.ssn, '-', ''), v.note FROM patients p JOIN visits v ON v.patient_id "
+    "= p.id WHERE v.at > now() - interval '7 days'",
+    "WITH x AS (SELECT id, ssn FROM patients_v) SELECT json_agg(x) FROM x UNION ALL SELECT "
+    "string_agg(email, ',') FROM patients",
+};
+
+void BM_LineageMiss(benchmark::State& state) {
+  const char* q = kLineageQueries[state.range(0)];
+  for (auto _ : state)
+    benchmark::DoNotOptimize(phigate::sql::analyse_lineage(q, lineage_catalog()));
+  state.SetLabel(state.range(0) == 0   ? "point select"
+                 : state.range(0) == 1 ? "2-table join"
+                                       : "view+cte+union");
+}
+BENCHMARK(BM_LineageMiss)->DenseRange(0, 2);
+
+void BM_LineageHit(benchmark::State& state) {
+  const char* q = kLineageQueries[state.range(0)];
+  for (auto _ : state)
+    benchmark::DoNotOptimize(phigate::sql::analyse_lineage_cached(q, 1, lineage_catalog()));
+}
+BENCHMARK(BM_LineageHit)->DenseRange(0, 2);
 
 }  // namespace
 

@@ -6,6 +6,10 @@
 #include <atomic>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "mask/scanner.h"
 #include "mask/validators.h"
 
@@ -26,8 +30,20 @@ struct Engine::Detector {
   std::vector<std::string> context;  // lower-case whole words
   uint64_t first[4] = {0, 0, 0, 0};  // bitset of the words' first bytes: the window scan's filter
   bool needs_context = false;
+  // Distinct first letters of the words, for the SIMD window search; simd_ok is false when a word
+  // starts with a non-letter or there are too many distinct first letters.
+  char letters[8] = {};
+  int nletters = 0;
+  bool simd_ok = true;
   void add(std::string w) {
     auto c = static_cast<unsigned char>(w[0]);
+    if (!may_start(w[0])) {
+      if (!detail::is_alpha(w[0]) || nletters == 8) {
+        simd_ok = false;
+      } else {
+        letters[nletters++] = w[0];
+      }
+    }
     first[c >> 6] |= uint64_t{1} << (c & 63);
     context.push_back(std::move(w));
   }
@@ -304,13 +320,32 @@ bool Engine::hs_run(std::string_view text, HsContext& ctx) const {
 
 bool Engine::context_near(std::string_view text, const Finding& f) const {
   const Detector& d = detectors_[f.detector];
-  size_t lo = f.begin > context_window_ ? f.begin - context_window_ : 0;
-  for (size_t i = lo; i < f.begin; ++i) {
-    char c = detail::to_lower(text[i]);
-    if (!d.may_start(c) || (i > 0 && detail::is_alnum(text[i - 1]))) continue;
+  size_t i = f.begin > context_window_ ? f.begin - context_window_ : 0;
+  auto word_here = [&](size_t p) {
+    char c = detail::to_lower(text[p]);
+    if (!d.may_start(c) || (p > 0 && detail::is_alnum(text[p - 1]))) return false;
     for (const std::string& word : d.context)
-      if (word[0] == c && i + word.size() <= f.begin && word_at(text, i, word)) return true;
+      if (word[0] == c && p + word.size() <= f.begin && word_at(text, p, word)) return true;
+    return false;
+  };
+#if defined(__SSE2__)
+  // 16 bytes at a time: OR 0x20 lower-cases exactly the ASCII letters, so one compare per
+  // distinct first letter finds every candidate start; only those are checked word by word.
+  if (d.simd_ok) {
+    const __m128i lower = _mm_set1_epi8(0x20);
+    for (; i + 16 <= f.begin; i += 16) {
+      __m128i v =
+          _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i)), lower);
+      __m128i m = _mm_setzero_si128();
+      for (int k = 0; k < d.nletters; ++k)
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(d.letters[k])));
+      for (unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(m)); bits; bits &= bits - 1)
+        if (word_here(i + static_cast<unsigned>(__builtin_ctz(bits)))) return true;
+    }
   }
+#endif
+  for (; i < f.begin; ++i)
+    if (word_here(i)) return true;
   return false;
 }
 

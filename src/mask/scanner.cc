@@ -19,6 +19,8 @@ namespace {
 
 struct Masks {
   uint64_t digit = 0, at = 0, colon = 0;
+  uint64_t sep = 0;    // '.', '/', '-', ' ': between the digit groups of one entity
+  uint64_t alpha = 0;  // ASCII letters
 };
 
 Masks block_masks(const char* p) {
@@ -26,6 +28,9 @@ Masks block_masks(const char* p) {
 #if defined(__SSE2__)
   const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
   const __m128i at = _mm_set1_epi8('@'), colon = _mm_set1_epi8(':');
+  const __m128i dot = _mm_set1_epi8('.'), slash = _mm_set1_epi8('/'), dash = _mm_set1_epi8('-');
+  const __m128i space = _mm_set1_epi8(' '), lower = _mm_set1_epi8(0x20);
+  const __m128i a = _mm_set1_epi8('a' - 1), z = _mm_set1_epi8('z' + 1);
   for (int i = 0; i < 4; ++i) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
     // Signed compares: bytes ≥ 0x80 are negative, hence never digits.
@@ -36,6 +41,12 @@ Masks block_masks(const char* p) {
     m.colon |=
         static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon))))
         << (16 * i);
+    __m128i sep = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dot), _mm_cmpeq_epi8(v, slash)),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, dash), _mm_cmpeq_epi8(v, space)));
+    m.sep |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(sep))) << (16 * i);
+    __m128i l = _mm_or_si128(v, lower);  // OR 0x20 lower-cases exactly the ASCII letters
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(l, a), _mm_cmplt_epi8(l, z));
+    m.alpha |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(alpha))) << (16 * i);
   }
 #else
   for (int i = 0; i < 64; ++i) {
@@ -43,9 +54,29 @@ Masks block_masks(const char* p) {
     if (p[i] >= '0' && p[i] <= '9') m.digit |= bit;
     if (p[i] == '@') m.at |= bit;
     if (p[i] == ':') m.colon |= bit;
+    if (p[i] == '.' || p[i] == '/' || p[i] == '-' || p[i] == ' ') m.sep |= bit;
+    if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z') m.alpha |= bit;
   }
 #endif
   return m;
+}
+
+// Bit i set: byte i - k has the property (k ≥ 1), carrying bytes over from the previous block.
+uint64_t back(uint64_t prev, uint64_t cur, unsigned k) { return (cur << k) | (prev >> (64 - k)); }
+
+// Run ends where some entity may end, branch-free over a whole block. Every digit-anchored entity
+// ends in a run of ≥ 4 digits, or in a shorter group that follows a separator glued to a digit
+// (536-22-1234, 10.0.0.1, 4/2/80, ... 10005), or in two digits after a letter (MBI "MK73", an
+// IBAN's "GB82"). Isolated short numbers — "HR 72", "500 mg", "q8h" — are skipped unexamined.
+uint64_t candidate_ends(uint64_t ends, const Masks& prev, const Masks& cur) {
+  uint64_t d1 = back(prev.digit, cur.digit, 1), d2 = back(prev.digit, cur.digit, 2);
+  uint64_t d3 = back(prev.digit, cur.digit, 3), d4 = back(prev.digit, cur.digit, 4);
+  uint64_t d5 = back(prev.digit, cur.digit, 5);
+  uint64_t s2 = back(prev.sep, cur.sep, 2), s3 = back(prev.sep, cur.sep, 3);
+  uint64_t s4 = back(prev.sep, cur.sep, 4), a3 = back(prev.alpha, cur.alpha, 3);
+  uint64_t len1 = d1 & ~d2, len2 = d1 & d2 & ~d3, len3 = d1 & d2 & d3 & ~d4;
+  uint64_t len4 = d1 & d2 & d3 & d4;
+  return ends & (len4 | (len1 & s2 & d3) | (len2 & ((s3 & d4) | a3)) | (len3 & s4 & d5));
 }
 
 // Digits among the n (≤ 64) bytes before bit `i` of the current block, from the current and the
@@ -64,6 +95,7 @@ class Scanner {
   void run() {
     const size_t n = t_.size();
     uint64_t prev_digit = 0;
+    Masks prev;
     char tail[64];
     for (size_t base = 0; base < n; base += 64) {
       const char* p = t_.data() + base;
@@ -76,6 +108,7 @@ class Scanner {
       if (set_.digits) {
         // Bit i set: byte i is the first non-digit after a run (the run's exclusive end).
         uint64_t ends = ~m.digit & ((m.digit << 1) | (prev_digit >> 63));
+        ends = candidate_ends(ends, prev, m);
         while (ends) {
           unsigned i = static_cast<unsigned>(std::countr_zero(ends));
           ends &= ends - 1;
@@ -88,6 +121,7 @@ class Scanner {
       if (set_.on(Kind::kIpv6))
         for (uint64_t c = m.colon; c; c &= c - 1) colon_at(base + std::countr_zero(c));
       prev_digit = m.digit;
+      prev = m;
     }
     // A run that ends exactly at a block boundary at the end of the text has no "next byte" bit.
     if (set_.digits && n > 0 && n % 64 == 0 && is_digit(t_[n - 1]))
@@ -118,23 +152,37 @@ class Scanner {
     const char before = rb > 0 ? t_[rb - 1] : '\0';
     const bool alpha_before = is_alpha(before);
     auto d = [&](unsigned n) { return digits_before(prev, cur, i, n); };
-    // Gates: the shape of the digit run that ends an entity (its length, the byte before it) and
-    // the number of digits just before. Most runs in clinical prose (vitals, doses) fail them all.
+    auto c = [&](size_t k) { return rb >= k ? t_[rb - k] : '\0'; };  // k bytes before the run
+    auto dig = [&](size_t k) { return is_digit(c(k)); };
+    // Gates: the shape of the digit run that ends an entity (its length, the bytes before it)
+    // and the number of digits just before. Most runs in clinical prose (vitals, doses, visit
+    // dates) fail them all without a validator call.
     if (len <= 4 || len == 7 || len == 8) {
       const int d18 = d(18);
       if (d18 >= 4) {
         const int d11 = d(11);
-        if (set_.on(Kind::kSsn) && len == 4 && d11 >= 9) try_kind(Kind::kSsn, e);
-        if (set_.on(Kind::kAba) && len == 1 && d11 >= 9) try_kind(Kind::kAba, e);
-        if (set_.on(Kind::kPhoneUs) && len == 4 && d18 >= 10) try_kind(Kind::kPhoneUs, e);
-        if (set_.on(Kind::kIpv4) && before == '.' && len <= 3) try_kind(Kind::kIpv4, e);
+        const bool group_sep = before == '-' || before == ' ' || before == '.';
+        if (set_.on(Kind::kSsn) && len == 4 && group_sep && dig(2) && dig(3) && d11 >= 9)
+          try_kind(Kind::kSsn, e);
+        if (set_.on(Kind::kAba) && len == 1 && before == '-' && dig(2) && d11 >= 9)
+          try_kind(Kind::kAba, e);
+        if (set_.on(Kind::kPhoneUs) && len == 4 && group_sep && dig(2) && dig(3) && dig(4) &&
+            d18 >= 10)
+          try_kind(Kind::kPhoneUs, e);
+        if (set_.on(Kind::kIpv4) && before == '.' && len <= 3 && dig(2)) try_kind(Kind::kIpv4, e);
         if (set_.on(Kind::kMbi) && len == 2 && alpha_before && e >= 11) try_kind(Kind::kMbi, e);
         if (set_.on(Kind::kDea) && len >= 7 && alpha_before) try_kind(Kind::kDea, e);
         if (set_.on(Kind::kPassport) && len == 8 && alpha_before) try_kind(Kind::kPassport, e);
       }
-      if (set_.on(Kind::kDate) && len != 3 && rb >= 2 && d(11) >= 4 &&
-          (before == '/' || before == '-' || before == '.' || before == ' ' || before == ','))
-        try_kind(Kind::kDate, e);
+      if (set_.on(Kind::kDate) && len != 3) {
+        // Numeric: <1-4 digits><sep><1-2 digits><same sep><this run>.
+        bool numeric = (before == '/' || before == '-' || before == '.') && dig(2) &&
+                       (c(3) == before || (dig(3) && c(4) == before));
+        // Named month: "April 2, 1980", "2 April 1980", "02-Apr-1980" end in a 4-digit year.
+        bool named = len == 4 && (before == ' ' || before == ',' || before == '-') &&
+                     (is_alnum(c(2)) || c(2) == ',') && (t_[rb] == '1' || t_[rb] == '2');
+        if (numeric || named) try_kind(Kind::kDate, e);
+      }
     } else {
       if (set_.on(Kind::kSsn) && len == 9) try_kind(Kind::kSsn, e);
       if (set_.on(Kind::kAba) && len == 9) try_kind(Kind::kAba, e);
@@ -142,11 +190,14 @@ class Scanner {
       if (set_.on(Kind::kNpi) && len == 10) try_kind(Kind::kNpi, e);
       if (set_.on(Kind::kPhoneUs) && (len == 10 || len == 11)) try_kind(Kind::kPhoneUs, e);
     }
-    // Cards: 13-19 bare digits, or groups of at least three.
-    if (set_.on(Kind::kCard) && len >= 3 && (len >= 13 || (d(18) >= 8 && d(40) >= 13)))
+    // Cards: 13-19 bare digits, or a last group of 3-6 after ' '/'-' with 13+ digits before.
+    if (set_.on(Kind::kCard) &&
+        ((len >= 13 && len <= 19) || (len >= 3 && len <= 6 && (before == ' ' || before == '-') &&
+                                      dig(2) && d(18) >= 8 && d(40) >= 13)))
       try_kind(Kind::kCard, e);
     if (set_.on(Kind::kPhoneE164) && before == '+' && len >= 8) try_kind(Kind::kPhoneE164, e);
-    if (set_.on(Kind::kIban) && len >= 2 && alpha_before && rb >= 2 && is_alpha(t_[rb - 2])) {
+    // IBAN: anchored at its start, an upper-case country code right before the first digits.
+    if (set_.on(Kind::kIban) && len >= 2 && is_upper(before) && is_upper(c(2))) {
       size_t end = 0;
       if (confirm_iban(t_, rb - 2, &end)) emit(Kind::kIban, rb - 2, end, 0.9f);
     }

@@ -232,36 +232,29 @@ bool confirm_npi(std::string_view t, size_t end, Confirmed* out) {
   return true;
 }
 
-bool parse_ipv4(std::string_view s) {
-  int parts = 0;
-  size_t i = 0;
-  while (parts < 4) {
-    size_t n = 0;
-    int v = 0;
-    while (i + n < s.size() && is_digit(s[i + n]) && n < 4) v = v * 10 + (s[i + n++] - '0');
-    // 1-3 digits, at most 255, no leading zero (could be read as octal).
-    if (n == 0 || n > 3 || v > 255 || (n > 1 && s[i] == '0')) return false;
-    i += n;
-    ++parts;
-    if (parts < 4) {
-      if (i >= s.size() || s[i] != '.') return false;
-      ++i;
-    }
-  }
-  return i == s.size();
-}
-
+// IPv4: four dotted decimal octets ending at `end`, parsed backwards once.
 bool confirm_ipv4(std::string_view t, size_t end, Confirmed* out) {
   if (!boundary_after(t, end)) return false;
-  size_t lo = end > 15 ? end - 15 : 0;
-  for (size_t b = lo; b + 7 <= end; ++b) {
-    if (!is_digit(t[b]) || !boundary_before(t, b)) continue;
-    if (parse_ipv4(t.substr(b, end - b))) {
-      *out = {b, 0.6f};
-      return true;
+  size_t p = end;
+  for (int part = 0; part < 4; ++part) {
+    size_t n = 0;
+    int v = 0, scale = 1;
+    while (p > 0 && n < 4 && is_digit(t[p - 1])) {
+      v += (t[p - 1] - '0') * scale;
+      scale *= 10;
+      --p;
+      ++n;
+    }
+    // 1-3 digits, at most 255, no leading zero (could be read as octal).
+    if (n == 0 || n > 3 || v > 255 || (n > 1 && t[p] == '0')) return false;
+    if (part < 3) {
+      if (p == 0 || t[p - 1] != '.') return false;
+      --p;
     }
   }
-  return false;
+  if (!boundary_before(t, p)) return false;
+  *out = {p, 0.6f};
+  return true;
 }
 
 bool confirm_ipv6(std::string_view t, size_t end, Confirmed* out) {

@@ -134,7 +134,7 @@ bool confirm_passport(std::string_view t, size_t end, Confirmed* out) {
 
 bool confirm_iban(std::string_view t, size_t begin, size_t* end_out) {
   if (begin + 15 > t.size() || !boundary_before(t, begin)) return false;
-  char a = to_upper(t[begin]), b = to_upper(t[begin + 1]);
+  char a = t[begin], b = t[begin + 1];  // IBANs are written with an upper-case country code
   if (!is_upper(a) || !is_upper(b) || !is_digit(t[begin + 2]) || !is_digit(t[begin + 3]))
     return false;
   size_t want = iban_length(a, b);
