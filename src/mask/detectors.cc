@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <limits>
 
 #if defined(__SSE2__)
@@ -103,6 +104,7 @@ struct ThreadState {
   std::vector<uint32_t> starts;
   std::vector<Tagged> hits;
   std::vector<uint32_t> rescan;
+  std::vector<Finding> merge;
   ~ThreadState() {
     if (scratch) hs_free_scratch(scratch);
   }
@@ -349,7 +351,38 @@ bool Engine::context_near(std::string_view text, const Finding& f) const {
   return false;
 }
 
-void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t first) const {
+namespace {
+
+bool by_begin(const Finding& a, const Finding& b) {
+  return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+}
+
+// Both segments arrive nearly sorted (built-ins in anchor order, hyperscan hits in end order):
+// insertion sort is linear then. A segment that turns out badly ordered (a custom regex with long
+// matches) falls back to std::sort.
+void sort_segment(std::vector<Finding>& v, size_t lo, size_t hi) {
+  size_t budget = 8 * (hi - lo) + 64;
+  for (size_t i = lo + 1; i < hi; ++i) {
+    Finding x = v[i];
+    size_t j = i;
+    while (j > lo && by_begin(x, v[j - 1])) {
+      v[j] = v[j - 1];
+      --j;
+      if (--budget == 0) {
+        v[j] = x;
+        std::sort(v.begin() + static_cast<ptrdiff_t>(lo), v.begin() + static_cast<ptrdiff_t>(hi),
+                  by_begin);
+        return;
+      }
+    }
+    v[j] = x;
+  }
+}
+
+}  // namespace
+
+void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t first,
+                    size_t mid) const {
   // Context is looked up lazily: only where it decides something (a context-only detector, a
   // score below the threshold, two detectors claiming the same bytes). A finding whose context
   // was not looked up carries score + kUnchecked until the end of this function.
@@ -359,8 +392,9 @@ void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t fir
     f.score -= kUnchecked;
     if (context_near(text, f)) f.score = std::min(1.0f, f.score + context_boost_);
   };
-  size_t w = first;
+  size_t w = first, new_mid = first;
   for (size_t r = first; r < out.size(); ++r) {
+    if (r == mid) new_mid = w;
     Finding f = out[r];
     const Detector& d = detectors_[f.detector];
     if (!d.context.empty() && f.score < 1.0f) {
@@ -376,12 +410,21 @@ void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t fir
     f.name = names_[f.detector];
     out[w++] = f;
   }
+  if (mid >= out.size()) new_mid = w;
+  mid = new_mid;
   out.resize(w);
   // Several detectors (and several anchors of one) can cover the same bytes: keep one finding per
   // region, the highest score, then the longest, so masking never double-edits.
-  std::sort(out.begin() + first, out.end(), [](const Finding& a, const Finding& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
-  });
+  sort_segment(out, first, mid);
+  sort_segment(out, mid, out.size());
+  if (mid > first && mid < out.size() && by_begin(out[mid], out[mid - 1])) {
+    std::vector<Finding>& m = tls.merge;  // reused: no allocation once grown
+    m.clear();
+    std::merge(out.begin() + static_cast<ptrdiff_t>(first),
+               out.begin() + static_cast<ptrdiff_t>(mid), out.begin() + static_cast<ptrdiff_t>(mid),
+               out.end(), std::back_inserter(m), by_begin);
+    std::copy(m.begin(), m.end(), out.begin() + static_cast<ptrdiff_t>(first));
+  }
   w = first;
   for (size_t r = first; r < out.size(); ++r) {
     Finding f = out[r];
@@ -413,6 +456,7 @@ bool Engine::scan(std::string_view text, std::vector<Finding>& out) const {
   if (text.size() >= std::numeric_limits<uint32_t>::max() - 1) return false;
   const size_t first = out.size();
   if (has_builtins_) detail::find_builtins(text, *builtins_, out);
+  size_t mid = out.size();
   if (db_) {
     tls.hits.clear();
     tls.rescan.clear();
@@ -422,9 +466,10 @@ bool Engine::scan(std::string_view text, std::vector<Finding>& out) const {
       out.resize(first);
       return false;
     }
+    mid = out.size();
     for (const Tagged& h : tls.hits) out.push_back(h.f);
   }
-  finish(text, out, first);
+  finish(text, out, first, mid);
   return true;
 }
 
@@ -478,9 +523,10 @@ bool Engine::scan_fields(std::span<const std::string_view> fields, RowFindings& 
   for (size_t i = 0; i < fields.size(); ++i) {
     const size_t first = out.findings.size();
     if (has_builtins_) detail::find_builtins(fields[i], *builtins_, out.findings);
+    const size_t mid = out.findings.size();
     for (; cursor < tls.hits.size() && tls.hits[cursor].field == i; ++cursor)
       out.findings.push_back(tls.hits[cursor].f);
-    finish(fields[i], out.findings, first);
+    finish(fields[i], out.findings, first, mid);
     out.offsets.push_back(static_cast<uint32_t>(out.findings.size()));
   }
   return true;

@@ -116,8 +116,9 @@ class Engine {
                       unsigned int flags, void* ctx);
   Engine();
   bool hs_run(std::string_view text, HsContext& ctx) const;
-  // Context, threshold, names, then sort and drop overlaps over out[first..].
-  void finish(std::string_view text, std::vector<Finding>& out, size_t first) const;
+  // Context, threshold, names, then sort and drop overlaps over out[first..]; built-in findings
+  // are out[first..mid), hyperscan's out[mid..].
+  void finish(std::string_view text, std::vector<Finding>& out, size_t first, size_t mid) const;
   bool context_near(std::string_view text, const Finding& f) const;
 
   hs_database* db_ = nullptr;

@@ -27,4 +27,7 @@ struct BuiltinSet {
 // Unsorted; may overlap. Never reads outside `text`; allocates only if `out` must grow.
 void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out);
 
+// The block pass uses AVX2 when the CPU has it, SSE2 otherwise; tests force SSE2 to cover both.
+void force_sse2_for_tests(bool on);
+
 }  // namespace phigate::mask::detail

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mask/detectors.h"
+#include "mask/scanner.h"
 #include "mask/validators.h"
 
 namespace phigate::mask {
@@ -292,6 +293,35 @@ TEST(Scanner, EntitiesAtEveryBlockOffset) {
       std::string tail = t + " end";
       EXPECT_EQ(scan(*e, t).size(), 1u) << pad << " " << v;
       EXPECT_EQ(scan(*e, tail).size(), 1u) << pad << " " << v;
+    }
+  }
+}
+
+// The SSE2 and AVX2 block passes must find exactly the same things (on a CPU without AVX2 both
+// runs take the SSE2 path and the test still holds).
+TEST(Scanner, Sse2AndAvx2Agree) {
+  auto e = make(full_profile());
+  static constexpr char kAlphabet[] = "0123456789-. /()+:@aAbBeEgGmMxX_,";
+  uint32_t seed = 99;
+  auto next = [&] { return seed = seed * 1103515245u + 12345u; };
+  std::string corpus =
+      "DOB: 04/02/1980 SSN 536-22-1234 a@b.io 10.0.0.1 2001:db8::1 4111 1111 1111 1111 "
+      "GB82 WEST 1234 5698 7654 32 routing 021000021 DEA AB1234563 1EG4-TE5-MK73 ";
+  for (int iter = 0; iter < 400; ++iter) {
+    std::string text = corpus.substr(0, next() % corpus.size());
+    size_t extra = next() % 200;
+    for (size_t i = 0; i < extra; ++i) text += kAlphabet[(next() >> 8) % (sizeof(kAlphabet) - 1)];
+    text += corpus.substr(next() % corpus.size());
+    std::vector<Finding> fast, base;
+    ASSERT_TRUE(e->scan(text, fast));
+    detail::force_sse2_for_tests(true);
+    ASSERT_TRUE(e->scan(text, base));
+    detail::force_sse2_for_tests(false);
+    ASSERT_EQ(fast.size(), base.size()) << text;
+    for (size_t i = 0; i < fast.size(); ++i) {
+      EXPECT_EQ(fast[i].begin, base[i].begin);
+      EXPECT_EQ(fast[i].end, base[i].end);
+      EXPECT_EQ(fast[i].name, base[i].name);
     }
   }
 }
