@@ -8,8 +8,6 @@
 namespace phigate::sql::lineage_detail {
 namespace {
 
-constexpr int kMaxDepth = 400;
-
 bool is_system_column(std::string_view c) {
   return c == "ctid" || c == "xmin" || c == "xmax" || c == "cmin" || c == "cmax" ||
          c == "tableoid" || c == "oid";
@@ -179,15 +177,8 @@ Deps Analyzer::func_call(const Json& body, const Scope& scope, const CteFrame* c
 
 Deps Analyzer::expr(const Json& node, const Scope& scope, const CteFrame* ctes) {
   Deps d;
-  if (++depth_ > kMaxDepth) {
-    fail("expression nesting too deep");
-    --depth_;
-    return everything(scope);
-  }
-  struct Guard {
-    int& depth;
-    ~Guard() { --depth; }
-  } guard{depth_};
+  Depth depth(*this);
+  if (!depth.ok) return everything(scope);
   if (node.is_array()) {
     for (const Json& n : node) d.add(expr(n, scope, ctes));
     return d;
@@ -236,13 +227,25 @@ Deps Analyzer::expr(const Json& node, const Scope& scope, const CteFrame* ctes) 
       for (const Col& c : statement(node, &scope, ctes, &rows)) d.add(c.deps);
       return d;
     }
-    return expr(body, scope, ctes);
+    return expr_fields(body, scope, ctes);
   }
+  return expr_fields(node, scope, ctes);
+}
+
+// The union over an object's fields, without counting a nesting level: a node's body is one
+// level with the node itself.
+Deps Analyzer::expr_fields(const Json& node, const Scope& scope, const CteFrame* ctes) {
+  Deps d;
+  if (!node.is_object()) return node.is_array() ? expr(node, scope, ctes) : d;
   for (const auto& [key, value] : node.items()) {
     if (key == "location" || key == "typeName" || key == "over" || key == "agg_order" ||
         key == "agg_filter")
       continue;  // positions, types, and window/ordering/filter clauses carry no output values
-    if (value.is_object() || value.is_array()) d.add(expr(value, scope, ctes));
+    if (value.is_array()) {
+      for (const Json& n : value) d.add(expr(n, scope, ctes));
+    } else if (value.is_object()) {
+      d.add(expr(value, scope, ctes));
+    }
   }
   return d;
 }

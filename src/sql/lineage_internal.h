@@ -97,6 +97,7 @@ class Analyzer {
                    std::vector<Col>& out);
 
   Deps expr(const Json& node, const Scope& scope, const CteFrame* ctes);
+  Deps expr_fields(const Json& node, const Scope& scope, const CteFrame* ctes);
   Deps func_call(const Json& body, const Scope& scope, const CteFrame* ctes);
   Deps column_ref(const Json& fields, const Scope& scope);
   Deps whole_row(const Relation& r);
@@ -107,6 +108,18 @@ class Analyzer {
   void fail(std::string reason) {
     if (reason_.empty()) reason_ = std::move(reason);
   }
+
+  // Bounds the recursion of select/from/expression walks together (a chain of 3000 JOINs or
+  // nested parentheses must not exhaust a session thread's stack). `ok` false: give up there.
+  static constexpr int kMaxDepth = 1000;
+  struct Depth {
+    Analyzer& a;
+    bool ok;
+    explicit Depth(Analyzer& an) : a(an), ok(++an.depth_ <= kMaxDepth) {
+      if (!ok) a.fail("query nesting too deep");
+    }
+    ~Depth() { --a.depth_; }
+  };
 
   const LineageCatalog& cat_;
   std::string reason_;

@@ -120,6 +120,8 @@ const Cte* CteFrame::find(std::string_view name) const {
 std::vector<Col> Analyzer::statement(const Json& node, const Scope* outer, const CteFrame* ctes,
                                      bool* returns_rows) {
   *returns_rows = false;
+  Depth depth(*this);
+  if (!depth.ok) return {};
   if (!node.is_object() || node.size() != 1) {
     fail("unexpected parse tree shape");
     return {};
@@ -277,11 +279,8 @@ void Analyzer::with_clause(const Json& with, const Scope* outer, CteFrame& frame
 }
 
 std::vector<Col> Analyzer::select(const Json& body, const Scope* outer, const CteFrame* ctes) {
-  if (++depth_ > 200) {
-    --depth_;
-    fail("query nesting too deep");
-    return {};
-  }
+  Depth depth(*this);
+  if (!depth.ok) return {};
   CteFrame frame;
   frame.parent = ctes;
   if (const Json* w = get(body, "withClause")) with_clause(*w, outer, frame);
@@ -296,7 +295,6 @@ std::vector<Col> Analyzer::select(const Json& body, const Scope* outer, const Ct
   } else {
     out = select_core(body, outer, &frame);
   }
-  --depth_;
   return out;
 }
 
@@ -437,7 +435,8 @@ std::vector<Col> Analyzer::view_columns(std::string_view schema, std::string_vie
 
 void Analyzer::from_item(const Json& item, Scope& scope, const CteFrame* ctes,
                          std::vector<Col>& star) {
-  if (!item.is_object() || item.size() != 1) return;
+  Depth depth(*this);
+  if (!depth.ok || !item.is_object() || item.size() != 1) return;
   const std::string& type = item.begin().key();
   const Json& body = item.begin().value();
   if (type == "RangeVar") {

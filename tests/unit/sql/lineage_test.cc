@@ -245,6 +245,18 @@ TEST(Lineage, DeepViewNestingIsBounded) {
   EXPECT_EQ(describe(ok), "ssn=ssn");
 }
 
+TEST(Lineage, PathologicalNestingFailsClosedWithoutExhaustingTheStack) {
+  FakeCatalog fake;
+  std::string joins = "SELECT * FROM patients p0";
+  for (int i = 1; i < 3000; ++i) joins += " JOIN patients p" + std::to_string(i) + " USING (id)";
+  EXPECT_NE(analyse_lineage(joins, fake.catalog()).unanalysable.find("deep"), std::string::npos);
+  // A long but ordinary concatenation chain is analysed.
+  std::string concat = "SELECT name";
+  for (int i = 0; i < 300; ++i) concat += " || ','";
+  concat += " || ssn AS c FROM patients";
+  EXPECT_EQ(describe(analyse_lineage(concat, fake.catalog())), "c=ssn");
+}
+
 TEST(Lineage, SourcesNameTheMaskedColumns) {
   FakeCatalog fake;
   Lineage l = analyse_lineage(
