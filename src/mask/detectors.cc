@@ -181,8 +181,7 @@ Result<std::shared_ptr<const Engine>> Engine::compile(const Profile& profile) {
       return make_error("mask_config", "unknown detector \"" + name + "\" (known: " + all + ")");
     }
     auto index = static_cast<uint16_t>(e->names_.size());
-    for (int k = 0; k < it->nkinds; ++k)
-      e->builtins_->detector[static_cast<size_t>(it->kinds[k])] = index;
+    for (int k = 0; k < it->nkinds; ++k) e->builtins_->enable(it->kinds[k], index);
     Detector d;
     d.needs_context = it->needs_context;
     if (profile.builtin_context) add_context(d, it->context);
@@ -192,8 +191,7 @@ Result<std::shared_ptr<const Engine>> Engine::compile(const Profile& profile) {
   }
   for (size_t k = 0; k < detail::kKindCount; ++k) {
     auto kind = static_cast<Kind>(k);
-    if (e->builtins_->detector[k] != detail::BuiltinSet::kOff && kind != Kind::kEmail &&
-        kind != Kind::kIpv6)
+    if (e->builtins_->on(kind) && kind != Kind::kEmail && kind != Kind::kIpv6)
       e->builtins_->digits = true;
   }
 

@@ -19,8 +19,13 @@ struct BuiltinSet {
   static constexpr uint16_t kOff = 0xFFFF;
   std::array<uint16_t, kKindCount> detector;  // detector index per kind, kOff when not enabled
   bool digits = false;                        // some digit-anchored kind is enabled
+  uint32_t enabled = 0;                       // bit per enabled kind (kept in sync by enable())
   BuiltinSet() { detector.fill(kOff); }
-  bool on(Kind k) const { return detector[static_cast<size_t>(k)] != kOff; }
+  void enable(Kind k, uint16_t index) {
+    detector[static_cast<size_t>(k)] = index;
+    enabled |= uint32_t{1} << static_cast<unsigned>(k);
+  }
+  bool on(Kind k) const { return (enabled >> static_cast<unsigned>(k)) & 1; }
 };
 
 // Appends one Finding (name left empty, score = the validator's base score) per confirmed entity.
