@@ -214,7 +214,13 @@ Result<std::shared_ptr<const Engine>> Engine::compile(const Profile& profile) {
     e->patterns_.push_back({*d, Kind::kCustom, 0, false, false, c.score});
     exprs.push_back(c.regex);
     // SOM only here: phigate cannot know a custom pattern's shape, so hyperscan must find starts.
-    flags.push_back(HS_FLAG_SOM_LEFTMOST);
+    // MULTILINE: scan_fields joins a row's fields with '\n', so ^ and $ must hold at each field's
+    // edges (for a single value this only widens ^/$ to its lines: more masking, never less).
+    flags.push_back(HS_FLAG_SOM_LEFTMOST | HS_FLAG_MULTILINE);
+    // \A, \z and \Z would still mean the whole joined buffer: such a profile scans per field.
+    if (c.regex.find("\\A") != std::string::npos || c.regex.find("\\z") != std::string::npos ||
+        c.regex.find("\\Z") != std::string::npos)
+      e->per_field_hs_ = true;
   }
   for (const DenyList& l : profile.deny_lists) {
     auto d = new_detector(l.name);
@@ -476,7 +482,13 @@ bool Engine::scan_fields(std::span<const std::string_view> fields, RowFindings& 
   out.offsets.clear();
   out.offsets.push_back(0);
   tls.hits.clear();
-  if (db_ && !fields.empty()) {
+  if (db_ && per_field_hs_) {
+    for (size_t k = 0; k < fields.size(); ++k) {
+      uint32_t one[2] = {0, static_cast<uint32_t>(fields[k].size()) + 1};
+      HsContext c1{this, fields[k], one, 1, static_cast<uint32_t>(k), &tls.hits, &tls.rescan};
+      if (!hs_run(fields[k], c1)) return false;
+    }
+  } else if (db_ && !fields.empty()) {
     std::string& joined = tls.joined;
     std::vector<uint32_t>& starts = tls.starts;
     joined.clear();

@@ -128,6 +128,7 @@ class Engine {
   std::vector<Pattern> patterns_;    // indexed by hyperscan expression id
   std::unique_ptr<detail::BuiltinSet> builtins_;
   bool has_builtins_ = false;
+  bool per_field_hs_ = false;  // a custom regex uses \A/\z/\Z: no joined-row hyperscan call
   float threshold_ = 0.0f;
   uint32_t context_window_ = 48;
   float context_boost_ = 0.35f;

@@ -257,6 +257,25 @@ TEST(ScanFields, SomHiddenStartIsRescanned) {
   EXPECT_EQ(rf.field(1)[0].end, 3u);
 }
 
+TEST(ScanFields, AnchoredCustomRegexMatchesInEveryField) {
+  for (const char* regex : {"^MRN-[0-9]{4}$", "\\AMRN-[0-9]{4}\\z"}) {
+    Profile p;
+    p.custom = {{"MRN", regex}};
+    auto e = make(p);
+    std::vector<std::string_view> row = {"MRN-1111", "x", "MRN-2222", "MRN-3333 tail"};
+    RowFindings rf;
+    ASSERT_TRUE(e->scan_fields(row, rf));
+    EXPECT_EQ(rf.field(0).size(), 1u) << regex;
+    EXPECT_EQ(rf.field(2).size(), 1u) << regex;
+    EXPECT_TRUE(rf.field(3).empty()) << regex;
+    for (size_t i = 0; i < row.size(); ++i) {
+      std::vector<Finding> alone;
+      ASSERT_TRUE(e->scan(row[i], alone));
+      EXPECT_EQ(alone.size(), rf.field(i).size()) << regex << " " << i;
+    }
+  }
+}
+
 TEST(ScanFields, EmptyRowAndEmptyEngine) {
   auto e = make(full_profile());
   RowFindings rf;
