@@ -37,11 +37,12 @@ struct LineageCatalog {
                                            std::string_view column)>
       is_masked;
   // The defining SELECT of a view or materialized view (pg_get_viewdef), or nullopt when `name`
-  // is not a view.
+  // is not a view. pg_get_viewdef qualifies names relative to the search_path it runs under:
+  // fetch it under the same search_path used to resolve empty schemas here.
   std::function<std::optional<std::string>(std::string_view schema, std::string_view name)>
       view_definition;
-  // A relation's column names in attnum order (for `*` expansion and name resolution), or
-  // nullopt for an unknown relation.
+  // A relation's column names in attnum order, dropped columns excluded (for `*` expansion and
+  // name resolution), or nullopt for an unknown relation.
   std::function<std::optional<std::vector<std::string>>(std::string_view schema,
                                                         std::string_view name)>
       table_columns;
@@ -62,8 +63,10 @@ struct OutputColumn {
 };
 
 struct Lineage {
-  bool returns_rows = false;          // false: nothing to mask (DDL, plain DML, SET, ...)
-  std::vector<OutputColumn> columns;  // in output order
+  bool returns_rows = false;  // false: nothing to mask (DDL, plain DML, SET, ...)
+  // In output order. If the count differs from the RowDescription's field count (a function in
+  // FROM returning a composite type is counted as one column), the caller must fail closed.
+  std::vector<OutputColumn> columns;
   // Non-empty when the library cannot tell (parse error, several statements, unknown relation
   // under `*`, view nesting too deep or cyclic, FETCH/EXECUTE, ...). The caller fails closed.
   std::string unanalysable;
