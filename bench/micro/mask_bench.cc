@@ -94,6 +94,12 @@ void BM_ScanMixedCorpus(benchmark::State& state) {
 }
 BENCHMARK(BM_ScanMixedCorpus)->Arg(4096)->Arg(1 << 20);
 
+// Every built-in, no custom/deny patterns (no hyperscan call at all).
+void BM_ScanMixedCorpusBuiltinsOnly(benchmark::State& state) {
+  scan_corpus(state, engine_builtins(), static_cast<size_t>(state.range(0)), Density::kMixed);
+}
+BENCHMARK(BM_ScanMixedCorpusBuiltinsOnly)->Arg(1 << 20);
+
 // The earlier baseline's profile too: SSN, card, email, phone, NPI, IP, MBI + MRN (all it had).
 void BM_ScanMixedCorpusBaselineProfile(benchmark::State& state) {
   static auto e = [] {

@@ -25,6 +25,7 @@ struct Masks {
   uint64_t digit = 0, at = 0, colon = 0;
   uint64_t sep = 0;    // '.', '/', '-', ' ': between the digit groups of one entity
   uint64_t alpha = 0;  // ASCII letters
+  uint64_t dot = 0;    // '.': an IPv4 address has three within 15 bytes
 };
 
 Masks block_masks(const char* p) {
@@ -45,7 +46,9 @@ Masks block_masks(const char* p) {
     m.colon |=
         static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon))))
         << (16 * i);
-    __m128i sep = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dot), _mm_cmpeq_epi8(v, slash)),
+    __m128i dots = _mm_cmpeq_epi8(v, dot);
+    m.dot |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(dots))) << (16 * i);
+    __m128i sep = _mm_or_si128(_mm_or_si128(dots, _mm_cmpeq_epi8(v, slash)),
                                _mm_or_si128(_mm_cmpeq_epi8(v, dash), _mm_cmpeq_epi8(v, space)));
     m.sep |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(sep))) << (16 * i);
     __m128i l = _mm_or_si128(v, lower);  // OR 0x20 lower-cases exactly the ASCII letters
@@ -59,6 +62,7 @@ Masks block_masks(const char* p) {
     if (p[i] == '@') m.at |= bit;
     if (p[i] == ':') m.colon |= bit;
     if (p[i] == '.' || p[i] == '/' || p[i] == '-' || p[i] == ' ') m.sep |= bit;
+    if (p[i] == '.') m.dot |= bit;
     if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z') m.alpha |= bit;
   }
 #endif
@@ -84,8 +88,10 @@ __attribute__((target("avx2"))) Masks block_masks_avx2(const char* p) {
     m.digit |= bits(_mm256_and_si256(_mm256_cmpgt_epi8(v, lo), _mm256_cmpgt_epi8(hi, v))) << shift;
     m.at |= bits(_mm256_cmpeq_epi8(v, at)) << shift;
     m.colon |= bits(_mm256_cmpeq_epi8(v, colon)) << shift;
+    __m256i dots = _mm256_cmpeq_epi8(v, dot);
+    m.dot |= bits(dots) << shift;
     __m256i sep =
-        _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, dot), _mm256_cmpeq_epi8(v, slash)),
+        _mm256_or_si256(_mm256_or_si256(dots, _mm256_cmpeq_epi8(v, slash)),
                         _mm256_or_si256(_mm256_cmpeq_epi8(v, dash), _mm256_cmpeq_epi8(v, space)));
     m.sep |= bits(sep) << shift;
     __m256i l = _mm256_or_si256(v, lower);
@@ -167,7 +173,7 @@ class Scanner {
           unsigned i = static_cast<unsigned>(std::countr_zero(ends));
           ends &= ends - 1;
           size_t e = base + i;
-          if (e <= n) digit_run_end(e, prev_digit, m.digit, i);
+          if (e <= n) digit_run_end(e, prev, m, i);
         }
       }
       if (set_.on(Kind::kEmail))
@@ -179,7 +185,7 @@ class Scanner {
     }
     // A run that ends exactly at a block boundary at the end of the text has no "next byte" bit.
     if (set_.digits && n > 0 && n % 64 == 0 && is_digit(t_[n - 1]))
-      digit_run_end(n, prev_digit, 0, 0);
+      digit_run_end(n, prev, Masks{}, 0);
   }
 
  private:
@@ -196,8 +202,9 @@ class Scanner {
     if (confirm(k, t_, e, &c)) emit(k, c.begin, e, c.score);
   }
 
-  // `prev`/`cur` are the digit masks of the previous and current block, `i` e's bit in `cur`.
-  void digit_run_end(size_t e, uint64_t prev, uint64_t cur, unsigned i) {
+  // Masks of the previous and current block; `i` is e's bit in the current one.
+  void digit_run_end(size_t e, const Masks& prev_masks, const Masks& cur_masks, unsigned i) {
+    const uint64_t prev = prev_masks.digit, cur = cur_masks.digit;
     // Run length from the masks: the ones directly below bit i of cur, continuing into prev.
     size_t len = i == 0 ? 0 : static_cast<size_t>(std::countl_one(cur << (64 - i)));
     if (len == i) len += static_cast<size_t>(std::countl_one(prev));
@@ -223,7 +230,9 @@ class Scanner {
         if (set_.on(Kind::kPhoneUs) && len == 4 && group_sep && dig(2) && dig(3) && dig(4) &&
             d18 >= 10)
           try_kind(Kind::kPhoneUs, e);
-        if (set_.on(Kind::kIpv4) && before == '.' && len <= 3 && dig(2)) try_kind(Kind::kIpv4, e);
+        if (set_.on(Kind::kIpv4) && before == '.' && len <= 3 && dig(2) &&
+            digits_before(prev_masks.dot, cur_masks.dot, i, 15) >= 3)
+          try_kind(Kind::kIpv4, e);
         if (set_.on(Kind::kMbi) && len == 2 && alpha_before && e >= 11) try_kind(Kind::kMbi, e);
         if (set_.on(Kind::kDea) && len >= 7 && alpha_before) try_kind(Kind::kDea, e);
         if (set_.on(Kind::kPassport) && len == 8 && alpha_before) try_kind(Kind::kPassport, e);
