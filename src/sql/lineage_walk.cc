@@ -235,6 +235,19 @@ std::vector<Col> Analyzer::returning(const Json& body, const Scope* outer, const
   scope.star = std::move(star);
   std::vector<Col> out;
   target_list(*list, scope, &frame, out);
+  // RETURNING shows the rows as written: INSERT ... SELECT ssn ... RETURNING note returns SSNs,
+  // as does UPDATE ... SET note = ssn RETURNING note. Every returned column therefore also carries
+  // everything the statement writes (conservative: which value lands in which column is not
+  // tracked).
+  Deps written;
+  if (const Json* src = get(body, "selectStmt")) {
+    bool rows = false;
+    for (const Col& c : statement(*src, outer, &frame, &rows)) written.add(c.deps);
+  }
+  if (const Json* set = get(body, "targetList")) written.add(expr(*set, scope, &frame));
+  if (const Json* oc = get(body, "onConflictClause"))  // ON CONFLICT DO UPDATE SET ...
+    if (const Json* set = get(*oc, "targetList")) written.add(expr(*set, scope, &frame));
+  for (Col& c : out) c.deps.add(written);
   return out;
 }
 

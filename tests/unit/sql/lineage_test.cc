@@ -192,7 +192,15 @@ const Case kStructure[] = {
     {"DELETE FROM visits v USING patients p WHERE p.id = v.patient_id RETURNING p.email",
      "email=email"},
     {"INSERT INTO visits (note) SELECT ssn FROM patients RETURNING *",
-     "id=- patient_id=- note=- visit_date=-"},
+     "id=ssn patient_id=ssn note=ssn visit_date=ssn"},
+    {"INSERT INTO visits (note) VALUES ('x') RETURNING note", "note=-"},
+    {"INSERT INTO visits (id, note) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET note = "
+     "(SELECT ssn FROM patients LIMIT 1) RETURNING note",
+     "note=ssn"},
+    {"UPDATE visits SET note = p.ssn FROM patients p WHERE p.id = visits.patient_id "
+     "RETURNING visits.note",
+     "note=ssn"},
+    {"UPDATE visits SET note = (SELECT email FROM staff LIMIT 1) RETURNING id", "id=email"},
     {"INSERT INTO visits (note) VALUES ('x')", "NOROWS"},
     {"SHOW search_path", "search_path=-"},
     {"SET search_path TO public", "NOROWS"},
