@@ -140,7 +140,18 @@ Deps Analyzer::column_ref(const Json& fields, const Scope& scope) {
           found = true;
         }
       }
-      if (found) return d;
+      if (found) {
+        // A relation whose columns are unknown may not have this column at all, and then the
+        // name is an outer query's column (a correlated reference): count that one too.
+        if (s->parent) {
+          std::string reason = reason_;
+          Json one = Json::array({Json{{"String", Json{{"sval", std::string(name)}}}}});
+          Deps outer = column_ref(one, *s->parent);
+          reason_ = std::move(reason);  // a miss out there is not a failure here
+          d.add(outer);
+        }
+        return d;
+      }
     }
     return everything(scope);
   }

@@ -179,6 +179,8 @@ const Case kStructure[] = {
      "note=- ssn=ssn"},
     {"SELECT ssn FROM mystery", "ssn=ssn"},
     {"SELECT m.name FROM mystery m", "name=-"},
+    // "x" may be a column of mystery, or (it has none) patients.ssn renamed: both count.
+    {"SELECT (SELECT x FROM mystery) AS y FROM (SELECT ssn AS x FROM patients) q", "y=ssn"},
     {"SELECT DISTINCT ON (name) ssn FROM patients ORDER BY name", "ssn=ssn"},
     {"SELECT id FROM patients WHERE ssn = '536-22-1234'", "id=-"},
     {"SELECT xmin, ctid FROM patients", "xmin=- ctid=-"},
