@@ -71,7 +71,7 @@ Masks block_masks(const char* p) {
 
 #if defined(__x86_64__)
 // The same masks 32 bytes at a time, for CPUs with AVX2 (chosen once at run time).
-__attribute__((target("avx2"))) Masks block_masks_avx2(const char* p) {
+__attribute__((target("avx2"), always_inline)) inline Masks block_masks_avx2(const char* p) {
   Masks m;
   const __m256i lo = _mm256_set1_epi8('0' - 1), hi = _mm256_set1_epi8('9' + 1);
   const __m256i at = _mm256_set1_epi8('@'), colon = _mm256_set1_epi8(':');
@@ -102,12 +102,20 @@ __attribute__((target("avx2"))) Masks block_masks_avx2(const char* p) {
 
 std::atomic<bool> force_sse2{false};
 
+// Masks for `count` consecutive 64-byte blocks in one call: an AVX2 function called per block
+// paid more in call and vzeroupper overhead than its compares cost.
+__attribute__((target("avx2"))) void chunk_masks_avx2(const char* p, size_t count, Masks* out) {
+  for (size_t b = 0; b < count; ++b) out[b] = block_masks_avx2(p + 64 * b);
+}
+
 bool have_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes && !force_sse2.load(std::memory_order_relaxed);
 }
 #else
-Masks block_masks_avx2(const char* p) { return block_masks(p); }
+void chunk_masks_avx2(const char* p, size_t count, Masks* out) {
+  for (size_t b = 0; b < count; ++b) out[b] = block_masks(p + 64 * b);
+}
 bool have_avx2() { return false; }
 #endif
 
@@ -157,14 +165,28 @@ class Scanner {
     uint64_t prev_digit = 0;
     Masks prev;
     char tail[64];
+    constexpr size_t kChunk = 16;  // blocks whose masks are computed per call
+    Masks chunk[kChunk];
+    size_t in_chunk = 0, next = 0;
     for (size_t base = 0; base < n; base += 64) {
-      const char* p = t_.data() + base;
-      if (n - base < 64) {  // pad the last block with non-anchor bytes
-        std::memset(tail, ' ', sizeof tail);
-        std::memcpy(tail, p, n - base);
-        p = tail;
+      if (next == in_chunk) {  // refill: full blocks in bulk, the padded last block alone
+        next = 0;
+        size_t full = (n - base) / 64;
+        in_chunk = std::min(full, kChunk);
+        if (in_chunk > 0) {
+          if (avx2_) {
+            chunk_masks_avx2(t_.data() + base, in_chunk, chunk);
+          } else {
+            for (size_t b = 0; b < in_chunk; ++b) chunk[b] = block_masks(t_.data() + base + 64 * b);
+          }
+        } else {
+          std::memset(tail, ' ', sizeof tail);  // pad with non-anchor bytes
+          std::memcpy(tail, t_.data() + base, n - base);
+          chunk[0] = block_masks(tail);
+          in_chunk = 1;
+        }
       }
-      Masks m = avx2_ ? block_masks_avx2(p) : block_masks(p);
+      const Masks& m = chunk[next++];
       if (set_.digits) {
         // Bit i set: byte i is the first non-digit after a run (the run's exclusive end).
         uint64_t ends = ~m.digit & ((m.digit << 1) | (prev_digit >> 63));
