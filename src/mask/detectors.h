@@ -48,9 +48,10 @@ struct ContextWords {
 struct Profile {
   std::vector<std::string> detectors;  // built-in names, e.g. "US_SSN"; unknown names are errors
   std::vector<CustomDetector> custom;
+  float threshold = 0.0f;  // findings scoring below this are dropped
+  // Added for issue 5 after the original three members, so existing initialisers still compile.
   std::vector<DenyList> deny_lists;
   std::vector<ContextWords> context;
-  float threshold = 0.0f;        // findings scoring below this are dropped
   uint32_t context_window = 48;  // bytes before a finding searched for context words
   float context_boost = 0.35f;   // added to the score (capped at 1) when a context word is near
   bool builtin_context = true;   // false: only the profile's own context words count
