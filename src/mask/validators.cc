@@ -5,32 +5,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "mask/validators_kinds.h"
+
 namespace phigate::mask::detail {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-// An identifier must not be the tail or head of a longer number or word: "9123-45-6789",
-// "123-45-6789-1" and "x123456789" are not SSNs. A '-' or '.' glued to another digit counts as
-// part of the longer number too (phone extensions, decimals, dotted versions).
-bool boundary_before(std::string_view t, size_t pos) {
-  if (pos == 0) return true;
-  char p = t[pos - 1];
-  if (is_alnum(p) || p == '_') return false;
-  if ((p == '-' || p == '.') && pos >= 2 && is_digit(t[pos - 2])) return false;
-  return true;
-}
-
-bool boundary_after(std::string_view t, size_t end) {
-  if (end >= t.size()) return true;
-  char n = t[end];
-  if (is_alnum(n) || n == '_') return false;
-  if ((n == '-' || n == '.') && end + 1 < t.size() && is_digit(t[end + 1])) return false;
-  return true;
-}
 
 bool all_digits(std::string_view s) { return std::all_of(s.begin(), s.end(), is_digit); }
 
@@ -252,36 +232,29 @@ bool confirm_npi(std::string_view t, size_t end, Confirmed* out) {
   return true;
 }
 
-bool parse_ipv4(std::string_view s) {
-  int parts = 0;
-  size_t i = 0;
-  while (parts < 4) {
-    size_t n = 0;
-    int v = 0;
-    while (i + n < s.size() && is_digit(s[i + n]) && n < 4) v = v * 10 + (s[i + n++] - '0');
-    // 1-3 digits, at most 255, no leading zero (could be read as octal).
-    if (n == 0 || n > 3 || v > 255 || (n > 1 && s[i] == '0')) return false;
-    i += n;
-    ++parts;
-    if (parts < 4) {
-      if (i >= s.size() || s[i] != '.') return false;
-      ++i;
-    }
-  }
-  return i == s.size();
-}
-
+// IPv4: four dotted decimal octets ending at `end`, parsed backwards once.
 bool confirm_ipv4(std::string_view t, size_t end, Confirmed* out) {
   if (!boundary_after(t, end)) return false;
-  size_t lo = end > 15 ? end - 15 : 0;
-  for (size_t b = lo; b + 7 <= end; ++b) {
-    if (!is_digit(t[b]) || !boundary_before(t, b)) continue;
-    if (parse_ipv4(t.substr(b, end - b))) {
-      *out = {b, 0.6f};
-      return true;
+  size_t p = end;
+  for (int part = 0; part < 4; ++part) {
+    size_t n = 0;
+    int v = 0, scale = 1;
+    while (p > 0 && n < 4 && is_digit(t[p - 1])) {
+      v += (t[p - 1] - '0') * scale;
+      scale *= 10;
+      --p;
+      ++n;
+    }
+    // 1-3 digits, at most 255, no leading zero (could be read as octal).
+    if (n == 0 || n > 3 || v > 255 || (n > 1 && t[p] == '0')) return false;
+    if (part < 3) {
+      if (p == 0 || t[p - 1] != '.') return false;
+      --p;
     }
   }
-  return false;
+  if (!boundary_before(t, p)) return false;
+  *out = {p, 0.6f};
+  return true;
 }
 
 bool confirm_ipv6(std::string_view t, size_t end, Confirmed* out) {
@@ -377,8 +350,18 @@ bool confirm(Kind kind, std::string_view text, size_t end, Confirmed* out) {
       return confirm_ipv6(text, end, out);
     case Kind::kMbi:
       return confirm_mbi(text, end, out);
-    case Kind::kCustom:
-      return false;  // custom patterns carry their own start offset (SOM)
+    case Kind::kAba:
+      return confirm_aba(text, end, out);
+    case Kind::kDea:
+      return confirm_dea(text, end, out);
+    case Kind::kPassport:
+      return confirm_passport(text, end, out);
+    case Kind::kDate:
+      return confirm_date(text, end, out);
+    case Kind::kIban:    // anchored at its start: confirm_iban
+    case Kind::kCustom:  // custom patterns carry their own start offset (SOM)
+    case Kind::kDeny:    // deny terms: start = end - length
+      return false;
   }
   return false;
 }

@@ -241,7 +241,7 @@ TEST(Detectors, RandomInputFindingsAreWellFormed) {
   }
 }
 
-TEST(Detectors, BuiltinNames) { EXPECT_EQ(builtin_detector_names().size(), 7u); }
+TEST(Detectors, BuiltinNames) { EXPECT_EQ(builtin_detector_names().size(), 12u); }
 
 }  // namespace
 }  // namespace phigate::mask

@@ -1,0 +1,38 @@
+#pragma once
+// The built-in detectors' candidate finder. Instead of a hyperscan database (measured on the mixed
+// clinical corpus: one digit-class pattern alone ≈ 1.6 GB/s, the built-in set ≈ 0.38 GB/s, merged
+// alternations no better), one SSE2 pass builds 64-bit masks of digits, '@' and ':' per 64 bytes
+// and visits only the anchors: the END of every digit run (all numeric identifiers end in a
+// digit), every '@' (email) and every ':' run (IPv6). Cheap digit-count gates per kind decide
+// which validators run at an anchor. Internal to src/mask/.
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "mask/detectors.h"
+#include "mask/validators.h"
+
+namespace phigate::mask::detail {
+
+struct BuiltinSet {
+  static constexpr uint16_t kOff = 0xFFFF;
+  std::array<uint16_t, kKindCount> detector;  // detector index per kind, kOff when not enabled
+  bool digits = false;                        // some digit-anchored kind is enabled
+  uint32_t enabled = 0;                       // bit per enabled kind (kept in sync by enable())
+  BuiltinSet() { detector.fill(kOff); }
+  void enable(Kind k, uint16_t index) {
+    detector[static_cast<size_t>(k)] = index;
+    enabled |= uint32_t{1} << static_cast<unsigned>(k);
+  }
+  bool on(Kind k) const { return (enabled >> static_cast<unsigned>(k)) & 1; }
+};
+
+// Appends one Finding (name left empty, score = the validator's base score) per confirmed entity.
+// Unsorted; may overlap. Never reads outside `text`; allocates only if `out` must grow.
+void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out);
+
+// The block pass uses AVX2 when the CPU has it, SSE2 otherwise; tests force SSE2 to cover both.
+void force_sse2_for_tests(bool on);
+
+}  // namespace phigate::mask::detail

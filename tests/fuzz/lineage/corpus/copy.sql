@@ -1,0 +1,1 @@
+COPY (SELECT ssn FROM patients UNION SELECT note FROM visits) TO STDOUT

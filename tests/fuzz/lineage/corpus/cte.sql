@@ -1,0 +1,1 @@
+WITH RECURSIVE r(a,b) AS (SELECT name, ssn FROM patients UNION ALL SELECT b, a FROM r) SELECT * FROM r

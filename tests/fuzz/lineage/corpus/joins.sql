@@ -1,0 +1,1 @@
+SELECT * FROM pv JOIN visits USING (id), LATERAL (SELECT pv.s) l(x), generate_series(1,2) g

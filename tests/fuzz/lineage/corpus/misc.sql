@@ -1,0 +1,1 @@
+SELECT (SELECT ssn FROM patients p WHERE p.id = v.patient_id), (p).email, m.* FROM visits v, mystery m

@@ -1,0 +1,1 @@
+SELECT replace(ssn,'-','') FROM patients

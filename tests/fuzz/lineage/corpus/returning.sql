@@ -1,0 +1,1 @@
+UPDATE patients SET name = 'x' RETURNING *, ROW(ssn, email), (VALUES (ssn))

@@ -1,0 +1,1 @@
+SELECT row_to_json(p), json_agg(p) FROM patients p GROUP BY p.id
