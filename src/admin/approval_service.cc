@@ -345,6 +345,8 @@ Result<ApprovalRecord> ApprovalService::decide(const std::string& id, const Iden
       return make_error("conflict", "request " + id + " is " + (*stored)->state + ", not pending");
     }
     const ApprovalRecord& r = it->second.record;
+    // Someone who may neither review nor owns it does not learn that it exists.
+    if (!visible(reviewer, r)) return make_error("not_found", "no approval request " + id);
     if (!can_review(reviewer, r.resource)) {
       return make_error("forbidden", "identity \"" + reviewer.sub +
                                          "\" holds no role whose approve: lists resource \"" +

@@ -73,6 +73,8 @@ int run(int argc, char** argv, const Wiring& wiring) {
   auto* pubkey =
       audit->add_subcommand("pubkey", "print the checkpoint signing key's id and public key");
 
+  auto run_admin = add_admin_commands(app, config_path, json);
+
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
   for (auto* sub : {serve, check, issue, verify, pubkey, ptest}) {
     sub->add_option("--config", config_path, "configuration file");
@@ -90,6 +92,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
   if (*verify) return cmd_audit_verify(config_path, wiring, json);
   if (*pubkey) return cmd_audit_pubkey(config_path, json);
   if (*ptest) return cmd_policy_test(config_path, pargs, json);
+  if (int rc = run_admin(); rc >= 0) return rc;
   return 2;
 }
 

@@ -3,6 +3,10 @@
 #include <functional>
 #include <memory>
 
+namespace CLI {
+class App;
+}
+
 #include "audit/store.h"
 #include "policy/config.h"
 #include "store/approval_store.h"
@@ -32,6 +36,22 @@ struct PolicyTestArgs {
 int cmd_policy_test(const std::string& config_path, const PolicyTestArgs& args, bool json);
 int cmd_audit_verify(const std::string& config_path, const Wiring& wiring, bool json);
 int cmd_audit_pubkey(const std::string& config_path, bool json);
+
+// Admin API clients (approvals_cmd.cc): --config finds listen.admin, --token / PHIGATE_TOKEN.
+struct AdminArgs {
+  std::string config_path, token;
+  bool json = false;
+};
+struct AccessRequestArgs {
+  std::string resource, role, duration, reason;
+};
+int cmd_approvals_list(const AdminArgs& a, const std::string& state);
+int cmd_approvals_decide(const AdminArgs& a, const std::string& id, bool approve,
+                         const std::string& reason);
+int cmd_access_request(const AdminArgs& a, const AccessRequestArgs& r);
+int cmd_access_list(const AdminArgs& a, const std::string& state);
+// Registers `approvals` and `access` on the app; returns the runner for whichever was chosen.
+std::function<int()> add_admin_commands(CLI::App& app, std::string& config_path, bool& json);
 
 // The checkpoint signing key (DESIGN.md §10 data_dir layout: keys/, 0600 files).
 std::string audit_key_path(const std::string& data_dir);
