@@ -323,6 +323,15 @@ bool ApprovalService::can_review(const Identity& reviewer, const std::string& re
   return false;
 }
 
+bool ApprovalService::is_reviewer(const Identity& id) const {
+  auto snap = policy_.get();
+  for (const std::string& role_name : id.roles) {
+    const RoleConfig* role = snap->config().find_role(role_name);
+    if (role && !role->approve.empty()) return true;
+  }
+  return false;
+}
+
 bool ApprovalService::visible(const Identity& caller, const ApprovalRecord& r) const {
   return (caller.sub == r.sub && caller.issuer == r.issuer) || can_review(caller, r.resource);
 }
@@ -345,8 +354,10 @@ Result<ApprovalRecord> ApprovalService::decide(const std::string& id, const Iden
       return make_error("conflict", "request " + id + " is " + (*stored)->state + ", not pending");
     }
     const ApprovalRecord& r = it->second.record;
-    // Someone who may neither review nor owns it does not learn that it exists.
-    if (!visible(reviewer, r)) return make_error("not_found", "no approval request " + id);
+    // Someone who neither owns it nor reviews anything does not learn that it exists; a reviewer
+    // of other resources is told why they cannot decide it.
+    if (!visible(reviewer, r) && !is_reviewer(reviewer))
+      return make_error("not_found", "no approval request " + id);
     if (!can_review(reviewer, r.resource)) {
       return make_error("forbidden", "identity \"" + reviewer.sub +
                                          "\" holds no role whose approve: lists resource \"" +

@@ -72,6 +72,7 @@ class ApprovalService : public ApprovalGate {
   Result<store::ApprovalRecord> get(const Identity& caller, const std::string& id);
 
   bool can_review(const Identity& reviewer, const std::string& resource) const;
+  bool is_reviewer(const Identity& id) const;  // holds any role with a non-empty approve:
   static bool same_person(const Identity& a, std::string_view b_sub, std::string_view b_issuer,
                           std::string_view b_act);
   // The timeout in effect (approvals.timeout of the current policy snapshot).

@@ -41,7 +41,8 @@ awaitable<void> run_call(asio::io_context& io, std::string host, std::string por
                          net::ssl::context* tls, Exchange& x) {
   error_code ec;
   tcp::resolver resolver(io);
-  auto eps = co_await resolver.async_resolve(host, port, asio::redirect_error(net::use_awaitable, ec));
+  auto eps =
+      co_await resolver.async_resolve(host, port, asio::redirect_error(net::use_awaitable, ec));
   if (ec) {
     x.error = "resolve " + host + ": " + ec.message();
     co_return;
@@ -88,8 +89,8 @@ Result<AdminResponse> admin_call(const Config& config, const std::string& method
                                  const std::string& target, const std::string& token,
                                  const nlohmann::json* body) {
   if (config.gateway.listen.admin.empty())
-    return make_error("config", "listen.admin is not set in " + config.path +
-                                    ": the gateway has no admin API");
+    return make_error(
+        "config", "listen.admin is not set in " + config.path + ": the gateway has no admin API");
   auto hp = net::split_host_port(config.gateway.listen.admin);
   if (!hp) return hp.error();
   std::string host = hp->first;
@@ -104,7 +105,8 @@ Result<AdminResponse> admin_call(const Config& config, const std::string& method
     tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
     error_code ec;
     tls->load_verify_file(config.gateway.tls_cert, ec);
-    if (ec) return make_error("tls", "cannot load " + config.gateway.tls_cert + ": " + ec.message());
+    if (ec)
+      return make_error("tls", "cannot load " + config.gateway.tls_cert + ": " + ec.message());
     X509_STORE_set_flags(SSL_CTX_get_cert_store(tls->native_handle()), X509_V_FLAG_PARTIAL_CHAIN);
     tls->set_verify_mode(net::ssl::verify_peer);
   }
