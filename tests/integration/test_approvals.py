@@ -373,7 +373,41 @@ def test_timeout_denies_and_session_stays_usable():
     h.eq(rc, 0, err)
     h.eq(len(body["approvals"]), 1)
     c.close()
+    # Decisions are durable: a restarted gateway lists the same outcome.
+    g2.restart()
+    h.check(h.wait_port(admin2, g2.proc), "admin API not listening after restart")
+    rc, body, err = cli_json("approvals", "list", "--state", "all",
+                             token=g2.token("bob", "security"), g=g2)
+    h.eq(rc, 0, err)
+    h.eq([r["state"] for r in body["approvals"]], ["timed_out"])
     g2.stop()
+
+
+def test_admin_api_over_tls():
+    import ssl
+    d = h.tmpdir("admin-tls")
+    crt, key = os.path.join(d, "gw.crt"), os.path.join(d, "gw.key")
+    h.make_cert(crt, key, cn="localhost")
+    admin3 = h.free_port()
+    g3 = h.start_phigate(pg, config(pg, admin3), tls=(crt, key))
+    h.check(h.wait_port(admin3, g3.proc), "admin API not listening")
+    bob = g3.token("bob", "security")
+    rc, body, err = cli_json("approvals", "list", token=bob, g=g3)  # trusts gateway.tls.cert
+    h.eq((rc, body), (0, {"approvals": []}), err)
+    ctx = ssl.create_default_context(cafile=crt)
+    ctx.check_hostname = False
+    c = http.client.HTTPSConnection("127.0.0.1", admin3, timeout=30, context=ctx)
+    c.request("GET", "/v1/approvals")
+    r = c.getresponse()
+    h.eq((r.status, json.loads(r.read())["error"]), (401, "unauthorized"))
+    c.close()
+    # Plain HTTP to the TLS port gets no answer in clear.
+    try:
+        st, _ = api("GET", "/v1/health", port=admin3)
+    except (http.client.HTTPException, OSError):
+        st = None
+    h.eq(st, None, "admin API answered plain HTTP on its TLS port")
+    g3.stop()
 
 
 def test_admin_api_auth_and_errors():
