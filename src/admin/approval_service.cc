@@ -229,6 +229,22 @@ void ApprovalService::cancel(std::string_view id) {
   finish(std::move(live), "cancelled", nullptr, "the client went away");
 }
 
+void ApprovalService::cancel_session(std::string_view session_id) {
+  std::vector<Live> ended;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = live_.begin(); it != live_.end();) {
+      if (it->second.done && it->second.record.session_id == session_id) {
+        ended.push_back(std::move(it->second));
+        it = live_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& live : ended) finish(std::move(live), "cancelled", nullptr, "the client cancelled it");
+}
+
 std::string ApprovalService::how_to_approve(std::string_view id) const {
   std::string ids(id);
   return "a reviewer approves with `phigate approvals approve " + ids +

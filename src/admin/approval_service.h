@@ -57,6 +57,7 @@ class ApprovalService : public ApprovalGate {
   // ApprovalGate
   Result<std::string> hold(HoldRequest request, std::function<void(ApprovalOutcome)> done) override;
   void cancel(std::string_view id) override;
+  void cancel_session(std::string_view session_id) override;
   std::string how_to_approve(std::string_view id) const override;
 
   // Error codes: "not_found" (404), "forbidden" (403), "conflict" (409), "bad_request" (400),

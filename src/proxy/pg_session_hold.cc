@@ -127,6 +127,8 @@ void PgSession::resume_hold() {
   } else {
     v = Verdict::deny(h->verdict.rule, why);
     v.role = h->verdict.role;
+    // Cancelled by the client (CancelRequest): the SQLSTATE psql and drivers expect for a cancel.
+    if (out.decision == ApprovalDecision::kCancelled) v.code = "57014";
   }
   const std::vector<std::string>* params = h->kind == 'E' ? &h->params : nullptr;
   auto rec = audit_statement(h->text, h->sql.get(), params, v, &out);

@@ -99,6 +99,8 @@ void PgSession::handle_cancel(int32_t pid, int32_t key) {
   if (target) {
     e.session_id = target->session_id;
     e.status = "forwarded";
+    // A statement waiting for approval is not upstream yet: the cancel withdraws the hold.
+    if (ctx_.approvals) ctx_.approvals->cancel_session(target->session_id);
     asio::co_spawn(client_->executor(),
                    upstream::send_cancel(client_->executor(), target->host, target->port,
                                          target->pid, target->key),

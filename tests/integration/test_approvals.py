@@ -354,6 +354,19 @@ def test_client_disconnect_cancels_the_hold():
     h.check(first_name(8) != "Gone", "cancelled statement ran")
 
 
+def test_cancel_request_withdraws_the_hold():
+    c = wire(TOK["alice"])
+    c.query("UPDATE patients SET first_name = 'Cancelled' WHERE id = 10")
+    r = pending_for("alice", "'Cancelled'")
+    w.send_cancel("127.0.0.1", gw.port, c.pid, c.key)
+    res = c.collect()
+    h.eq([e["C"] for e in res["errors"]], ["57014"])
+    h.eq(state_of(r["id"]), "cancelled")
+    h.check(first_name(10) != "Cancelled", "cancelled statement ran")
+    c.query("SELECT 1")
+    h.eq(c.collect()["rows"], [["1"]])
+
+
 def test_timeout_denies_and_session_stays_usable():
     admin2 = h.free_port()
     g2 = h.start_phigate(pg, config(pg, admin2, timeout="1s"))
