@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "store/blob_pack.h"
 #include "store/sqlite/sqlite_retention.h"
+#include "store/sqlite/approval_sqlite.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace {
@@ -36,9 +37,17 @@ phigate::Status prune_store(const phigate::Config& c, const phigate::audit::Anch
   return phigate::store::prune_sqlite_audit_store(db_path(c), a);
 }
 
+phigate::Result<std::unique_ptr<phigate::store::ApprovalStore>> open_approvals(
+    const phigate::Config& c) {
+  if (c.gateway.store != "sqlite")
+    return phigate::make_error("store", "store '" + c.gateway.store + "' is not supported yet");
+  std::string path = (std::filesystem::path(c.gateway.data_dir) / "approvals.db").string();
+  return phigate::store::open_sqlite_approval_store(path);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  phigate::cli::Wiring wiring{open_store, open_blobs, prune_store};
+  phigate::cli::Wiring wiring{open_store, open_blobs, prune_store, open_approvals};
   return phigate::cli::run(argc, argv, wiring);
 }

@@ -190,6 +190,8 @@ size_t encode(const Event& e, const std::string* hash, std::string& out) {
   Encoder w(out);
   w.field("\"act_sub\":"sv, e.act_sub);
   w.field(",\"action\":"sv, e.action);
+  // Appended fields are omitted when empty, so records written before them keep their hashes.
+  w.optional(",\"approval_id\":"sv, e.approval_id);
   w.field(",\"approver\":"sv, e.approver);
   w.field(",\"bytes\":"sv, e.bytes);
   w.optional(",\"capture\":"sv, e.capture);
@@ -237,6 +239,7 @@ struct OptionalField {
   std::string Event::*member;
 };
 constexpr OptionalField kOptionalFields[] = {
+    {"approval_id", &Event::approval_id},
     {"capture", &Event::capture},
     {"client_tls", &Event::client_tls},
     {"upstream_tls", &Event::upstream_tls},

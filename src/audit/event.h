@@ -17,7 +17,8 @@ struct Event {
 
   int64_t time_ns = 0;
   std::string session_id;
-  // session_start, session_end, auth_failure, statement, result, cancel, protocol_error
+  // session_start, session_end, auth_failure, statement, result, cancel, protocol_error,
+  // approval_request, approval_decision, admin_request
   std::string type;
 
   // identity chain
@@ -49,6 +50,8 @@ struct Event {
   // `session_start`: the transports. client_tls "tls" | "plain"; upstream_tls
   // "<resource upstream_tls mode>:tls" | "<mode>:plain" (e.g. "prefer:plain").
   std::string client_tls, upstream_tls;
+  // approval_request / approval_decision events and statements run after an approval.
+  std::string approval_id;
 };
 
 }  // namespace phigate::audit

@@ -133,6 +133,8 @@ int run(int argc, char** argv, const Wiring& wiring) {
   hipaa->add_option("--to", rargs.to, "period end (exclusive)")->required();
   hipaa->add_option("--html", rargs.html, "also write a self-contained HTML report to FILE");
 
+  auto run_admin = add_admin_commands(app, config_path, json);
+
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
   for (auto* sub : {serve, check, issue, verify, pubkey, ptest, mtest, aexport, prove, vproof, prune,
                     slist, replay, hipaa}) {
@@ -163,6 +165,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
   if (*slist) return cmd_sessions_list(config_path, sargs, wiring, json);
   if (*replay) return cmd_replay(config_path, replay_id, wiring, json);
   if (*hipaa) return cmd_report_hipaa(config_path, rargs, wiring, json);
+  if (int rc = run_admin(); rc >= 0) return rc;
   return 2;
 }
 

@@ -4,8 +4,13 @@
 #include <memory>
 
 #include "audit/blob_store.h"
+namespace CLI {
+class App;
+}
+
 #include "audit/store.h"
 #include "policy/config.h"
+#include "store/approval_store.h"
 
 namespace phigate::cli {
 
@@ -18,6 +23,8 @@ struct Wiring {
   // Retention: deletes the records the anchor covers and stores the anchor, in one transaction
   // (audit/retention.h decides and verifies first). Null: the store cannot prune.
   std::function<Status(const Config&, const audit::Anchor&)> prune_store;
+  // Opens the approvals store (held requests, access windows) for `serve`.
+  std::function<Result<std::unique_ptr<store::ApprovalStore>>(const Config&)> open_approvals;
   bool bench_audit_discard = false;  // hidden `serve --bench-audit-discard` (bench_store.cc)
 };
 Result<std::unique_ptr<audit::Store>> open_bench_discard_store(const Config& config);
@@ -82,6 +89,21 @@ int cmd_audit_prune(const std::string& config_path, const Wiring& wiring, bool d
                     const std::string& before, bool json);
 // The checkpoint public key (raw 32 bytes) from data_dir without creating it; empty if none.
 Result<Bytes> load_audit_public_key(const std::string& data_dir);
+// Admin API clients (approvals_cmd.cc): --config finds listen.admin, --token / PHIGATE_TOKEN.
+struct AdminArgs {
+  std::string config_path, token;
+  bool json = false;
+};
+struct AccessRequestArgs {
+  std::string resource, role, duration, reason;
+};
+int cmd_approvals_list(const AdminArgs& a, const std::string& state);
+int cmd_approvals_decide(const AdminArgs& a, const std::string& id, bool approve,
+                         const std::string& reason);
+int cmd_access_request(const AdminArgs& a, const AccessRequestArgs& r);
+int cmd_access_list(const AdminArgs& a, const std::string& state);
+// Registers `approvals` and `access` on the app; returns the runner for whichever was chosen.
+std::function<int()> add_admin_commands(CLI::App& app, std::string& config_path, bool& json);
 
 // The checkpoint signing key (DESIGN.md §10 data_dir layout: keys/, 0600 files).
 std::string audit_key_path(const std::string& data_dir);

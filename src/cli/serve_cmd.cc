@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "audit/log.h"
+#include "cli/admin_runtime.h"
 #include "cli/cli.h"
 #include "cli/exporters.h"
 #include "cli/data_dir_lock.h"
@@ -172,6 +173,13 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     http_runtime = std::make_unique<proxy::HttpRuntimeHolder>(*rt);
     ctx.http = http_runtime.get();
   }
+  // Admin API + approvals (listen.admin); without it `review` rules are denials.
+  auto admin_rt = AdminRuntime::start(config, wiring, policy, verifier, log, tls.get());
+  if (!admin_rt) {
+    spdlog::error("{}", admin_rt.error().message);
+    return 1;
+  }
+  if (*admin_rt) (*admin_rt)->attach(ctx);
 
   net::Server server(config.gateway.threads);
   if (!config.gateway.listen.postgres.empty()) {
@@ -235,6 +243,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   server.stop();
   server.wait();
   if (retention) retention->stop();  // its prune record goes in before the final checkpoint
+  if (*admin_rt) (*admin_rt)->stop();
   log.close();
   (*exporters)->stop();
   spdlog::info("stopped; audit log closed at seq {}", log.last_seq());

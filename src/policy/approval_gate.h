@@ -31,6 +31,9 @@ struct ApprovalOutcome {
   std::string id;        // request id
   std::string reviewer;  // sub of the reviewer; empty on timeout/cancel
   std::string reason;    // reviewer's reason, or why it ended
+  // The HoldRequest's fingerprint the decision was made for: the adapter forwards the held request
+  // only if it matches what it holds (belt and braces against an id mix-up).
+  std::string fingerprint;
 };
 
 class ApprovalGate {
@@ -43,6 +46,8 @@ class ApprovalGate {
                                    std::function<void(ApprovalOutcome)> done) = 0;
   // Withdraws a held request whose client went away; `done` is then called with kCancelled.
   virtual void cancel(std::string_view id) = 0;
+  // Withdraws every held request of an audit session (the client sent a CancelRequest, §55.2.7).
+  virtual void cancel_session(std::string_view session_id) { (void)session_id; }
   // One line telling the held client how a reviewer approves, e.g. "phigate approvals approve ID".
   virtual std::string how_to_approve(std::string_view id) const = 0;
 };

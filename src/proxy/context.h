@@ -9,6 +9,7 @@
 #include "identity/token_verifier.h"
 #include "net/asio.h"
 #include "policy/approval_gate.h"
+#include "policy/grants.h"
 #include "policy/snapshot.h"
 #include "proxy/cancel_registry.h"
 
@@ -30,6 +31,8 @@ struct GatewayContext {
   // zero limits turn it off.
   audit::BlobStore* blobs = nullptr;
   size_t capture_rows = 0, capture_bytes = 0;
+  // JIT access windows (roles granted per identity and resource until expiry); null: none.
+  const GrantHolder* grants = nullptr;
   std::string node_id;
   bool strict_audit = true;
   bool allow_remote_cleartext = false;

@@ -101,6 +101,8 @@ void PgSession::handle_cancel(int32_t pid, int32_t key) {
   if (target) {
     e.session_id = target->session_id;
     e.status = "forwarded";
+    // A statement waiting for approval is not upstream yet: the cancel withdraws the hold.
+    if (ctx_.approvals) ctx_.approvals->cancel_session(target->session_id);
     asio::co_spawn(client_->executor(),
                    upstream::send_cancel(client_->executor(), target->host, target->port,
                                          target->pid, target->key),
@@ -311,7 +313,10 @@ awaitable<bool> PgSession::startup() {
     co_await flush_fatal();
     co_return false;
   }
-  if (!snap->can_access(identity_, resource_)) {
+  Identity with_grants;  // an active JIT access window grants the resource too
+  if (!snap->can_access(
+          effective_identity(ctx_.grants, identity_, resource_, now_ns(), with_grants),
+          resource_)) {
     std::string roles;
     for (auto& r : identity_.roles) roles += (roles.empty() ? "" : ",") + r;
     auth_fail("28000", "no role grants the resource");
