@@ -3,6 +3,9 @@
 // that a careless SP would accept.
 #include "identity/saml_sp.h"
 
+#include "identity/saml_login.h"
+#include "identity/token_verifier.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -387,6 +390,36 @@ TEST_F(SamlSpTest, MetadataWithoutSigningKeyRefused) {
   EXPECT_FALSE(SamlServiceProvider::create(c).ok()) << "no key";
   c.idp_metadata_xml = "<not-metadata/>";
   EXPECT_FALSE(SamlServiceProvider::create(c).ok()) << "not metadata";
+}
+
+// The whole login: IdP response in, phigate token out, and that token verifies on the data path
+// with the person's groups and the SAML issuer named as the identity's issuer.
+TEST_F(SamlSpTest, LoginMintsAShortLivedTokenNamingTheIdp) {
+  std::ofstream(dir.file("idp.xml")) << metadata_for(dir.file("idp.crt"));
+  auto local = LocalIssuer::load_or_create(dir.path(), "gw-test");
+  ASSERT_TRUE(local.ok());
+  SamlIssuerSettings is{"corp-saml", dir.file("idp.xml"), "groups", kSp, kAcs};
+  auto logins = SamlLogins::create({is}, *local, std::chrono::minutes(15), 60);
+  ASSERT_TRUE(logins.ok()) << logins.error().message;
+  auto redirect = (*logins)->begin("corp-saml", "", now);
+  ASSERT_TRUE(redirect.ok());
+  Spec s;
+  s.in_response_to = redirect->request_id;
+  s.not_on_or_after = 120;  // shorter than the 15 min token TTL: the token must follow it
+  std::string xml = sign(response_xml(s, now, assertion_xml(s, now)));
+  auto tok = (*logins)->complete("corp-saml", b64(xml), now);
+  ASSERT_TRUE(tok.ok()) << tok.error().message;
+  EXPECT_EQ(tok->expires_at, now + 120);
+  TokenVerifier verifier(*local, "local", {{"analysts", {"analyst"}}});
+  auto id = verifier.verify(tok->token, now);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ(id->sub, "alice@example.org");
+  EXPECT_EQ(id->issuer, "corp-saml");
+  EXPECT_EQ(id->roles, std::vector<std::string>{"analyst"});
+  EXPECT_FALSE(verifier.verify(tok->token, now + 200).ok());
+  // The same response cannot mint a second token.
+  EXPECT_FALSE((*logins)->complete("corp-saml", b64(xml), now).ok());
+  EXPECT_FALSE((*logins)->complete("nope", b64(xml), now).ok());
 }
 
 TEST(SamlInstant, ParsesUtcOnly) {
