@@ -185,6 +185,8 @@ size_t encode(const Event& e, const std::string* hash, std::string& out) {
   Encoder w(out);
   w.field("\"act_sub\":"sv, e.act_sub);
   w.field(",\"action\":"sv, e.action);
+  // Appended fields are omitted when empty, so records written before them keep their hashes.
+  if (!e.approval_id.empty()) w.field(",\"approval_id\":"sv, e.approval_id);
   w.field(",\"approver\":"sv, e.approver);
   w.field(",\"bytes\":"sv, e.bytes);
   w.field(",\"client_addr\":"sv, e.client_addr);
@@ -369,8 +371,15 @@ std::string to_json_line(const Event& e) {
 
 std::optional<Event> from_json_line(const std::string& line) {
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || j.size() != kFieldCount + 1) return std::nullopt;
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
   Event e;
+  // Optional (appended) fields: present only when non-empty.
+  size_t optional = 0;
+  if (j.contains("approval_id")) {
+    if (!get(j, "approval_id", e.approval_id) || e.approval_id.empty()) return std::nullopt;
+    ++optional;
+  }
+  if (j.size() != kFieldCount + 1 + optional) return std::nullopt;
   // Every field must be present with its type; with the size check above this also rejects
   // unknown fields, which would otherwise sit in the record outside the hash.
   bool ok =

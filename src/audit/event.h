@@ -17,7 +17,8 @@ struct Event {
 
   int64_t time_ns = 0;
   std::string session_id;
-  // session_start, session_end, auth_failure, statement, result, cancel, protocol_error
+  // session_start, session_end, auth_failure, statement, result, cancel, protocol_error,
+  // approval_request, approval_decision, admin_request
   std::string type;
 
   // identity chain
@@ -40,6 +41,10 @@ struct Event {
   std::string error_code;  // SQLSTATE
   int64_t duration_ns = 0;
   std::map<std::string, uint64_t> masked;  // detector/column rule -> count
+
+  // Appended fields (omitted from the canonical encoding when empty):
+  // approval_request / approval_decision events and statements run after an approval.
+  std::string approval_id;
 };
 
 }  // namespace phigate::audit

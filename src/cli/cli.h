@@ -5,12 +5,15 @@
 
 #include "audit/store.h"
 #include "policy/config.h"
+#include "store/approval_store.h"
 
 namespace phigate::cli {
 
 struct Wiring {
   // Opens the audit store the config names; read_only for offline commands (verify, export).
   std::function<Result<std::unique_ptr<audit::Store>>(const Config&, bool read_only)> open_store;
+  // Opens the approvals store (held requests, access windows) for `serve`.
+  std::function<Result<std::unique_ptr<store::ApprovalStore>>(const Config&)> open_approvals;
 };
 
 int run(int argc, char** argv, const Wiring& wiring);

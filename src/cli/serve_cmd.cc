@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "audit/log.h"
+#include "cli/admin_runtime.h"
 #include "cli/cli.h"
 #include "common/log.h"
 #include "identity/ed25519_key.h"
@@ -118,6 +119,14 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   ctx.allow_remote_cleartext = config.gateway.allow_cleartext_token_remote;
   ctx.startup_timeout = config.gateway.startup_timeout;
 
+  // Admin API + approvals (listen.admin); without it `review` rules are denials.
+  auto admin_rt = AdminRuntime::start(config, wiring, policy, verifier, log, tls.get());
+  if (!admin_rt) {
+    spdlog::error("{}", admin_rt.error().message);
+    return 1;
+  }
+  if (*admin_rt) (*admin_rt)->attach(ctx);
+
   net::Server server(config.gateway.threads);
   if (!config.gateway.listen.postgres.empty()) {
     auto port = server.listen(config.gateway.listen.postgres,
@@ -162,6 +171,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   main_ctx.run();
   server.stop();
   server.wait();
+  if (*admin_rt) (*admin_rt)->stop();
   log.close();
   spdlog::info("stopped; audit log closed at seq {}", log.last_seq());
   return 0;

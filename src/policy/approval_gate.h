@@ -31,6 +31,9 @@ struct ApprovalOutcome {
   std::string id;        // request id
   std::string reviewer;  // sub of the reviewer; empty on timeout/cancel
   std::string reason;    // reviewer's reason, or why it ended
+  // The HoldRequest's fingerprint the decision was made for: the adapter forwards the held request
+  // only if it matches what it holds (belt and braces against an id mix-up).
+  std::string fingerprint;
 };
 
 class ApprovalGate {

@@ -8,6 +8,7 @@
 #include "identity/token_verifier.h"
 #include "net/asio.h"
 #include "policy/approval_gate.h"
+#include "policy/grants.h"
 #include "policy/snapshot.h"
 #include "proxy/cancel_registry.h"
 
@@ -21,6 +22,8 @@ struct GatewayContext {
   CancelRegistry* cancels = nullptr;
   // Holds `review` requests for a human; null: no approval service, so review is a denial.
   ApprovalGate* approvals = nullptr;
+  // JIT access windows (roles granted per identity and resource until expiry); null: none.
+  const GrantHolder* grants = nullptr;
   std::string node_id;
   bool strict_audit = true;
   bool allow_remote_cleartext = false;

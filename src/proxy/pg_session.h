@@ -62,6 +62,21 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     uint64_t version = 0;
     std::shared_ptr<const PreparedInfo> stmt;
     std::vector<std::string> params;
+    std::string bind_digest;  // SHA-256 of the Bind body: binds an approval to these parameters
+  };
+  // A statement held for approval (pg_session_hold.cc): the exact message, forwarded on approval.
+  struct Held {
+    std::string id;
+    char kind = 'Q';  // 'Q' simple Query, 'E' Execute (its Parse/Bind already went ahead)
+    Bytes frame;      // the whole held message (type, length, body)
+    std::string text;
+    std::shared_ptr<const sql::Classification> sql;
+    std::vector<std::string> params;
+    std::string fingerprint;
+    Verdict verdict;
+    bool notice_sent = false;
+    bool resolved = false;
+    ApprovalOutcome outcome;
   };
 
   // startup (pg_session_startup.cc)
@@ -89,8 +104,26 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   void inject_denial(char kind, std::string_view stmt_name, const Verdict& v);
   std::shared_ptr<StmtRecord> audit_statement(std::string_view text, const sql::Classification* c,
                                               const std::vector<std::string>* params,
-                                              const Verdict& v);
+                                              const Verdict& v,
+                                              const ApprovalOutcome* approval = nullptr);
   void protocol_violation(std::string message);
+
+  // approval holds (pg_session_hold.cc)
+  // Holds the statement (true) or, when it cannot be held, turns `v` into the denial to send.
+  bool start_hold(char kind, const pg::Frame& f, std::string_view text,
+                  std::shared_ptr<const sql::Classification> cls,
+                  const std::vector<std::string>* params, std::string fingerprint, Verdict& v);
+  void on_outcome(ApprovalOutcome out);
+  void resume_hold();  // forwards the held message or denies it, into this batch
+  net::awaitable<bool> send_hold_notice();
+  // Waits while a hold is pending (reading pipelined bytes meanwhile, bounded); false when the
+  // client went away.
+  net::awaitable<bool> wait_held();
+  net::awaitable<void> hold_reader();
+  void wake();
+  // Every write to the client after start-up goes through here: the client loop's notices and the
+  // server loop's traffic must not interleave inside a message.
+  net::awaitable<void> write_client(net::asio::const_buffer buf, net::error_code& ec);
 
   // upstream → client (pg_session_server.cc)
   net::awaitable<void> server_loop();
@@ -131,6 +164,14 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   bool closing_ = false;
   uint64_t statements_ = 0, denials_ = 0;
   uint64_t versions_ = 0;  // stamps PreparedInfo/PortalInfo entries
+
+  // approval holds
+  std::unique_ptr<Held> held_;
+  std::unique_ptr<net::asio::steady_timer> wake_;  // the client loop waits on it while held
+  bool reader_active_ = false, client_gone_ = false;
+  bool client_busy_ = false;  // a write to the client is in progress
+  std::unique_ptr<net::asio::steady_timer> client_idle_;
+  Bytes reader_buf_;
 };
 
 }  // namespace phigate::proxy

@@ -36,8 +36,10 @@ std::string kinds_of(const sql::Classification* c) {
 awaitable<void> PgSession::client_loop() {
   bool keep = true;
   while (keep) {
+    if (held_ && held_->resolved) resume_hold();
     size_t head = 0;
-    for (;;) {
+    // While a statement is held, later messages wait in cin_ behind it (order preserved).
+    while (!held_) {
       auto d = pg::decode_frame(cin_.readable().subspan(head), pg::kDefaultMaxFrontendLen);
       if (d.status == pg::DecodeStatus::kNeedMore) break;
       if (d.status == pg::DecodeStatus::kError) {
@@ -82,6 +84,13 @@ awaitable<void> PgSession::client_loop() {
       if (ec) break;
     }
     if (!keep) break;
+    if (held_ || reader_active_) {
+      bool alive = true;
+      if (held_ && !held_->notice_sent) alive = co_await send_hold_notice();
+      if (alive) alive = co_await wait_held();
+      if (!alive) break;
+      continue;
+    }
 
     auto w = cin_.prepare(kReadChunk / 4);
     error_code ec;
@@ -90,6 +99,8 @@ awaitable<void> PgSession::client_loop() {
     if (ec || n == 0) break;
   }
   closing_ = true;
+  // A held statement whose client went away is withdrawn (the gate calls back with kCancelled).
+  if (held_ && !held_->resolved && ctx_.approvals) ctx_.approvals->cancel(held_->id);
   // The server loop owns writes to the client after start-up: closing the upstream wakes it, and it
   // sends any pending FATAL before closing the client.
   server_->close();
@@ -160,16 +171,24 @@ bool PgSession::handle_client_frame(const pg::Frame& f) {
 
 std::shared_ptr<PgSession::StmtRecord> PgSession::audit_statement(
     std::string_view text, const sql::Classification* c, const std::vector<std::string>* params,
-    const Verdict& v) {
+    const Verdict& v, const ApprovalOutcome* approval) {
   ++statements_;
   audit::Event e = make_event("statement");
   e.action = audit_text(text);
   e.statement_kind = kinds_of(c);
   if (params) e.parameters = *params;
-  e.decision = v.kind == VerdictKind::kAllow ? "allow" : "deny";
+  e.decision = v.kind == VerdictKind::kAllow  ? "allow"
+               : v.kind == VerdictKind::kHold ? "hold"
+                                              : "deny";
   e.rule = v.rule;
   e.message = v.message;
-  if (v.kind != VerdictKind::kAllow) {
+  if (approval) {
+    e.approval_id = approval->id;
+    e.approver = approval->reviewer;
+  }
+  if (v.kind == VerdictKind::kHold) {
+    e.status = "held";
+  } else if (v.kind != VerdictKind::kAllow) {
     e.status = "denied";
     e.error_code = v.code.empty() ? "42501" : v.code;
   }
@@ -204,7 +223,9 @@ void PgSession::inject_denial(char kind, std::string_view stmt_name, const Verdi
 Verdict PgSession::decide(std::string_view text, std::shared_ptr<const sql::Classification> cls,
                           ActionKind action) const {
   Request req;
-  req.identity = &identity_;
+  // JIT access windows add their roles while they last (checked at every statement).
+  Identity with_grants;
+  req.identity = &effective_identity(ctx_.grants, identity_, resource_, now_ns(), with_grants);
   req.resource = resource_;
   req.protocol = "postgres";
   req.action = action;
@@ -218,6 +239,11 @@ bool PgSession::on_query(const pg::Frame& f) {
   if (!q) return protocol_violation(q.error().message), false;
   auto cls = sql::classify(q->sql);
   Verdict v = decide(q->sql, cls);
+  if (v.kind == VerdictKind::kHold) {
+    std::string fp = "Q";
+    fp += q->sql;
+    if (start_hold('Q', f, q->sql, cls, nullptr, std::move(fp), v)) return true;
+  }
   auto rec = audit_statement(q->sql, cls.get(), nullptr, v);
   if (v.kind == VerdictKind::kAllow) {
     pending_.emplace_back('Q', std::move(rec));
@@ -236,7 +262,8 @@ bool PgSession::on_parse(const pg::Frame& f) {
   info->text = std::string(p->query);
   info->sql = sql::classify(p->query);
   Verdict v = decide(p->query, info->sql);
-  info->denied = v.kind != VerdictKind::kAllow;
+  // A statement under review is parsed (which runs nothing) and held at Execute.
+  info->denied = v.kind != VerdictKind::kAllow && v.kind != VerdictKind::kHold;
   std::string name(p->name);
   // A named statement that already exists makes the server refuse this Parse (42P05) and keep
   // the old one: phigate must keep describing the old one too. The unnamed statement is always
@@ -275,6 +302,7 @@ bool PgSession::on_bind(const pg::Frame& f) {
     auto it = prepared_.find(std::string(b->statement));
     if (it != prepared_.end()) portal.stmt = it->second;
     portal.params = render_params(*b);
+    portal.bind_digest = to_hex(sha256(f.body));
     pend.name = name;
     pend.version = portal.version;
     portals_[name] = std::move(portal);
@@ -310,6 +338,15 @@ bool PgSession::on_execute(const pg::Frame& f) {
   }
   // Decided again at Execute with the current policy snapshot: a reload applies to live sessions.
   Verdict v = decide(portal.stmt->text, portal.stmt->sql);
+  if (v.kind == VerdictKind::kHold) {
+    // Bound to the text and the exact Bind (parameters, formats) of this portal.
+    std::string fp = "E";
+    fp += portal.stmt->text;
+    fp += '\0';
+    fp += portal.bind_digest;
+    if (start_hold('E', f, portal.stmt->text, portal.stmt->sql, &portal.params, std::move(fp), v))
+      return true;
+  }
   auto rec = audit_statement(portal.stmt->text, portal.stmt->sql.get(), &portal.params, v);
   if (v.kind == VerdictKind::kAllow) {
     pending_.emplace_back('E', std::move(rec));

@@ -47,11 +47,11 @@ awaitable<void> PgSession::server_loop() {
     }
     error_code ec;
     if (out.empty()) {
-      if (head > 0) co_await client_->write_all(asio::buffer(buf.readable().data(), head), ec);
+      if (head > 0) co_await write_client(asio::buffer(buf.readable().data(), head), ec);
     } else {
       ByteSpan run = buf.readable().subspan(copied, head - copied);
       out.insert(out.end(), run.begin(), run.end());
-      co_await client_->write_all(asio::buffer(out), ec);
+      co_await write_client(asio::buffer(out), ec);
     }
     if (ec) break;
     if (bad) {
@@ -72,7 +72,7 @@ awaitable<void> PgSession::server_loop() {
     Bytes f;
     pg::encode_error(f, "FATAL", fatal_sqlstate_, fatal_message_);
     error_code ec;
-    co_await client_->write_all(asio::buffer(f), ec);
+    co_await write_client(asio::buffer(f), ec);
   }
   closing_ = true;
   client_->close();

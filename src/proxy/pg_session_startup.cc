@@ -301,7 +301,10 @@ awaitable<bool> PgSession::startup() {
     co_await flush_fatal();
     co_return false;
   }
-  if (!snap->can_access(identity_, resource_)) {
+  Identity with_grants;  // an active JIT access window grants the resource too
+  if (!snap->can_access(
+          effective_identity(ctx_.grants, identity_, resource_, now_ns(), with_grants),
+          resource_)) {
     std::string roles;
     for (auto& r : identity_.roles) roles += (roles.empty() ? "" : ",") + r;
     auth_fail("28000", "no role grants the resource");

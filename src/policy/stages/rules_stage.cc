@@ -6,11 +6,11 @@ namespace phigate {
 namespace rules {
 
 Verdict review(const CompiledRule& rule, const CompiledRole& role, std::string_view what) {
-  // The single seam for approvals: when the approval stage arrives this returns kHold (with the
-  // rule and role) instead of a refusal. Nothing else needs to change.
-  Verdict v = Verdict::deny(rule.name, std::string(what) +
-                                           " requires approval (review); approvals are not "
-                                           "available yet");
+  // A hold: the adapter asks the approval gate (or denies when there is none: fail closed).
+  Verdict v;
+  v.kind = VerdictKind::kHold;
+  v.rule = rule.name;
+  v.message = std::string(what) + " requires approval (review)";
   v.role = role.config->name;
   return v;
 }

@@ -134,14 +134,20 @@ void expect_deny(const Verdict& v, const std::string& rule, const std::string& m
   EXPECT_EQ(v.code, code);
 }
 
+// `review` rules end in a hold: the adapter asks the approval gate (DESIGN.md §1).
+void expect_hold(const Verdict& v, const std::string& rule, const std::string& message) {
+  EXPECT_EQ(v.kind, VerdictKind::kHold);
+  EXPECT_EQ(v.rule, rule);
+  EXPECT_EQ(v.message, message);
+}
+
 TEST_F(Decide, AllowDenyReviewAndNoRule) {
   expect_allow(sql({"analyst"}, "SELECT * FROM patients"), "analyst#0", "analyst");
   Verdict bulk = sql({"analyst"}, "DELETE FROM patients");
   expect_deny(bulk, "bulk-change", "bulk change");
   EXPECT_EQ(bulk.role, "analyst");
   Verdict review = sql({"analyst"}, "UPDATE patients SET a = 1 WHERE id = 1");
-  expect_deny(review, "analyst#2",
-              "statement requires approval (review); approvals are not available yet");
+  expect_hold(review, "analyst#2", "statement requires approval (review)");
   EXPECT_EQ(review.role, "analyst");
   expect_deny(sql({"analyst"}, "DROP TABLE patients"), "",
               "no rule allows ddl on resource clinic for roles [analyst]");
@@ -265,8 +271,8 @@ TEST_F(Decide, MultiStatementEveryStatementMustBeAllowed) {
   // A denial is reported rather than a review earlier in the string.
   expect_deny(sql({"analyst"}, "UPDATE t SET a = 1 WHERE id = 1; DELETE FROM t"), "bulk-change",
               "bulk change");
-  expect_deny(sql({"analyst"}, "SELECT 1; UPDATE t SET a = 1 WHERE id = 1"), "analyst#2",
-              "statement requires approval (review); approvals are not available yet");
+  expect_hold(sql({"analyst"}, "SELECT 1; UPDATE t SET a = 1 WHERE id = 1"), "analyst#2",
+              "statement requires approval (review)");
   EXPECT_EQ(sql({"analyst"}, "SELECT 1; SET ROLE admin").kind, VerdictKind::kDeny);
 }
 
@@ -274,9 +280,9 @@ TEST_F(Decide, NestedDataModifyingStatementsMustBeAllowedToo) {
   // The SELECT is allowed but the DELETE inside it is a bulk change.
   expect_deny(sql({"analyst"}, "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d"),
               "bulk-change", "bulk change");
-  expect_deny(
+  expect_hold(
       sql({"analyst"}, "WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) SELECT * FROM d"),
-      "analyst#2", "statement requires approval (review); approvals are not available yet");
+      "analyst#2", "statement requires approval (review)");
   EXPECT_EQ(sql({"no-patients"}, "EXPLAIN ANALYZE DELETE FROM t").kind, VerdictKind::kDeny);
 }
 
@@ -339,8 +345,8 @@ TEST_F(Decide, FunctionCall) {
 TEST_F(Decide, Http) {
   expect_allow(http({"lab-client"}, "GET", "/v1/results/42"), "lab-client#0", "lab-client");
   expect_allow(http({"lab-client"}, "get", "/v1/results"), "lab-client#0", "lab-client");
-  expect_deny(http({"lab-client"}, "POST", "/v1/results"), "lab-client#1",
-              "request requires approval (review); approvals are not available yet");
+  expect_hold(http({"lab-client"}, "POST", "/v1/results"), "lab-client#1",
+              "request requires approval (review)");
   expect_deny(http({"lab-client"}, "GET", "/v1/admin"), "",
               "no rule allows GET /v1/admin on resource labs-api for roles [lab-client]");
   expect_allow(http({"lab-reader"}, "HEAD", "/anything"), "lab-reader#0", "lab-reader");
