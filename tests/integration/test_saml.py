@@ -151,8 +151,8 @@ def test_login_yields_a_token_that_opens_a_session():
     eq(code, 200, f"ACS accepted a good response: {body}")
     token = body["token"]
     eq(body["sub"], "alice@example.org")
-    out = gw.psql(token, "SELECT count(*) FROM patients")
-    check(out.returncode == 0, out.stderr)
+    rc, out, err = gw.psql(token, "SELECT count(*) FROM patients")
+    check(rc == 0, err)
     rows = gw.audit_query(
         "SELECT json_extract(record,'$.issuer') FROM audit_events WHERE type='session_start' "
         "AND sub='alice@example.org'")
