@@ -22,12 +22,17 @@ namespace {
 http::response<http::string_body> make_response(const Reply& r, unsigned version, bool keep_alive) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "phigate");
-  res.set(http::field::content_type, "application/json");
+  res.set(http::field::content_type, r.content_type.empty() ? "application/json" : r.content_type);
   res.set(http::field::cache_control, "no-store");
   if (r.status == 401) res.set(http::field::www_authenticate, "Bearer");
-  // Statement text can hold any bytes: replace invalid UTF-8 instead of throwing.
-  res.body() = r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  res.body() += '\n';
+  for (const auto& [name, value] : r.headers) res.set(name, value);
+  if (!r.content_type.empty()) {
+    res.body() = r.raw;
+  } else {
+    // Statement text can hold any bytes: replace invalid UTF-8 instead of throwing.
+    res.body() = r.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    res.body() += '\n';
+  }
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;

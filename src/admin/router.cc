@@ -52,6 +52,28 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   return true;
 }
 
+// a=b&c=d (a query string or a form body): last one wins; false on a malformed escape or more
+// than kMaxQueryParams fields.
+bool parse_urlencoded(std::string_view qs, std::map<std::string, std::string>& out) {
+  size_t pos = 0, n = 0;
+  while (pos <= qs.size() && !qs.empty()) {
+    size_t end = qs.find('&', pos);
+    if (end == std::string_view::npos) end = qs.size();
+    std::string_view kv = qs.substr(pos, end - pos);
+    if (!kv.empty()) {
+      if (++n > kMaxQueryParams) return false;
+      size_t eq = kv.find('=');
+      std::string k, v;
+      if (!percent_decode(kv.substr(0, eq), k, true) ||
+          (eq != std::string_view::npos && !percent_decode(kv.substr(eq + 1), v, true)))
+        return false;
+      out[std::move(k)] = std::move(v);
+    }
+    pos = end + 1;
+  }
+  return true;
+}
+
 Reply Reply::error(int status, std::string code, std::string message) {
   Reply r;
   r.status = status;
@@ -157,32 +179,20 @@ Reply AdminApi::dispatch(const HttpRequest& req, Identity& who) const {
     who = std::move(*id);
   }
   std::map<std::string, std::string> query;
-  if (q != std::string_view::npos) {
-    std::string_view qs = target.substr(q + 1);
-    size_t pos = 0, n = 0;
-    while (pos <= qs.size() && !qs.empty()) {
-      size_t end = qs.find('&', pos);
-      if (end == std::string_view::npos) end = qs.size();
-      std::string_view kv = qs.substr(pos, end - pos);
-      if (!kv.empty()) {
-        if (++n > kMaxQueryParams) return Reply::error(400, "bad_request", "too many parameters");
-        size_t eq = kv.find('=');
-        std::string k, v;
-        if (!percent_decode(kv.substr(0, eq), k, true) ||
-            (eq != std::string_view::npos && !percent_decode(kv.substr(eq + 1), v, true)))
-          return Reply::error(400, "bad_request", "malformed query string");
-        query[std::move(k)] = std::move(v);
-      }
-      pos = end + 1;
-    }
-  }
+  if (q != std::string_view::npos && !parse_urlencoded(target.substr(q + 1), query))
+    return Reply::error(400, "bad_request", "malformed query string");
   nlohmann::json body = nlohmann::json::object();
-  if (!req.body.empty()) {
+  std::map<std::string, std::string> form;
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  if (req.content_type.compare(0, kForm.size(), kForm) == 0) {
+    if (!parse_urlencoded(req.body, form))
+      return Reply::error(400, "bad_request", "malformed form body");
+  } else if (!req.body.empty()) {
     body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) return Reply::error(400, "bad_json", "the body is not valid JSON");
     if (!body.is_object()) return Reply::error(400, "bad_json", "the body must be a JSON object");
   }
-  Call call{req.method, std::move(m.params), std::move(query), body, who};
+  Call call{req.method, std::move(m.params), std::move(query), body, who, std::move(form)};
   try {
     return m.route->handler(call);
   } catch (const nlohmann::json::exception& e) {

@@ -26,6 +26,9 @@ struct Call {
   std::map<std::string, std::string> query;   // decoded ?a=b&c=d (last one wins)
   const nlohmann::json& body;                 // an object ({} when the request had no body)
   const Identity& identity;                   // empty sub for public routes
+  // Fields of an application/x-www-form-urlencoded body (SAML's HTTP-POST binding); the JSON
+  // body is then {}.
+  std::map<std::string, std::string> form = {};
 };
 
 struct Reply {
@@ -33,6 +36,10 @@ struct Reply {
   nlohmann::json body = nlohmann::json::object();
   // {"error": code, "message": text}: every non-2xx answer has this shape.
   static Reply error(int status, std::string code, std::string message);
+  // A non-JSON answer (SAML metadata, a redirect): sent as-is with this content type.
+  std::string content_type = {};
+  std::string raw = {};
+  std::vector<std::pair<std::string, std::string>> headers = {};  // e.g. {"Location", url}
 };
 
 using Handler = std::function<Reply(const Call&)>;
@@ -87,5 +94,7 @@ class AdminApi {
 
 // Percent-decoding of one path segment or query component; false on a malformed escape or a NUL.
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);
+// a=b&c=d into `out` (last one wins); false on a malformed escape or too many fields.
+bool parse_urlencoded(std::string_view text, std::map<std::string, std::string>& out);
 
 }  // namespace phigate::admin

@@ -4,11 +4,10 @@
 
 namespace phigate::cli {
 
-Result<std::unique_ptr<AdminRuntime>> AdminRuntime::start(const Config& config,
-                                                          const Wiring& wiring,
-                                                          const PolicyHolder& policy,
-                                                          const TokenVerifier& verifier,
-                                                          audit::Log& log, net::ssl::context* tls) {
+Result<std::unique_ptr<AdminRuntime>> AdminRuntime::start(
+    const Config& config, const Wiring& wiring, const PolicyHolder& policy,
+    const TokenVerifier& verifier, audit::Log& log, net::ssl::context* tls,
+    std::shared_ptr<const LocalIssuer> local) {
   if (config.gateway.listen.admin.empty()) return std::unique_ptr<AdminRuntime>();
   if (!wiring.open_approvals) return make_error("config", "this build has no approval store");
   std::unique_ptr<AdminRuntime> rt(new AdminRuntime());
@@ -31,6 +30,22 @@ Result<std::unique_ptr<AdminRuntime>> AdminRuntime::start(const Config& config,
       },
       /*public_route=*/true);
   admin::add_approval_routes(rt->api_->router(), *rt->service_);
+  // SAML issuers log people in here; a metadata file that does not load stops serve.
+  std::vector<SamlIssuerSettings> saml;
+  const std::string scheme = tls ? "https://" : "http://";
+  for (const auto& is : config.identity.issuers) {
+    if (is.type != "saml") continue;
+    saml.push_back({is.name, is.idp_metadata, is.groups_attribute,
+                    is.sp_entity_id.empty() ? "phigate:" + config.gateway.node_id : is.sp_entity_id,
+                    is.acs_url.empty()
+                        ? scheme + config.gateway.listen.admin + "/v1/saml/" + is.name + "/acs"
+                        : is.acs_url});
+  }
+  auto logins = SamlLogins::create(saml, std::move(local), std::chrono::minutes(15),
+                                   config.identity.clock_skew.count());
+  if (!logins) return make_error("config", "SAML: " + logins.error().message);
+  rt->saml_ = std::move(*logins);
+  admin::add_saml_routes(rt->api_->router(), *rt->saml_, &log, config.gateway.node_id);
   rt->server_ = std::make_unique<admin::AdminServer>(rt->io_, *rt->api_, tls,
                                                      config.gateway.allow_cleartext_token_remote);
   auto port = rt->server_->listen(config.gateway.listen.admin);

@@ -7,6 +7,7 @@
 #include "admin/approval_routes.h"
 #include "admin/approval_service.h"
 #include "admin/http_server.h"
+#include "admin/saml_routes.h"
 #include "admin/webhook.h"
 #include "cli/cli.h"
 #include "proxy/context.h"
@@ -20,7 +21,8 @@ class AdminRuntime {
   static Result<std::unique_ptr<AdminRuntime>> start(const Config& config, const Wiring& wiring,
                                                      const PolicyHolder& policy,
                                                      const TokenVerifier& verifier, audit::Log& log,
-                                                     net::ssl::context* tls);
+                                                     net::ssl::context* tls,
+                                                     std::shared_ptr<const LocalIssuer> local);
   ~AdminRuntime();
   // Hooks the gate and the grants into the sessions' context.
   void attach(proxy::GatewayContext& ctx);
@@ -33,6 +35,7 @@ class AdminRuntime {
   GrantHolder grants_;
   std::unique_ptr<admin::Notifier> notifier_;
   std::unique_ptr<admin::ApprovalService> service_;
+  std::unique_ptr<SamlLogins> saml_;
   std::unique_ptr<admin::AdminApi> api_;
   std::unique_ptr<admin::AdminServer> server_;
   std::thread thread_;

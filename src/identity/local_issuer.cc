@@ -144,6 +144,7 @@ Status read_task_claims(const json& claims, Identity* id) {
   if (auto st = optional_string(claims, "task_id", &id->task_id); !st.ok()) return st;
   if (auto st = optional_string(claims, "workflow_id", &id->workflow_id); !st.ok()) return st;
   if (auto st = optional_string(claims, "jti", &id->jti); !st.ok()) return st;
+  if (auto st = optional_string(claims, "idp", &id->issuer); !st.ok()) return st;
   // RFC 8693 §4.1: "act" is an object naming the current actor; nested "act" inside it (earlier
   // actors) is allowed and not interpreted here.
   auto act = claims.find("act");
@@ -205,7 +206,7 @@ Result<std::string> LocalIssuer::try_issue(const IssueRequest& req, int64_t now_
     }
   }
   if (!is_printable_claim(req.task_id) || !is_printable_claim(req.workflow_id) ||
-      !is_printable_claim(req.act_sub)) {
+      !is_printable_claim(req.act_sub) || !is_printable_claim(req.idp)) {
     return make_error("invalid_request",
                       "task, workflow and actor must not contain control characters");
   }
@@ -229,6 +230,7 @@ Result<std::string> LocalIssuer::try_issue(const IssueRequest& req, int64_t now_
   if (!req.task_id.empty()) claims["task_id"] = req.task_id;
   if (!req.workflow_id.empty()) claims["workflow_id"] = req.workflow_id;
   if (!req.act_sub.empty()) claims["act"] = {{"sub", req.act_sub}};
+  if (!req.idp.empty()) claims["idp"] = req.idp;
 
   std::string header_text, claims_text;
   try {

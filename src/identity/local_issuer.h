@@ -30,6 +30,9 @@ struct IssueRequest {
   std::string task_id{};
   std::string workflow_id{};
   std::string act_sub{};
+  // Configured name of the issuer that authenticated the person when this token was minted for a
+  // login (e.g. a SAML IdP); the verifier reports it as Identity.issuer. Empty: the local issuer.
+  std::string idp{};
 };
 
 class LocalIssuer {
@@ -59,7 +62,7 @@ class LocalIssuer {
   //                  signature not a valid Ed25519 signature by our key
   //   unknown_issuer "iss" missing or not ours;  wrong_audience: "aud" missing or without "phigate"
   //   expired        now >= exp + skew;  not_yet_valid: nbf or iat > now + skew
-  // Identity.issuer is left empty (the configured name is TokenVerifier's to set).
+  // Identity.issuer is the "idp" claim when present, else empty (TokenVerifier sets its name).
   Result<Identity> verify(std::string_view token, int64_t now_unix, int64_t clock_skew = 60) const;
   // The same checks on an already split token (TokenVerifier parses once, then picks the issuer).
   Result<Identity> verify_jws(const Jws& jws, int64_t now_unix, int64_t clock_skew = 60) const;

@@ -45,7 +45,8 @@ Result<Identity> TokenVerifier::verify(std::string_view token, int64_t now_unix)
   }
   auto id = local_->verify_jws(*jws, now_unix, clock_skew_);
   if (!id.ok()) return id;
-  id->issuer = local_name_;
+  // A token minted after an IdP login names that IdP (claim "idp"); ours otherwise.
+  if (id->issuer.empty()) id->issuer = local_name_;
 
   id->roles = roles_for_groups(id->groups, group_roles_);
   return id;

@@ -34,6 +34,9 @@ struct IssuerConfig {
   std::string name;
   std::string type;  // local | oidc | saml
   std::string issuer, audience, groups_claim, idp_metadata, groups_attribute, jwks_uri;
+  // saml: our EntityID (default "phigate:<node_id>") and the AssertionConsumerService URL the IdP
+  // posts to (default: the admin listener's /v1/saml/acs).
+  std::string sp_entity_id, acs_url;
   int line = 0;
 };
 

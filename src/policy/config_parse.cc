@@ -276,7 +276,9 @@ void Parser::identity(const YAML::Node& n, const std::string& ctx, IdentityConfi
                     {"groups_claim", str(is.groups_claim)},
                     {"idp_metadata", str(is.idp_metadata)},
                     {"groups_attribute", str(is.groups_attribute)},
-                    {"jwks_uri", str(is.jwks_uri)}});
+                    {"jwks_uri", str(is.jwks_uri)},
+                    {"sp_entity_id", str(is.sp_entity_id)},
+                    {"acs_url", str(is.acs_url)}});
              });
            }},
           {"group_roles",

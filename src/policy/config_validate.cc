@@ -164,6 +164,10 @@ void validate_gateway(const Config& c, const LineMap* lines, std::vector<ConfigE
     if (is.type == "saml" && is.idp_metadata.empty()) {
       ck.error(p, "issuer '" + is.name + "': saml needs 'idp_metadata'");
     }
+    // People log in through the admin listener's ACS: without it the issuer could not be used.
+    if (is.type == "saml" && c.gateway.listen.admin.empty()) {
+      ck.error(p, "issuer '" + is.name + "': saml login needs gateway.listen.admin");
+    }
   }
 
   std::set<std::string> resource_names;
