@@ -41,7 +41,7 @@ net::awaitable<ApprovalOutcome> await_approval(asio::any_io_executor ex, Approva
     co_return o;
   }
   // Timed out: mark it decided first so a late callback is ignored, then withdraw it.
-  st->outcome = ApprovalOutcome{ApprovalDecision::kTimedOut, *id, {}, "approval timed out"};
+  st->outcome = ApprovalOutcome{ApprovalDecision::kTimedOut, *id, {}, "approval timed out", {}};
   gate.cancel(*id);
   co_return *st->outcome;
 }

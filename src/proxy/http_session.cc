@@ -382,13 +382,15 @@ awaitable<bool> HttpSession::hold(Exchange& x) {
   h.role = role;
   h.summary = x.head.method + " " + x.rel_path + (x.target.has_query ? "?" + x.target.query : "");
   h.fingerprint = request_fingerprint(x.head.method, x.rel_path, x.target.query, x.body);
+  const std::string fingerprint = h.fingerprint;
   phase_ = Phase::kHold;
   disarm();
   auto timeout = x.rt->snapshot().config().approvals.timeout;
   ApprovalOutcome o =
       co_await await_approval(client_->executor(), *ctx_.approvals, std::move(h), timeout);
   phase_ = Phase::kClient;
-  if (o.decision == ApprovalDecision::kApproved) {
+  // An approval counts only for exactly this request (method, path, query, body).
+  if (o.decision == ApprovalDecision::kApproved && o.fingerprint == fingerprint) {
     x.verdict = Verdict::allow(rule, role);
     x.approver = o.reviewer;
   } else {

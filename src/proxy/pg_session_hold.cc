@@ -10,6 +10,8 @@
 #include "common/crypto.h"
 #include "proxy/pg_session.h"
 
+#include "codec/pg/decoder.h"
+
 namespace phigate::proxy {
 
 namespace asio = net::asio;

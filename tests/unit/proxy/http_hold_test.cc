@@ -24,10 +24,10 @@ class FakeGate : public ApprovalGate {
       case Mode::kRefuse:
         return make_error("store", "approvals store down");
       case Mode::kApproveInline:
-        done_({ApprovalDecision::kApproved, "req-1", "rev", "ok"});
+        done_({ApprovalDecision::kApproved, "req-1", "rev", "ok", {}});
         break;
       case Mode::kDenyFromThread:
-        t_ = std::thread([this] { done_({ApprovalDecision::kDenied, "req-1", "rev", "no"}); });
+        t_ = std::thread([this] { done_({ApprovalDecision::kDenied, "req-1", "rev", "no", {}}); });
         break;
       case Mode::kNever:
         break;
@@ -36,7 +36,7 @@ class FakeGate : public ApprovalGate {
   }
   void cancel(std::string_view id) override {
     cancelled_ = std::string(id);
-    if (done_) done_({ApprovalDecision::kCancelled, std::string(id), {}, "cancelled"});
+    if (done_) done_({ApprovalDecision::kCancelled, std::string(id), {}, "cancelled", {}});
   }
   std::string how_to_approve(std::string_view id) const override {
     return "phigate approvals approve " + std::string(id);
