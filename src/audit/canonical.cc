@@ -183,6 +183,10 @@ size_t encode(const Event& e, const std::string* hash, std::string& out) {
   out.reserve(start + estimated_size(e));
   out += '{';
   Encoder w(out);
+  if (!e.act_chain.empty()) {
+    w.field("\"act_chain\":"sv, e.act_chain);
+    out += ',';
+  }
   w.field("\"act_sub\":"sv, e.act_sub);
   w.field(",\"action\":"sv, e.action);
   w.field(",\"approver\":"sv, e.approver);
@@ -369,8 +373,15 @@ std::string to_json_line(const Event& e) {
 
 std::optional<Event> from_json_line(const std::string& line) {
   json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object() || j.size() != kFieldCount + 1) return std::nullopt;
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
   Event e;
+  // Optional (appended) fields: present only when non-empty, so an empty one is not canonical.
+  size_t optional_present = 0;
+  if (j.contains("act_chain")) {
+    if (!get(j, "act_chain", e.act_chain) || e.act_chain.empty()) return std::nullopt;
+    ++optional_present;
+  }
+  if (j.size() != kFieldCount + 1 + optional_present) return std::nullopt;
   // Every field must be present with its type; with the size check above this also rejects
   // unknown fields, which would otherwise sit in the record outside the hash.
   bool ok =

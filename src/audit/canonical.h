@@ -7,7 +7,9 @@
 //   canon = json.dumps({k: v for k, v in rec.items() if k != "hash"}, sort_keys=True,
 //                      separators=(",", ":"), ensure_ascii=False)
 //   hash  = sha256((rec["prev_hash"] + "\n" + canon).encode()).hexdigest()):
-// - every Event field is present under its C++ member name, empty strings/arrays/objects included;
+// - every Event field is present under its C++ member name, empty strings/arrays/objects included,
+//   except fields appended later (`act_chain`), which are omitted when empty so that records
+//   written before they existed keep their hashes;
 // - strings are UTF-8 and emitted raw (not \u-escaped) except `"`, `\` and control characters
 //   below U+0020, which use the short escapes (\b \f \n \r \t) or \u00xx (lowercase hex);
 // - integers are plain decimal; `masked` is an object with sorted keys.

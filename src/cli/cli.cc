@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 namespace phigate::cli {
@@ -57,6 +58,22 @@ int run(int argc, char** argv, const Wiring& wiring) {
   issue->add_option("--workflow", targs.workflow, "workflow id");
   issue->add_option("--act", targs.act, "the human this identity acts for (act.sub)");
 
+  auto* exchange =
+      token->add_subcommand("exchange", "RFC 8693: exchange a token for a narrower per-task token");
+  TokenExchangeArgs xargs;
+  if (const char* env = std::getenv("PHIGATE_TOKEN")) xargs.subject_token = env;
+  exchange->add_option("--subject-token", xargs.subject_token,
+                       "the token to narrow (default: $PHIGATE_TOKEN)");
+  exchange->add_option("--roles", xargs.roles, "comma-separated subset of the subject's roles");
+  exchange->add_option("--resource", xargs.resources, "resource the new token may reach (repeat)");
+  exchange->add_option("--ttl", xargs.ttl, "lifetime, e.g. 5m (capped at the subject's)");
+  exchange->add_option("--task", xargs.task, "task id");
+  exchange->add_option("--workflow", xargs.workflow, "workflow id");
+  exchange->add_option("--admin", xargs.admin, "admin API URL (default: http://<listen.admin>)");
+  exchange->add_option("--ca-file", xargs.ca_file, "CA bundle for an https admin URL");
+  exchange->add_flag("--local", xargs.local,
+                     "exchange offline with the data_dir issuer key (no running gateway)");
+
   auto* policy = app.add_subcommand("policy", "policy tools");
   policy->require_subcommand(1);
   auto* ptest = policy->add_subcommand("test", "show the decision for a statement, no traffic");
@@ -74,7 +91,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
       audit->add_subcommand("pubkey", "print the checkpoint signing key's id and public key");
 
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
-  for (auto* sub : {serve, check, issue, verify, pubkey, ptest}) {
+  for (auto* sub : {serve, check, issue, exchange, verify, pubkey, ptest}) {
     sub->add_option("--config", config_path, "configuration file");
     sub->add_flag("--json", json, "machine-readable output");
   }
@@ -87,6 +104,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
   if (*serve) return cmd_serve(config_path, log_format, log_level, wiring);
   if (*check) return cmd_config_check(check_path);
   if (*issue) return cmd_token_issue(config_path, targs, json);
+  if (*exchange) return cmd_token_exchange(config_path, xargs, json);
   if (*verify) return cmd_audit_verify(config_path, wiring, json);
   if (*pubkey) return cmd_audit_pubkey(config_path, json);
   if (*ptest) return cmd_policy_test(config_path, pargs, json);

@@ -5,6 +5,7 @@
 
 #include "audit/log.h"
 #include "cli/cli.h"
+#include "cli/identity_setup.h"
 #include "common/log.h"
 #include "identity/ed25519_key.h"
 #include "identity/token_verifier.h"
@@ -19,12 +20,6 @@ namespace asio = net::asio;
 namespace ssl = net::ssl;
 
 namespace {
-
-std::string local_issuer_name(const Config& c) {
-  for (auto& i : c.identity.issuers)
-    if (i.type == "local") return i.name;
-  return {};
-}
 
 std::unique_ptr<ssl::context> make_server_tls(const Config& c) {
   if (c.gateway.tls_cert.empty()) return nullptr;
@@ -60,13 +55,14 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     return 1;
   }
 
-  auto issuer = LocalIssuer::load_or_create(config.gateway.data_dir, config.gateway.node_id);
-  if (!issuer) {
-    spdlog::error("cannot load the local issuer key: {}", issuer.error().message);
+  auto identity = setup_identity(config);
+  if (!identity) {
+    spdlog::error("cannot load the local issuer key: {}", identity.error().message);
     return 1;
   }
-  TokenVerifier verifier(*issuer, local_issuer_name(config), config.identity.group_roles,
-                         config.identity.clock_skew.count());
+  TokenVerifier& verifier = *identity->verifier;
+  // OIDC signing keys load in the background; a token arriving first waits for that fetch.
+  if (identity->fetcher) identity->fetcher->start();
 
   auto snap = PolicySnapshot::compile(config, 1);
   if (!snap) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,11 @@ struct IssueRequest {
   std::string task_id{};
   std::string workflow_id{};
   std::string act_sub{};
+  // Earlier actors nested inside "act" (RFC 8693 §4.1), nearest first; needs act_sub.
+  std::vector<std::string> act_prior{};
+  // Narrowing claims for exchanged tokens (identity.h: Identity::role_limit / resources).
+  std::optional<std::vector<std::string>> roles{};
+  std::optional<std::vector<std::string>> resources{};
 };
 
 class LocalIssuer {
