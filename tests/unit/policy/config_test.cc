@@ -244,6 +244,7 @@ roles:
       ::testing::ElementsAre(
           "4: at most one issuer may have type local",
           "5: issuer 'corp': oidc needs 'issuer' (the IdP's URL)",
+          "5: issuer 'corp': oidc needs 'audience' (the aud value phigate requires)",
           "7: identity.group_roles.analysts: role 'ghost' is not defined in roles",
           "9: resource 'clinic': missing 'database'",
           "12: resource 'clinic': missing 'credentials.username'",
