@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -27,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROVIDER_DIR = os.path.join(HERE, "oidc")
 
 pg = gw = None
-idp = None  # the running provider: dict(proc, port, issuer, dir)
+idp = idp_tls = None  # the running provider: dict(proc, port, issuer, dir)
 TOKENS = []  # every token handed out, to prove none lands in the audit or the log
 
 
@@ -48,11 +49,15 @@ def ensure_node_modules():
     check(rc == 0, f"npm ci failed in {PROVIDER_DIR}: {err[-2000:]}")
 
 
-def start_provider(port, key_file, alg="RS256"):
+def start_provider(port, key_file, alg="RS256", tls=None):
+    """tls: (cert, key) to serve https://localhost:PORT."""
     log = open(os.path.join(idp_dir(), f"provider-{port}-{alg}.log"), "ab")
+    env = dict(os.environ)
+    if tls:
+        env.update(TLS_CERT=tls[0], TLS_KEY=tls[1])
     proc = subprocess.Popen(["node", os.path.join(PROVIDER_DIR, "provider.mjs"), str(port),
                              key_file, alg], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=PROVIDER_DIR)
+                            cwd=PROVIDER_DIR, env=env)
     log.close()
     harness.on_exit(lambda: proc.poll() is None and (proc.terminate(), proc.wait(10)))
     check(harness.wait_port(port, proc, timeout=30), "oidc-provider did not start")
@@ -69,22 +74,26 @@ def idp_dir():
     return _idp_dir
 
 
-def http(method, url, data=None, headers=None, opener=None):
+def http(method, url, data=None, headers=None, opener=None, tls=None):
+    """tls: an ssl.SSLContext for https URLs."""
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    if opener is None:
+        opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=tls))
     try:
-        with (opener or urllib.request.build_opener()).open(req, timeout=30) as r:
+        with opener.open(req, timeout=30) as r:
             return r.status, dict(r.headers), r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read().decode()
 
 
-def worker_token():
+def worker_token(provider=None):
+    provider = provider or idp
     basic = base64.b64encode(b"worker:worker-secret").decode()
-    st, _, body = http("POST", idp["issuer"] + "/token",
+    st, _, body = http("POST", provider["issuer"] + "/token",
                        {"grant_type": "client_credentials", "scope": "db",
                         "resource": "urn:phigate"},
-                       {"Authorization": "Basic " + basic})
+                       {"Authorization": "Basic " + basic}, tls=provider.get("tls"))
     eq(st, 200, f"client_credentials: {body}")
     tok = json.loads(body)["access_token"]
     TOKENS.append(tok)
@@ -159,8 +168,17 @@ def _finish_person(login, opener, redirect_uri):
     return tok
 
 
+def start_tls_provider(cert, key):
+    port = harness.free_port()
+    key_file = os.path.join(idp_dir(), f"k-tls-{port}.json")
+    proc = start_provider(port, key_file, "RS256", tls=(cert, key))
+    ctx = ssl.create_default_context(cafile=cert)
+    ctx.check_hostname = False  # the test client only; phigate's own check is what is tested
+    return {"proc": proc, "port": port, "issuer": f"https://localhost:{port}", "tls": ctx}
+
+
 def setup_module():
-    global pg, gw, idp
+    global pg, gw, idp, idp_tls
     if shutil.which("node") is None:
         raise AssertionError("node is not installed (scripts/install-deps.sh installs nodejs)")
     ensure_node_modules()
@@ -168,6 +186,12 @@ def setup_module():
     k1 = os.path.join(idp_dir(), "k1.json")
     proc = start_provider(port, k1, "RS256")
     idp = {"proc": proc, "port": port, "issuer": f"http://127.0.0.1:{port}"}
+
+    # An https provider whose certificate phigate trusts through the issuer's ca_file.
+    cert, key = os.path.join(idp_dir(), "idp.crt"), os.path.join(idp_dir(), "idp.key")
+    harness.make_cert(cert, key)
+    idp_tls = start_tls_provider(cert, key)
+    idp_tls["ca_file"] = cert
 
     pg = harness.start_postgres(patients=20)
     pg.add_database("billing")
@@ -177,6 +201,9 @@ def setup_module():
         "groups_claim": "realm_access.roles",
         # Every unknown kid may refetch at once: the rotation test then needs no waiting.
         "jwks_refresh_min_interval": "0s"})
+    cfg["identity"]["issuers"].append({
+        "name": "corp-tls", "type": "oidc", "issuer": idp_tls["issuer"], "audience": "phigate",
+        "groups_claim": "realm_access.roles", "ca_file": idp_tls["ca_file"]})
     cfg["identity"]["group_roles"]["etl"] = ["etl"]
     cfg["resources"].append(harness.resource(pg, "billing"))
     cfg["roles"]["etl"] = {"resources": ["clinic", "billing"],
@@ -330,6 +357,51 @@ def test_token_exchange_narrows_a_workflow_token():
                         "--subject-token", task, "--resource", "billing")
     eq(rc, 1, "a narrowed token was widened")
     check("invalid_target" in err, err)
+
+
+def exchange_with_config(cfg, subject):
+    """`token exchange --local` with another config (and data_dir): returns (rc, out, err)."""
+    base, _, path, _ = harness.write_phigate_config(pg, cfg)
+    return gw.cli("token", "exchange", "--local", "--config", path, "--subject-token", subject)
+
+
+def tls_issuer_config(issuer, ca_file=None):
+    cfg = harness.default_config(pg)
+    entry = {"name": "corp-tls", "type": "oidc", "issuer": issuer, "audience": "phigate",
+             "groups_claim": "realm_access.roles"}
+    if ca_file:
+        entry["ca_file"] = ca_file
+    cfg["identity"]["issuers"].append(entry)
+    cfg["identity"]["group_roles"]["etl"] = ["analyst"]
+    return cfg
+
+
+def test_https_issuer_certificates_are_verified():
+    tok = worker_token(idp_tls)
+    rc, out, err = gw.psql(tok, "SELECT 3", args=["-At"])
+    eq((rc, out.strip()), (0, "3"), f"token from the https issuer: {err}")
+    eq(session_record("worker", issuer="corp-tls")["groups"], ["etl"])
+    # The same issuer without its CA: the certificate is not trusted, no key is loaded, and
+    # the token fails closed.
+    rc, out, err = exchange_with_config(tls_issuer_config(idp_tls["issuer"]), tok)
+    eq(rc, 1, f"exchange with an untrusted issuer certificate succeeded: {out}")
+    check("certificate verify failed" in err, f"no certificate error reported: {err}")
+    check("(unknown_key)" in err, err)
+    rc, out, err = exchange_with_config(tls_issuer_config(idp_tls["issuer"],
+                                                          idp_tls["ca_file"]), tok)
+    eq(rc, 0, f"exchange with the trusted issuer certificate: {err}")
+    # A certificate from the trusted CA file but for another host name is refused too.
+    other_crt = os.path.join(idp_dir(), "other.crt")
+    other_key = os.path.join(idp_dir(), "other.key")
+    harness.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", other_key,
+                 "-out", other_crt, "-days", "2", "-subj", "/CN=other.example",
+                 "-addext", "subjectAltName=DNS:other.example"], check=True)
+    wrong = start_tls_provider(other_crt, other_key)
+    tok2 = worker_token(wrong)
+    rc, out, err = exchange_with_config(tls_issuer_config(wrong["issuer"], other_crt), tok2)
+    eq(rc, 1, f"exchange with a certificate for another host succeeded: {out}")
+    check("certificate verify failed" in err, f"no certificate error reported: {err}")
+    wrong["proc"].terminate()
 
 
 def test_no_token_in_audit_or_log_and_chain_verifies():

@@ -2,7 +2,8 @@
 //
 //   node provider.mjs PORT KEY_FILE [ALG]
 //
-// Issuer http://127.0.0.1:PORT. The signing key (RSA, private JWK) is read from KEY_FILE, or
+// Issuer http://127.0.0.1:PORT, or https://localhost:PORT when TLS_CERT and TLS_KEY (PEM files)
+// are set in the environment. The signing key (RSA, private JWK) is read from KEY_FILE, or
 // generated and written there with a fresh kid when the file does not exist: restarting with
 // another KEY_FILE is a key rotation. ALG (default RS256) signs the JWT access tokens.
 //
@@ -14,6 +15,7 @@
 // Group membership rides in every access token as realm_access.roles (a nested claim path).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 
 import Provider from 'oidc-provider';
 
@@ -40,7 +42,8 @@ const GROUPS = {
 };
 const RESOURCE = 'urn:phigate';
 
-const issuer = `http://127.0.0.1:${port}`;
+const tls = process.env.TLS_CERT && process.env.TLS_KEY;
+const issuer = tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {
   jwks: { keys: [loadKey()] },
   cookies: { keys: ['phigate-test-cookie-key'] },
@@ -114,7 +117,13 @@ provider.use(async (ctx, next) => {
   ctx.redirect(redirectTo);
 });
 
-const server = provider.listen(Number(port), '127.0.0.1', () => {
-  console.log(`ready ${issuer}`);
-});
+const ready = () => console.log(`ready ${issuer}`);
+const server = tls
+  ? https
+      .createServer(
+        { cert: fs.readFileSync(process.env.TLS_CERT), key: fs.readFileSync(process.env.TLS_KEY) },
+        provider.callback(),
+      )
+      .listen(Number(port), '127.0.0.1', ready)
+  : provider.listen(Number(port), '127.0.0.1', ready);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
