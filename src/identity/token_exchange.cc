@@ -79,7 +79,8 @@ void act_of(const Identity& subject, std::string* act_sub, std::vector<std::stri
 }  // namespace
 
 Result<ExchangedToken> exchange_token(const TokenExchangeRequest& req,
-                                      const TokenExchangeContext& ctx, int64_t now_unix) {
+                                      const TokenExchangeContext& ctx, int64_t now_unix,
+                                      Identity* subject_out) {
   if (ctx.verifier == nullptr || ctx.issuer == nullptr || !ctx.can_access) {
     return make_error("server_error", "token exchange is not configured");
   }
@@ -148,6 +149,7 @@ Result<ExchangedToken> exchange_token(const TokenExchangeRequest& req,
     return invalid_request("subject_token rejected (" + subject.error().code +
                            "): " + subject.error().message);
   }
+  if (subject_out != nullptr) *subject_out = *subject;
 
   // Roles: a subset of the subject's.
   std::vector<std::string> roles;
@@ -218,24 +220,24 @@ Result<ExchangedToken> exchange_token(const TokenExchangeRequest& req,
     for (const auto& r : *resources) out.scope += " resource:" + r;
   }
   out.subject = *subject;
-  out.identity.sub = issue.sub;
-  out.identity.groups = issue.groups;
-  out.identity.roles = roles;
-  out.identity.task_id = issue.task_id;
-  out.identity.workflow_id = issue.workflow_id;
-  out.identity.act_sub = issue.act_sub;
-  out.identity.expires_at = now_unix + life;
-  out.identity.role_limit = roles;
-  out.identity.resources = resources;
+  // Read the new token back through the verifier: the audit gets exactly what sessions will see
+  // (issuer name, jti, act chain, narrowed roles), and a token that would not verify is never
+  // handed out.
+  auto issued = ctx.verifier->verify(out.access_token, now_unix);
+  if (!issued.ok()) return make_error("server_error", "the issued token does not verify");
+  out.identity = std::move(*issued);
   return out;
 }
 
 TokenExchangeReply handle_token_exchange(const TokenExchangeRequest& req,
                                          const TokenExchangeContext& ctx, int64_t now_unix) {
   TokenExchangeReply reply;
-  auto r = exchange_token(req, ctx, now_unix);
+  Identity subject;
+  auto r = exchange_token(req, ctx, now_unix, &subject);
+  if (!subject.sub.empty()) reply.subject = subject;
   json body;
   if (r.ok()) {
+    reply.issued = r->identity;
     // RFC 8693 §2.2.1; token_type "Bearer": the issued token is presented as a bearer token.
     body = {{"access_token", r->access_token},
             {"issued_token_type", r->issued_token_type},
@@ -244,6 +246,8 @@ TokenExchangeReply handle_token_exchange(const TokenExchangeRequest& req,
             {"scope", r->scope}};
   } else {
     reply.status = r.error().code == "server_error" ? 500 : 400;
+    reply.error = r.error().code;
+    reply.error_description = r.error().message;
     body = {{"error", r.error().code}, {"error_description", r.error().message}};
   }
   // Role/resource names come from the request and may hold invalid UTF-8; replace, never throw.
@@ -351,6 +355,8 @@ TokenExchangeReply handle_token_exchange_form(std::string_view body,
   if (!req.ok()) {
     TokenExchangeReply reply;
     reply.status = 400;
+    reply.error = "invalid_request";
+    reply.error_description = req.error().message;
     reply.body =
         json{{"error", "invalid_request"}, {"error_description", req.error().message}}.dump(
             -1, ' ', false, json::error_handler_t::replace);

@@ -31,6 +31,7 @@
 //              nested as RFC 8693 §4.1 nests it), else {"sub": <the subject's sub>}
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,15 +86,23 @@ struct ExchangedToken {
 // The exchange itself. Error codes are RFC 6749 §5.2 / RFC 8693 §2.2.2 error values:
 // unsupported_grant_type, invalid_request (also: subject token refused, with its reason class in
 // the message), invalid_scope, invalid_target, server_error. Messages never quote a token.
+// `subject_out`, when given, receives the verified subject even when the exchange is then refused
+// (for the caller's audit record).
 Result<ExchangedToken> exchange_token(const TokenExchangeRequest& req,
-                                      const TokenExchangeContext& ctx, int64_t now_unix);
+                                      const TokenExchangeContext& ctx, int64_t now_unix,
+                                      Identity* subject_out = nullptr);
 
 // The HTTP face of exchange_token. Reply headers: Content-Type: application/json,
 // Cache-Control: no-store, Pragma: no-cache (RFC 6749 §5.1).
 struct TokenExchangeReply {
   int status = 200;  // 200, 400 (every client error), 500 (server_error)
-  std::string
-      body;  // RFC 8693 §2.2.1 success JSON, or RFC 6749 §5.2 {"error", "error_description"}
+  // RFC 8693 §2.2.1 success JSON, or RFC 6749 §5.2 {"error", "error_description"}.
+  std::string body;
+  // For the caller's audit record (never the tokens): the RFC 6749 error code and description
+  // ("" on success), the verified subject (when the subject token verified) and the identity the
+  // issued token stands for (on success).
+  std::string error, error_description;
+  std::optional<Identity> subject, issued;
 };
 TokenExchangeReply handle_token_exchange(const TokenExchangeRequest& req,
                                          const TokenExchangeContext& ctx, int64_t now_unix);

@@ -228,6 +228,21 @@ TEST_F(TokenExchangeTest, HttpFace) {
   EXPECT_EQ(body["issued_token_type"], kTokenTypeAccessToken);
   EXPECT_EQ(body["scope"], "role:analyst resource:clinic");
   EXPECT_TRUE(body["access_token"].is_string());
+  // What the admin endpoint audits: the subject and the issued identity, never the tokens.
+  ASSERT_TRUE(reply.subject.has_value() && reply.issued.has_value());
+  EXPECT_EQ(reply.subject->sub, "etl-bot");
+  EXPECT_EQ(reply.issued->issuer, "local");
+  EXPECT_FALSE(reply.issued->jti.empty());
+  EXPECT_EQ(reply.issued->act_sub, "dr.jones");
+  EXPECT_EQ(reply.issued->roles, std::vector<std::string>{"analyst"});
+  EXPECT_EQ(reply.error, "");
+  TokenExchangeRequest escalate = request(t);
+  escalate.scope = "role:auditor";
+  auto refused = handle_token_exchange(escalate, ctx_, kNow);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.error, "invalid_scope");
+  EXPECT_TRUE(refused.subject.has_value());
+  EXPECT_FALSE(refused.issued.has_value());
 
   reply = handle_token_exchange_form(form + "&scope=role:auditor", ctx_, kNow);  // duplicate
   EXPECT_EQ(reply.status, 400);
