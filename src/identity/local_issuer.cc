@@ -138,6 +138,9 @@ Result<std::string> LocalIssuer::try_issue(const IssueRequest& req, int64_t now_
   bool printable = is_printable_claim(req.task_id) && is_printable_claim(req.workflow_id) &&
                    is_printable_claim(req.act_sub);
   for (const auto& a : req.act_prior) printable = printable && !a.empty() && is_printable_claim(a);
+  // '>' joins the act chain in audit records (identity.h), so no actor name may contain it.
+  if (req.act_sub.find('>') != std::string::npos) printable = false;
+  for (const auto& a : req.act_prior) printable = printable && a.find('>') == std::string::npos;
   if (req.act_sub.empty() && !req.act_prior.empty()) printable = false;
   if (req.act_prior.size() >= static_cast<size_t>(kMaxActDepth)) printable = false;
   for (const auto* list : {&req.roles, &req.resources}) {
@@ -145,8 +148,9 @@ Result<std::string> LocalIssuer::try_issue(const IssueRequest& req, int64_t now_
     for (const auto& v : **list) printable = printable && !v.empty() && is_printable_claim(v);
   }
   if (!printable) {
-    return make_error("invalid_request",
-                      "task, workflow and actor must not contain control characters");
+    return make_error(
+        "invalid_request",
+        "task, workflow, actors, roles and resources must be printable (actors without '>')");
   }
   if (req.ttl.count() <= 0 || req.ttl > kMaxLocalTokenTtl) {
     return make_error("invalid_request", "ttl must be positive and at most 366 days");

@@ -159,6 +159,11 @@ TEST_F(LocalIssuerTest, IssueRejectsBadRequests) {
   EXPECT_EQ(issuer_->try_issue({.sub = "a", .act_sub = "\xFF"}, kNow).error().code,
             "invalid_request");
   EXPECT_EQ(issuer_->issue({.sub = ""}), "");
+  // '>' separates the act chain in audit records; an actor named with it would forge a hop.
+  EXPECT_EQ(issuer_->try_issue({.sub = "a", .act_sub = "x>y"}, kNow).error().code,
+            "invalid_request");
+  EXPECT_EQ(issuer_->try_issue({.sub = "a", .act_prior = {"h"}}, kNow).error().code,
+            "invalid_request");  // earlier actors need a current one
   // Non-ASCII but valid UTF-8 is fine.
   auto ok = issuer_->try_issue({.sub = "jos\xC3\xA9"}, kNow);
   ASSERT_TRUE(ok.ok());
