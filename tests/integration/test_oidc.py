@@ -13,6 +13,8 @@ import os
 import shutil
 import ssl
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import sys
 import urllib.error
 import urllib.parse
@@ -357,6 +359,64 @@ def test_token_exchange_narrows_a_workflow_token():
                         "--subject-token", task, "--resource", "billing")
     eq(rc, 1, "a narrowed token was widened")
     check("invalid_target" in err, err)
+
+
+def test_token_exchange_cli_posts_an_rfc8693_form_to_the_admin_api():
+    """The CLI's side of POST /v1/token/exchange, against a stand-in admin server."""
+    seen = []
+
+    class Admin(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            seen.append({"path": self.path, "type": self.headers["Content-Type"],
+                         "auth": self.headers["Authorization"],
+                         "form": urllib.parse.parse_qs(body)})
+            if urllib.parse.parse_qs(body).get("scope") == ["role:nope"]:
+                code, reply = 400, {"error": "invalid_scope",
+                                    "error_description": "role \"nope\" is not the subject's"}
+            else:
+                code, reply = 200, {"access_token": "aaa.bbb.ccc", "token_type": "Bearer",
+                                    "issued_token_type":
+                                        "urn:ietf:params:oauth:token-type:access_token",
+                                    "expires_in": 300, "scope": "role:etl resource:clinic"}
+            data = json.dumps(reply).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Admin)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    harness.on_exit(srv.shutdown)
+    url = f"http://127.0.0.1:{srv.server_address[1]}/"
+    subject = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ3In0.c2ln"
+    rc, out, err = gw.cli("token", "exchange", "--config", gw.config, "--admin", url,
+                          "--subject-token", subject, "--roles", "etl", "--resource", "clinic",
+                          "--resource", "billing", "--ttl", "5m", "--task", "t 9",
+                          "--workflow", "wf-9")
+    eq((rc, out.strip()), (0, "aaa.bbb.ccc"), f"exchange via the admin API: {err}")
+    req = seen[-1]
+    eq(req["path"], "/v1/token/exchange")
+    eq(req["type"], "application/x-www-form-urlencoded")
+    eq(req["auth"], "Bearer " + subject)
+    eq(req["form"], {"grant_type": ["urn:ietf:params:oauth:grant-type:token-exchange"],
+                     "subject_token": [subject],
+                     "subject_token_type": ["urn:ietf:params:oauth:token-type:jwt"],
+                     "scope": ["role:etl"], "resource": ["clinic", "billing"],
+                     "ttl": ["5m"], "task_id": ["t 9"], "workflow_id": ["wf-9"]})
+    rc, out, err = gw.cli("token", "exchange", "--config", gw.config, "--admin", url,
+                          "--subject-token", subject, "--roles", "nope")
+    eq(rc, 1, "a refused exchange exited 0")
+    check("invalid_scope" in err and subject not in err, err)
+    # The subject token never travels in clear to anything but loopback.
+    rc, out, err = gw.cli("token", "exchange", "--config", gw.config, "--admin",
+                          "http://192.0.2.1:1", "--subject-token", subject)
+    eq(rc, 1, "a non-loopback http admin URL was used")
+    check("plain http" in err, err)
 
 
 def exchange_with_config(cfg, subject):

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "identity/jwks_fetcher.h"
@@ -55,6 +56,7 @@ class OneShotServer {
     io_.stop();
     thread_.join();
   }
+  int connections() const { return connections_.load(); }
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + path;
   }
@@ -63,6 +65,7 @@ class OneShotServer {
   void accept() {
     acceptor_.async_accept([this](net::error_code ec, net::tcp::socket s) {
       if (ec) return;
+      ++connections_;
       auto sock = std::make_shared<net::tcp::socket>(std::move(s));
       auto buf = std::make_shared<std::array<char, 4096>>();
       sock->async_read_some(asio::buffer(*buf), [this, sock, buf](net::error_code, size_t) {
@@ -75,6 +78,7 @@ class OneShotServer {
   asio::io_context io_;
   net::tcp::acceptor acceptor_;
   std::string reply_;
+  std::atomic<int> connections_{0};
   std::thread thread_;
 };
 
@@ -146,6 +150,47 @@ TEST(FetchIssuerKeys, BadResponsesAreErrors) {
   o.jwks_uri = "http://127.0.0.1:1/jwks";
   auto r = fetch_keys(o);
   ASSERT_FALSE(r.ok());
+}
+
+// The real fetcher: the start-up fetch loads keys; unknown-kid refreshes are rate limited per
+// issuer, and a refresh's waiters are told when it is done.
+TEST(JwksFetcher, StartupFetchAndRateLimitedRefresh) {
+  OneShotServer server(http_reply(200, R"({"keys":[]})"));
+  OidcIssuerOptions o;
+  o.name = "t";
+  o.issuer = "http://127.0.0.1:1";
+  o.jwks_uri = server.url("/jwks");
+  o.min_refresh_interval = std::chrono::hours(1);
+  auto limited = std::make_shared<OidcIssuer>(o);
+  o.name = "t0";
+  o.min_refresh_interval = std::chrono::milliseconds(0);
+  auto eager = std::make_shared<OidcIssuer>(o);
+  JwksFetcher fetcher({limited, eager});
+  EXPECT_FALSE(fetcher.request_refresh(limited.get(), nullptr));  // not started: nothing to join
+  fetcher.start();
+
+  // Waits for a condition the fetcher thread makes true; the deadline only bounds a broken run.
+  auto wait_for = [](auto cond) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!cond() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return cond();
+  };
+  ASSERT_TRUE(wait_for([&] { return fetcher.fetch_count(limited.get()) == 1; }));
+  ASSERT_TRUE(wait_for([&] { return fetcher.fetch_count(eager.get()) == 1; }));
+  EXPECT_NE(limited->keys(), nullptr);
+
+  // The start-up fetch counts as the last refresh: within the hour, no new fetch for "t".
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(fetcher.request_refresh(limited.get(), nullptr));
+  // "t0" may refresh every time; the callback runs once the refresh has finished.
+  std::atomic<int> done{0};
+  EXPECT_TRUE(fetcher.request_refresh(eager.get(), [&] { ++done; }));
+  ASSERT_TRUE(wait_for([&] { return done.load() == 1; }));
+  EXPECT_EQ(fetcher.fetch_count(eager.get()), 2u);
+  EXPECT_EQ(fetcher.fetch_count(limited.get()), 1u);
+  EXPECT_EQ(server.connections(), 3);
+  fetcher.stop();
 }
 
 }  // namespace
