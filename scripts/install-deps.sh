@@ -10,6 +10,7 @@ PKGS=(
   postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
   python3 python3-psycopg2 openssl procps iproute2 curl nginx-light wrk rsyslog
   default-jdk-headless libpostgresql-jdbc-java
+  nodejs
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -21,3 +22,12 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# Debian's npm conflicts with a nodejs that bundles its own (e.g. NodeSource's): install it only
+# when no npm is on PATH.
+if ! command -v npm >/dev/null 2>&1; then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
+fi
+# The OIDC provider the identity integration tests start (tests/integration/oidc).
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+(cd "$ROOT/tests/integration/oidc" && npm ci --no-audit --no-fund --loglevel=error)

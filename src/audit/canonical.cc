@@ -188,6 +188,10 @@ size_t encode(const Event& e, const std::string* hash, std::string& out) {
   out.reserve(start + estimated_size(e));
   out += '{';
   Encoder w(out);
+  if (!e.act_chain.empty()) {
+    w.field("\"act_chain\":"sv, e.act_chain);
+    out += ',';
+  }
   w.field("\"act_sub\":"sv, e.act_sub);
   w.field(",\"action\":"sv, e.action);
   // Appended fields are omitted when empty, so records written before them keep their hashes.
@@ -239,6 +243,7 @@ struct OptionalField {
   std::string Event::*member;
 };
 constexpr OptionalField kOptionalFields[] = {
+    {"act_chain", &Event::act_chain},
     {"approval_id", &Event::approval_id},
     {"capture", &Event::capture},
     {"client_tls", &Event::client_tls},

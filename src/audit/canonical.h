@@ -8,8 +8,9 @@
 //                      separators=(",", ":"), ensure_ascii=False)
 //   hash  = sha256((rec["prev_hash"] + "\n" + canon).encode()).hexdigest()):
 // - every Event field is present under its C++ member name, empty strings/arrays/objects included,
-//   except the optional fields appended later (capture, client_tls, upstream_tls), which are
-//   omitted while empty so that records written before they existed keep their hashes;
+//   except the optional fields appended later (act_chain, approval_id, capture, client_tls,
+//   upstream_tls), which are omitted while empty so that records written before they existed keep
+//   their hashes;
 // - strings are UTF-8 and emitted raw (not \u-escaped) except `"`, `\` and control characters
 //   below U+0020, which use the short escapes (\b \f \n \r \t) or \u00xx (lowercase hex);
 // - integers are plain decimal; `masked` is an object with sorted keys.

@@ -26,6 +26,8 @@ struct Event {
   std::vector<std::string> groups, roles;
   std::string client_user;  // startup `user`, as the client declared it
   std::string client_addr;
+  // Appended fields: omitted from the canonical encoding while empty (canonical.h).
+  std::string act_chain;  // nested RFC 8693 act subs, top level first, joined by '>'
 
   std::string resource, protocol;
   std::string action;                   // statement text / method+path / command

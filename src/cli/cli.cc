@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 namespace phigate::cli {
@@ -58,6 +59,22 @@ int run(int argc, char** argv, const Wiring& wiring) {
   issue->add_option("--task", targs.task, "task id (per-task identity)");
   issue->add_option("--workflow", targs.workflow, "workflow id");
   issue->add_option("--act", targs.act, "the human this identity acts for (act.sub)");
+
+  auto* exchange =
+      token->add_subcommand("exchange", "RFC 8693: exchange a token for a narrower per-task token");
+  TokenExchangeArgs xargs;
+  if (const char* env = std::getenv("PHIGATE_TOKEN")) xargs.subject_token = env;
+  exchange->add_option("--subject-token", xargs.subject_token,
+                       "the token to narrow (default: $PHIGATE_TOKEN)");
+  exchange->add_option("--roles", xargs.roles, "comma-separated subset of the subject's roles");
+  exchange->add_option("--resource", xargs.resources, "resource the new token may reach (repeat)");
+  exchange->add_option("--ttl", xargs.ttl, "lifetime, e.g. 5m (capped at the subject's)");
+  exchange->add_option("--task", xargs.task, "task id");
+  exchange->add_option("--workflow", xargs.workflow, "workflow id");
+  exchange->add_option("--admin", xargs.admin, "admin API URL (default: http://<listen.admin>)");
+  exchange->add_option("--ca-file", xargs.ca_file, "CA bundle for an https admin URL");
+  exchange->add_flag("--local", xargs.local,
+                     "exchange offline with the data_dir issuer key (no running gateway)");
 
   auto* policy = app.add_subcommand("policy", "policy tools");
   policy->require_subcommand(1);
@@ -136,8 +153,8 @@ int run(int argc, char** argv, const Wiring& wiring) {
   auto run_admin = add_admin_commands(app, config_path, json);
 
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
-  for (auto* sub : {serve, check, issue, verify, pubkey, ptest, mtest, aexport, prove, vproof, prune,
-                    slist, replay, hipaa}) {
+  for (auto* sub : {serve, check, issue, exchange, verify, pubkey, ptest, mtest, aexport, prove,
+                    vproof, prune, slist, replay, hipaa}) {
     sub->add_option("--config", config_path, "configuration file");
     sub->add_flag("--json", json, "machine-readable output");
   }
@@ -154,6 +171,7 @@ int run(int argc, char** argv, const Wiring& wiring) {
   }
   if (*check) return cmd_config_check(check_path);
   if (*issue) return cmd_token_issue(config_path, targs, json);
+  if (*exchange) return cmd_token_exchange(config_path, xargs, json);
   if (*verify) return cmd_audit_verify(config_path, vargs, wiring, json);
   if (*aexport) return cmd_audit_export(config_path, eargs, wiring);
   if (*prove) return cmd_audit_prove(config_path, prargs, wiring);

@@ -39,6 +39,12 @@ struct TokenIssueArgs {
   std::string sub, groups, ttl = "15m", task, workflow, act;
 };
 int cmd_token_issue(const std::string& config_path, const TokenIssueArgs& args, bool json);
+struct TokenExchangeArgs {
+  std::string subject_token, roles, ttl, task, workflow, admin, ca_file;
+  std::vector<std::string> resources;
+  bool local = false;
+};
+int cmd_token_exchange(const std::string& config_path, const TokenExchangeArgs& args, bool json);
 struct PolicyTestArgs {
   std::string sub, groups, resource, sql;
 };

@@ -9,6 +9,7 @@
 #include "cli/exporters.h"
 #include "cli/data_dir_lock.h"
 #include "cli/retention.h"
+#include "cli/identity_setup.h"
 #include "common/log.h"
 #include "identity/ed25519_key.h"
 #include "identity/token_verifier.h"
@@ -25,12 +26,6 @@ namespace asio = net::asio;
 namespace ssl = net::ssl;
 
 namespace {
-
-std::string local_issuer_name(const Config& c) {
-  for (auto& i : c.identity.issuers)
-    if (i.type == "local") return i.name;
-  return {};
-}
 
 std::unique_ptr<ssl::context> make_server_tls(const Config& c) {
   if (c.gateway.tls_cert.empty()) return nullptr;
@@ -73,13 +68,14 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     return 1;
   }
 
-  auto issuer = LocalIssuer::load_or_create(config.gateway.data_dir, config.gateway.node_id);
-  if (!issuer) {
-    spdlog::error("cannot load the local issuer key: {}", issuer.error().message);
+  auto identity = setup_identity(config);
+  if (!identity) {
+    spdlog::error("cannot load the local issuer key: {}", identity.error().message);
     return 1;
   }
-  TokenVerifier verifier(*issuer, local_issuer_name(config), config.identity.group_roles,
-                         config.identity.clock_skew.count());
+  TokenVerifier& verifier = *identity->verifier;
+  // OIDC signing keys load in the background; a token arriving first waits for that fetch.
+  if (identity->fetcher) identity->fetcher->start();
 
   auto snap = PolicySnapshot::compile(config, 1);
   if (!snap) {
@@ -174,7 +170,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     ctx.http = http_runtime.get();
   }
   // Admin API + approvals (listen.admin); without it `review` rules are denials.
-  auto admin_rt = AdminRuntime::start(config, wiring, policy, verifier, log, tls.get(), *issuer);
+  auto admin_rt = AdminRuntime::start(config, wiring, policy, verifier, log, tls.get(), identity->local);
   if (!admin_rt) {
     spdlog::error("{}", admin_rt.error().message);
     return 1;

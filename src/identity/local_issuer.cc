@@ -7,6 +7,7 @@
 #include "common/base64.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "identity/claims.h"
 #include "identity/ed25519_key.h"
 #include "identity/jwt.h"
 #include "identity/token_verifier.h"
@@ -20,17 +21,6 @@ namespace {
 constexpr std::string_view kAudience = "phigate";
 constexpr std::string_view kAlg = "EdDSA";
 constexpr size_t kKidChars = 16;
-// A skew beyond a day is a misconfiguration, and bounding it keeps now +/- skew from overflowing.
-constexpr int64_t kMaxClockSkew = 24 * 3600;
-
-int64_t saturating_add(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-  }
-  return r;
-}
-
 Error malformed(std::string message) { return make_error("malformed", std::move(message)); }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -38,20 +28,6 @@ bool iequals(std::string_view a, std::string_view b) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-// Reads an optional string claim into `out`. Absent is fine; any other type, or control
-// characters, is malformed (the value ends up in audit records and logs).
-Status optional_string(const json& obj, const char* name, std::string* out) {
-  auto it = obj.find(name);
-  if (it == obj.end()) return ok_status();
-  if (!it->is_string()) return malformed(std::string("claim \"") + name + "\" must be a string");
-  const auto& s = it->get_ref<const std::string&>();
-  if (!is_printable_claim(s)) {
-    return malformed(std::string("claim \"") + name + "\" contains control characters");
-  }
-  *out = s;
-  return ok_status();
 }
 
 // Header checks. The algorithm is bound to the key: an Ed25519 key only ever verifies EdDSA, so
@@ -80,79 +56,40 @@ Status check_header(const json& header, const std::string& our_kid) {
   return ok_status();
 }
 
-Status check_audience(const json& claims) {
-  auto aud = claims.find("aud");
-  if (aud == claims.end()) return make_error("wrong_audience", "token has no audience");
-  if (aud->is_string()) {
-    if (aud->get_ref<const std::string&>() == kAudience) return ok_status();
-  } else if (aud->is_array()) {
-    bool found = false;
-    for (const auto& a : *aud) {
-      if (!a.is_string()) return malformed("claim \"aud\" must hold strings");
-      found = found || a.get_ref<const std::string&>() == kAudience;
-    }
-    if (found) return ok_status();
-  } else {
-    return malformed("claim \"aud\" must be a string or an array of strings");
-  }
-  return make_error("wrong_audience", "token is not meant for phigate");
-}
-
-Status check_times(const json& claims, int64_t now, int64_t skew, int64_t* expires_at) {
-  auto exp_it = claims.find("exp");
-  if (exp_it == claims.end()) return malformed("token has no expiry (\"exp\")");
-  auto exp = numeric_date(*exp_it);
-  if (!exp) return malformed("claim \"exp\" must be a number");
-  // Valid while now < exp + skew, written so that a huge exp cannot overflow.
-  if (*exp <= saturating_add(now, -skew)) return make_error("expired", "token has expired");
-  for (const char* name : {"nbf", "iat"}) {
+// "roles" and "resources" narrow a token minted by token exchange. Only this issuer's tokens are
+// read for them: another IdP's "roles" claim means whatever that IdP means by it.
+Status read_narrowing(const json& claims, Identity* id) {
+  for (auto [name, out] : {std::pair{"roles", &id->role_limit}, {"resources", &id->resources}}) {
     auto it = claims.find(name);
     if (it == claims.end()) continue;
-    auto t = numeric_date(*it);
-    if (!t) return malformed(std::string("claim \"") + name + "\" must be a number");
-    if (*t > saturating_add(now, skew))
-      return make_error("not_yet_valid", "token is not valid yet");
-  }
-  *expires_at = *exp;
-  return ok_status();
-}
-
-Status read_subject_and_groups(const json& claims, Identity* id) {
-  auto sub = claims.find("sub");
-  if (sub == claims.end() || !sub->is_string() || sub->get_ref<const std::string&>().empty()) {
-    return malformed("token has no subject (\"sub\")");
-  }
-  if (!is_printable_claim(sub->get_ref<const std::string&>())) {
-    return malformed("claim \"sub\" contains control characters");
-  }
-  id->sub = sub->get_ref<const std::string&>();
-  auto groups = claims.find("groups");
-  if (groups != claims.end()) {
-    if (!groups->is_array()) return malformed("claim \"groups\" must be an array of strings");
-    id->groups.reserve(groups->size());
-    for (const auto& g : *groups) {
-      if (!g.is_string() || !is_printable_claim(g.get_ref<const std::string&>())) {
-        return malformed("claim \"groups\" must be an array of strings");
+    std::vector<std::string> list;
+    if (!it->is_array()) return malformed(std::string("claim \"") + name + "\" must be an array");
+    for (const auto& v : *it) {
+      if (!v.is_string() || !is_printable_claim(v.get_ref<const std::string&>())) {
+        return malformed(std::string("claim \"") + name + "\" must be an array of strings");
       }
-      id->groups.push_back(g.get_ref<const std::string&>());
+      list.push_back(v.get<std::string>());
     }
+    *out = std::move(list);
+  }
+  // "idp": the IdP that authenticated the person when this token was minted for a login (SAML).
+  if (auto it = claims.find("idp"); it != claims.end()) {
+    if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+        !is_printable_claim(it->get_ref<const std::string&>()))
+      return malformed("claim \"idp\" must be a non-empty string");
+    id->issuer = it->get<std::string>();
   }
   return ok_status();
 }
 
-Status read_task_claims(const json& claims, Identity* id) {
-  if (auto st = optional_string(claims, "task_id", &id->task_id); !st.ok()) return st;
-  if (auto st = optional_string(claims, "workflow_id", &id->workflow_id); !st.ok()) return st;
-  if (auto st = optional_string(claims, "jti", &id->jti); !st.ok()) return st;
-  if (auto st = optional_string(claims, "idp", &id->issuer); !st.ok()) return st;
-  // RFC 8693 §4.1: "act" is an object naming the current actor; nested "act" inside it (earlier
-  // actors) is allowed and not interpreted here.
-  auto act = claims.find("act");
-  if (act != claims.end()) {
-    if (!act->is_object()) return malformed("claim \"act\" must be an object");
-    if (auto st = optional_string(*act, "sub", &id->act_sub); !st.ok()) return st;
+json act_claim(const std::string& act_sub, const std::vector<std::string>& prior) {
+  json act = {{"sub", act_sub}};
+  json* cur = &act;
+  for (const auto& p : prior) {
+    (*cur)["act"] = {{"sub", p}};
+    cur = &(*cur)["act"];
   }
-  return ok_status();
+  return act;
 }
 
 }  // namespace
@@ -205,10 +142,22 @@ Result<std::string> LocalIssuer::try_issue(const IssueRequest& req, int64_t now_
                         "group names must be non-empty, without control characters");
     }
   }
-  if (!is_printable_claim(req.task_id) || !is_printable_claim(req.workflow_id) ||
-      !is_printable_claim(req.act_sub) || !is_printable_claim(req.idp)) {
-    return make_error("invalid_request",
-                      "task, workflow and actor must not contain control characters");
+  bool printable = is_printable_claim(req.task_id) && is_printable_claim(req.workflow_id) &&
+                   is_printable_claim(req.act_sub) && is_printable_claim(req.idp);
+  for (const auto& a : req.act_prior) printable = printable && !a.empty() && is_printable_claim(a);
+  // '>' joins the act chain in audit records (identity.h), so no actor name may contain it.
+  if (req.act_sub.find('>') != std::string::npos) printable = false;
+  for (const auto& a : req.act_prior) printable = printable && a.find('>') == std::string::npos;
+  if (req.act_sub.empty() && !req.act_prior.empty()) printable = false;
+  if (req.act_prior.size() >= static_cast<size_t>(kMaxActDepth)) printable = false;
+  for (const auto* list : {&req.roles, &req.resources}) {
+    if (!*list) continue;
+    for (const auto& v : **list) printable = printable && !v.empty() && is_printable_claim(v);
+  }
+  if (!printable) {
+    return make_error(
+        "invalid_request",
+        "task, workflow, actors, roles and resources must be printable (actors without '>')");
   }
   if (req.ttl.count() <= 0 || req.ttl > kMaxLocalTokenTtl) {
     return make_error("invalid_request", "ttl must be positive and at most 366 days");
@@ -229,7 +178,9 @@ Result<std::string> LocalIssuer::try_issue(const IssueRequest& req, int64_t now_
                  {"jti", random_id()}};
   if (!req.task_id.empty()) claims["task_id"] = req.task_id;
   if (!req.workflow_id.empty()) claims["workflow_id"] = req.workflow_id;
-  if (!req.act_sub.empty()) claims["act"] = {{"sub", req.act_sub}};
+  if (!req.act_sub.empty()) claims["act"] = act_claim(req.act_sub, req.act_prior);
+  if (req.roles) claims["roles"] = *req.roles;
+  if (req.resources) claims["resources"] = *req.resources;
   if (!req.idp.empty()) claims["idp"] = req.idp;
 
   std::string header_text, claims_text;
@@ -273,13 +224,18 @@ Result<Identity> LocalIssuer::verify_jws(const Jws& jws, int64_t now_unix,
   if (iss->get_ref<const std::string&>() != iss_) {
     return make_error("unknown_issuer", "token was not issued by this gateway");
   }
-  if (auto st = check_audience(claims); !st.ok()) return st.error();
+  if (auto st = check_audience(claims, kAudience); !st.ok()) return st.error();
 
   Identity id;
   int64_t skew = std::clamp<int64_t>(clock_skew, 0, kMaxClockSkew);
   if (auto st = check_times(claims, now_unix, skew, &id.expires_at); !st.ok()) return st.error();
-  if (auto st = read_subject_and_groups(claims, &id); !st.ok()) return st.error();
+  if (auto st = read_subject(claims, &id); !st.ok()) return st.error();
+  if (auto g = claims.find("groups"); g != claims.end()) {
+    if (!g->is_array()) return malformed("claim \"groups\" must be an array of strings");
+    if (auto st = read_groups(*g, &id.groups); !st.ok()) return st.error();
+  }
   if (auto st = read_task_claims(claims, &id); !st.ok()) return st.error();
+  if (auto st = read_narrowing(claims, &id); !st.ok()) return st.error();
   return id;
 }
 

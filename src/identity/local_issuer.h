@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,11 @@ struct IssueRequest {
   // Configured name of the issuer that authenticated the person when this token was minted for a
   // login (e.g. a SAML IdP); the verifier reports it as Identity.issuer. Empty: the local issuer.
   std::string idp{};
+  // Earlier actors nested inside "act" (RFC 8693 §4.1), nearest first; needs act_sub.
+  std::vector<std::string> act_prior{};
+  // Narrowing claims for exchanged tokens (identity.h: Identity::role_limit / resources).
+  std::optional<std::vector<std::string>> roles{};
+  std::optional<std::vector<std::string>> resources{};
 };
 
 class LocalIssuer {

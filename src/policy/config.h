@@ -37,6 +37,14 @@ struct IssuerConfig {
   // saml: our EntityID (default "phigate:<node_id>") and the AssertionConsumerService URL the IdP
   // posts to (default: the admin listener's /v1/saml/acs).
   std::string sp_entity_id, acs_url;
+  // oidc (identity/oidc_issuer.h): HTTPS CA bundle, algorithm allowlist, per-issuer clock skew
+  // (default identity.clock_skew), token size cap, periodic JWKS refresh, and the least time
+  // between two refreshes triggered by unknown key ids.
+  std::string ca_file;
+  std::vector<std::string> algorithms;
+  std::optional<std::chrono::milliseconds> clock_skew;
+  uint64_t max_token_bytes = 16 * 1024;
+  std::chrono::milliseconds jwks_refresh{600000}, jwks_refresh_min_interval{10000};
   int line = 0;
 };
 

@@ -278,7 +278,19 @@ void Parser::identity(const YAML::Node& n, const std::string& ctx, IdentityConfi
                     {"groups_attribute", str(is.groups_attribute)},
                     {"jwks_uri", str(is.jwks_uri)},
                     {"sp_entity_id", str(is.sp_entity_id)},
-                    {"acs_url", str(is.acs_url)}});
+                    {"acs_url", str(is.acs_url)},
+
+                    {"ca_file", str(is.ca_file)},
+                    {"algorithms", str_list(is.algorithms)},
+                    {"clock_skew",
+                     [&](auto& cv, auto& cp) {
+                       std::chrono::milliseconds ms{0};
+                       duration(ms)(cv, cp);
+                       is.clock_skew = ms;
+                     }},
+                    {"max_token_bytes", uint(is.max_token_bytes, 1024 * 1024)},
+                    {"jwks_refresh", duration(is.jwks_refresh)},
+                    {"jwks_refresh_min_interval", duration(is.jwks_refresh_min_interval)}});
              });
            }},
           {"group_roles",

@@ -7,6 +7,7 @@
 
 #include "policy/config_internal.h"
 #include "policy/http_config_parse.h"
+#include "policy/issuer_options.h"
 #include "policy/stages/compiled_policy.h"
 
 namespace phigate::config_detail {
@@ -160,6 +161,15 @@ void validate_gateway(const Config& c, const LineMap* lines, std::vector<ConfigE
     }
     if (is.type == "oidc" && is.issuer.empty()) {
       ck.error(p, "issuer '" + is.name + "': oidc needs 'issuer' (the IdP's URL)");
+    }
+    if (is.type == "oidc") {
+      auto opts = to_oidc_options(is, c.identity);
+      for (const auto& e : check_oidc_options(opts)) ck.error(p, "issuer '" + is.name + "': " + e);
+      for (size_t j = 0; j < i; ++j) {
+        if (c.identity.issuers[j].type == "oidc" && c.identity.issuers[j].issuer == is.issuer) {
+          ck.error(p, "issuer '" + is.name + "': another oidc issuer has the same 'issuer' URL");
+        }
+      }
     }
     if (is.type == "saml" && is.idp_metadata.empty()) {
       ck.error(p, "issuer '" + is.name + "': saml needs 'idp_metadata'");

@@ -65,6 +65,7 @@ audit::Event PgSession::make_event(const char* type) const {
   e.task_id = identity_.task_id;
   e.workflow_id = identity_.workflow_id;
   e.act_sub = identity_.act_sub;
+  e.act_chain = identity_.act_chain;
   e.groups = identity_.groups;
   e.roles = identity_.roles;
   e.client_user = client_user_;
@@ -296,8 +297,11 @@ awaitable<bool> PgSession::startup() {
     ctx_.audit->append(std::move(e));
   };
 
-  auto id = ctx_.verifier->verify(token, now_unix());
+  // An OIDC token signed by a key not yet cached waits here (without blocking the thread) for
+  // at most one bounded key refresh.
+  auto id = co_await ctx_.verifier->verify_async(token, &now_unix);
   if (!id) {
+    // The reason class leads the message; neither the audit nor the client ever sees the token.
     auth_fail("28P01", id.error().code + ": " + id.error().message);
     queue_fatal("28P01", "token rejected (" + id.error().code + "): " + id.error().message);
     co_await flush_fatal();
@@ -319,7 +323,8 @@ awaitable<bool> PgSession::startup() {
           resource_)) {
     std::string roles;
     for (auto& r : identity_.roles) roles += (roles.empty() ? "" : ",") + r;
-    auth_fail("28000", "no role grants the resource");
+    ctx_.verifier->failures().count("no_access");
+    auth_fail("28000", "no_access: no role grants the resource");
     queue_fatal("28000", "identity \"" + identity_.sub +
                              "\" (roles: " + (roles.empty() ? "none" : roles) +
                              ") has no role granting access to resource \"" + resource_ + "\"");

@@ -102,6 +102,11 @@ Result<std::unique_ptr<const CompiledPolicy>> CompiledPolicy::compile(const Conf
 
 size_t CompiledPolicy::roles_for(const Identity& id, std::string_view resource,
                                  const CompiledRole* (&out)[kMaxRoles]) const {
+  // A token narrowed by token exchange reaches only the resources it names, whatever its roles.
+  if (id.resources &&
+      std::find(id.resources->begin(), id.resources->end(), resource) == id.resources->end()) {
+    return 0;
+  }
   size_t n = 0;
   for (const std::string& name : id.roles) {
     auto it = index_.find(name);

@@ -293,5 +293,25 @@ TEST(FromJsonLine, RejectsMalformedRecords) {
   EXPECT_TRUE(with("seq", nlohmann::json(UINT64_MAX)).has_value());
 }
 
+// act_chain was appended after records existed: omitted while empty (old hashes unchanged), in
+// sorted position when set, and an explicitly empty one is not canonical.
+TEST(Canonical, AppendedActChainIsOmittedWhenEmpty) {
+  Event e = fixed_event();
+  std::string without = canonical_json(e);
+  EXPECT_EQ(without.find("act_chain"), std::string::npos);
+  e.act_chain = "orchestrator>dr.jones";
+  std::string with = canonical_json(e);
+  EXPECT_EQ(with.rfind(R"({"act_chain":"orchestrator>dr.jones","act_sub":)", 0), 0u) << with;
+  e.hash = chain_hash(e.prev_hash, with);
+  auto back = from_json_line(to_json_line(e));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->act_chain, e.act_chain);
+  EXPECT_EQ(canonical_json(*back), with);
+  std::string line = to_json_line(fixed_event());
+  EXPECT_TRUE(from_json_line(line).has_value());
+  EXPECT_FALSE(from_json_line(R"({"act_chain":"",)" + line.substr(1)).has_value());
+  EXPECT_FALSE(from_json_line(R"({"act_chain":7,)" + line.substr(1)).has_value());
+}
+
 }  // namespace
 }  // namespace phigate::audit

@@ -159,6 +159,11 @@ TEST_F(LocalIssuerTest, IssueRejectsBadRequests) {
   EXPECT_EQ(issuer_->try_issue({.sub = "a", .act_sub = "\xFF"}, kNow).error().code,
             "invalid_request");
   EXPECT_EQ(issuer_->issue({.sub = ""}), "");
+  // '>' separates the act chain in audit records; an actor named with it would forge a hop.
+  EXPECT_EQ(issuer_->try_issue({.sub = "a", .act_sub = "x>y"}, kNow).error().code,
+            "invalid_request");
+  EXPECT_EQ(issuer_->try_issue({.sub = "a", .act_prior = {"h"}}, kNow).error().code,
+            "invalid_request");  // earlier actors need a current one
   // Non-ASCII but valid UTF-8 is fine.
   auto ok = issuer_->try_issue({.sub = "jos\xC3\xA9"}, kNow);
   ASSERT_TRUE(ok.ok());
@@ -473,7 +478,7 @@ TEST_F(LocalIssuerTest, SubjectGroupsAndTaskClaimTypes) {
   EXPECT_EQ(with("jti", 1), "malformed");
   EXPECT_EQ(with("act", "dr.jones"), "malformed");
   EXPECT_EQ(with("act", {{"sub", 1}}), "malformed");
-  EXPECT_EQ(with("act", json::object()), "ok");
+  EXPECT_EQ(with("act", json::object()), "malformed");  // an actor without a name cannot be audited
 }
 
 TEST_F(LocalIssuerTest, SizeCap) {

@@ -244,6 +244,7 @@ roles:
       ::testing::ElementsAre(
           "4: at most one issuer may have type local",
           "5: issuer 'corp': oidc needs 'issuer' (the IdP's URL)",
+          "5: issuer 'corp': oidc needs 'audience' (the aud value phigate requires)",
           "7: identity.group_roles.analysts: role 'ghost' is not defined in roles",
           "9: resource 'clinic': missing 'database'",
           "12: resource 'clinic': missing 'credentials.username'",
@@ -318,6 +319,51 @@ TEST(ValidatePolicy, ConfigBuiltInCode) {
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_THAT(errors[0].message, HasSubstr("resource 'missing' is not defined"));
   EXPECT_THAT(errors[1].message, HasSubstr("'permit' is not one of allow | deny | review"));
+}
+
+TEST(ConfigLoad, OidcIssuerKeys) {
+  ConfigLoad ok = load_config_text(R"(identity:
+  clock_skew: 45s
+  issuers:
+    - name: corp
+      type: oidc
+      issuer: https://idp.example
+      audience: phigate
+      groups_claim: realm_access.roles
+      ca_file: /etc/ca.pem
+      algorithms: [RS256, ES256]
+      clock_skew: 5s
+      max_token_bytes: 32768
+      jwks_refresh: 1m
+      jwks_refresh_min_interval: 0s
+    - { name: k8s, type: oidc, issuer: "http://127.0.0.1:6443", audience: phigate }
+)");
+  ASSERT_TRUE(ok.errors.empty()) << format_errors(ok);
+  const IssuerConfig& c = ok.config->identity.issuers[0];
+  EXPECT_EQ(c.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(c.algorithms, (std::vector<std::string>{"RS256", "ES256"}));
+  ASSERT_TRUE(c.clock_skew.has_value());
+  EXPECT_EQ(*c.clock_skew, std::chrono::seconds(5));
+  EXPECT_EQ(c.max_token_bytes, 32768u);
+  EXPECT_EQ(c.jwks_refresh, std::chrono::minutes(1));
+  EXPECT_EQ(c.jwks_refresh_min_interval, std::chrono::milliseconds(0));
+  EXPECT_FALSE(ok.config->identity.issuers[1].clock_skew.has_value());
+
+  EXPECT_THAT(
+      errors_of(R"(identity:
+  issuers:
+    - { name: a, type: oidc, issuer: "http://idp.example", algorithms: [HS256] }
+    - { name: b, type: oidc, issuer: "https://x", audience: p, jwks_uri: "http://10.1.1.1/k" }
+    - { name: c, type: oidc, issuer: "https://x", audience: p }
+)"),
+      ::testing::ElementsAre(
+          "3: issuer 'a': 'issuer' plain http is allowed only for loopback hosts; use https",
+          "3: issuer 'a': oidc needs 'audience' (the aud value phigate requires)",
+          "3: issuer 'a': algorithm 'HS256' is not supported (RS256/384/512, "
+          "PS256/384/512, ES256/384, EdDSA)",
+          "4: issuer 'b': 'jwks_uri' plain http is allowed only for loopback hosts; use "
+          "https",
+          "5: issuer 'c': another oidc issuer has the same 'issuer' URL"));
 }
 
 }  // namespace

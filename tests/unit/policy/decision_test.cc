@@ -328,6 +328,22 @@ TEST_F(Decide, ResourceAccess) {
   EXPECT_FALSE(snap_->can_access(id_, "nope"));
 }
 
+// A token narrowed by token exchange (Identity::resources) reaches only the resources it names,
+// at connect time and for every statement, whatever its roles grant.
+TEST_F(Decide, ResourcesClaimNarrowsAccess) {
+  id_.roles = {"everything"};
+  id_.resources = std::vector<std::string>{"etl-host"};
+  EXPECT_FALSE(snap_->can_access(id_, "clinic"));
+  EXPECT_TRUE(snap_->can_access(id_, "etl-host"));
+  EXPECT_EQ(sql({"everything"}, "SELECT 1").code, "28000");
+  id_.resources = std::vector<std::string>{};
+  EXPECT_FALSE(snap_->can_access(id_, "etl-host"));
+  id_.resources = std::vector<std::string>{"clinic", "etl-host"};
+  EXPECT_TRUE(snap_->can_access(id_, "clinic"));
+  expect_allow(sql({"everything"}, "SELECT 1"), "all", "everything");
+  id_.resources.reset();
+}
+
 TEST_F(Decide, Connect) {
   expect_allow(run({"lab-client", "analyst"}, ActionKind::kConnect, ""), "connect", "analyst");
   EXPECT_EQ(run({"lab-client"}, ActionKind::kConnect, "").code, "28000");
