@@ -192,7 +192,8 @@ Reply AdminApi::dispatch(const HttpRequest& req, Identity& who) const {
     if (body.is_discarded()) return Reply::error(400, "bad_json", "the body is not valid JSON");
     if (!body.is_object()) return Reply::error(400, "bad_json", "the body must be a JSON object");
   }
-  Call call{req.method, std::move(m.params), std::move(query), body, who, std::move(form)};
+  Call call{req.method, std::move(m.params), std::move(query), body,
+            who,        std::move(form),     req.body};
   try {
     return m.route->handler(call);
   } catch (const nlohmann::json::exception& e) {

@@ -29,6 +29,7 @@ struct Call {
   // Fields of an application/x-www-form-urlencoded body (SAML's HTTP-POST binding); the JSON
   // body is then {}.
   std::map<std::string, std::string> form = {};
+  std::string_view raw_body = {};  // the body as received (RFC 8693 form for token exchange)
 };
 
 struct Reply {

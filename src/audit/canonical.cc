@@ -243,10 +243,8 @@ struct OptionalField {
   std::string Event::*member;
 };
 constexpr OptionalField kOptionalFields[] = {
-    {"act_chain", &Event::act_chain},
-    {"approval_id", &Event::approval_id},
-    {"capture", &Event::capture},
-    {"client_tls", &Event::client_tls},
+    {"act_chain", &Event::act_chain},       {"approval_id", &Event::approval_id},
+    {"capture", &Event::capture},           {"client_tls", &Event::client_tls},
     {"upstream_tls", &Event::upstream_tls},
 };
 

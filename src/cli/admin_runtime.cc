@@ -41,11 +41,13 @@ Result<std::unique_ptr<AdminRuntime>> AdminRuntime::start(
                         ? scheme + config.gateway.listen.admin + "/v1/saml/" + is.name + "/acs"
                         : is.acs_url});
   }
-  auto logins = SamlLogins::create(saml, std::move(local), std::chrono::minutes(15),
-                                   config.identity.clock_skew.count());
+  auto logins =
+      SamlLogins::create(saml, local, std::chrono::minutes(15), config.identity.clock_skew.count());
   if (!logins) return make_error("config", "SAML: " + logins.error().message);
   rt->saml_ = std::move(*logins);
   admin::add_saml_routes(rt->api_->router(), *rt->saml_, &log, config.gateway.node_id);
+  admin::add_token_exchange_route(rt->api_->router(), verifier, local, policy, &log,
+                                  config.gateway.node_id);
   rt->server_ = std::make_unique<admin::AdminServer>(rt->io_, *rt->api_, tls,
                                                      config.gateway.allow_cleartext_token_remote);
   auto port = rt->server_->listen(config.gateway.listen.admin);

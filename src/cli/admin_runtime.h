@@ -8,6 +8,7 @@
 #include "admin/approval_service.h"
 #include "admin/http_server.h"
 #include "admin/saml_routes.h"
+#include "admin/token_exchange_route.h"
 #include "admin/webhook.h"
 #include "cli/cli.h"
 #include "proxy/context.h"

@@ -19,7 +19,6 @@ uint64_t max_size_or_default(const std::string& text) {
   return v.ok() ? *v : uint64_t(100) << 20;
 }
 
-
 Result<std::string> read_token(const AuditExportConfig& e) {
   if (!e.token_env.empty()) {
     const char* v = std::getenv(e.token_env.c_str());
@@ -64,8 +63,7 @@ Result<std::unique_ptr<AuditExporters>> start_audit_exporters(const Config& conf
     o.backoff_max = e.backoff_max;
     std::unique_ptr<audit::Sink> sink;
     if (e.type == "jsonl") {
-      sink =
-          audit::make_jsonl_sink(e.path, max_size_or_default(e.max_size), e.keep);
+      sink = audit::make_jsonl_sink(e.path, max_size_or_default(e.max_size), e.keep);
     } else if (e.type == "syslog") {
       sink = audit::make_syslog_sink(e.address, config.gateway.node_id);
     } else if (e.type == "webhook") {

@@ -170,7 +170,8 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     ctx.http = http_runtime.get();
   }
   // Admin API + approvals (listen.admin); without it `review` rules are denials.
-  auto admin_rt = AdminRuntime::start(config, wiring, policy, verifier, log, tls.get(), identity->local);
+  auto admin_rt =
+      AdminRuntime::start(config, wiring, policy, verifier, log, tls.get(), identity->local);
   if (!admin_rt) {
     spdlog::error("{}", admin_rt.error().message);
     return 1;

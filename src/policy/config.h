@@ -137,7 +137,6 @@ std::vector<std::string> check_audit_export(const AuditExportConfig& e);
 // reordering the list does not hand one exporter's cursor to another.
 std::string audit_export_name(const AuditExportConfig& e);
 
-
 // audit.capture: the first rows/bytes of each result, as sent to the client, stored as a blob
 // referenced from the result record (issue 6). Default on and small.
 struct CaptureConfig {
