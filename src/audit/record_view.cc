@@ -15,18 +15,24 @@ enum Kind : uint8_t { kStr, kUint, kInt, kArr, kMap };
 struct Key {
   std::string_view name;
   Kind kind;
+  // Appended later (canonical.cc kOptionalFields): present only when non-empty.
+  bool optional = false;
 };
 
 // canonical.cc's encode() order (sorted keys), `hash` included.
 constexpr Key kKeys[] = {
-    {"act_sub", kStr},     {"action", kStr},      {"approver", kStr},       {"bytes", kUint},
-    {"client_addr", kStr}, {"client_user", kStr}, {"decision", kStr},       {"duration_ns", kInt},
+    {"act_chain", kStr, true},
+    {"act_sub", kStr},     {"action", kStr},      {"approval_id", kStr, true},
+    {"approver", kStr},    {"bytes", kUint},      {"capture", kStr, true},
+    {"client_addr", kStr}, {"client_tls", kStr, true},
+    {"client_user", kStr}, {"decision", kStr},    {"duration_ns", kInt},
     {"error_code", kStr},  {"groups", kArr},      {"hash", kStr},           {"issuer", kStr},
     {"jti", kStr},         {"masked", kMap},      {"message", kStr},        {"node_id", kStr},
     {"parameters", kArr},  {"prev_hash", kStr},   {"protocol", kStr},       {"ref_seq", kUint},
     {"resource", kStr},    {"roles", kArr},       {"rows", kUint},          {"rule", kStr},
     {"seq", kUint},        {"session_id", kStr},  {"statement_kind", kStr}, {"status", kStr},
     {"sub", kStr},         {"task_id", kStr},     {"time_ns", kInt},        {"type", kStr},
+    {"upstream_tls", kStr, true},
     {"workflow_id", kStr},
 };
 
@@ -54,6 +60,16 @@ class Cursor {
       return true;
     }
     return false;
+  }
+  // Whether the next field is `name` (after a comma unless it is the first field).
+  bool at_key(bool first, std::string_view name) const {
+    size_t j = i_;
+    if (!first) {
+      if (j >= s_.size() || s_[j] != ',') return false;
+      ++j;
+    }
+    return s_.substr(j, 1) == "\"" && s_.substr(j + 1, name.size()) == name &&
+           s_.substr(j + 1 + name.size(), 2) == "\":";
   }
   bool eat(std::string_view lit) {
     if (s_.substr(i_, lit.size()) != lit) return false;
@@ -128,6 +144,7 @@ bool parse_record_view(std::string_view line, RecordView& out) {
   if (!c.eat('{')) return false;
   bool first = true;
   for (const Key& k : kKeys) {
+    if (k.optional && !c.at_key(first, k.name)) continue;
     const size_t field_begin = c.pos();
     if (!first && !c.eat(',')) return false;
     first = false;
@@ -137,6 +154,7 @@ bool parse_record_view(std::string_view line, RecordView& out) {
     switch (k.kind) {
       case kStr:
         if (!c.str(s, esc)) return false;
+        if (k.optional && s.empty()) return false;  // an empty optional field is omitted
         break;
       case kUint: {
         uint64_t u = 0;

@@ -197,6 +197,12 @@ void LineVerifier::check(size_t i) {
   bool linked =
       prev_genesis_ ? v.prev_hash == kGenesisHash : digest_equals_hex(prev_.data(), v.prev_hash);
   if (!linked) {
+    if (pruned_ > 0 && seq == pruned_ + 1) {
+      bad_ = make_error("tampered", "retention anchor at tree_size " + std::to_string(pruned_) +
+                                        ": its last_hash is not seq " + std::to_string(seq) +
+                                        "'s prev_hash \xE2\x80\x94 anchor or record edited");
+      return;
+    }
     if (seq == 1) {
       bad_ = tampered_seq(seq, "prev_hash is not the genesis hash");
       return;

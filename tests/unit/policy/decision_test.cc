@@ -362,7 +362,7 @@ TEST_F(Decide, Http) {
   expect_allow(http({"lab-client"}, "GET", "/v1/results/42"), "lab-client#0", "lab-client");
   expect_allow(http({"lab-client"}, "get", "/v1/results"), "lab-client#0", "lab-client");
   expect_hold(http({"lab-client"}, "POST", "/v1/results"), "lab-client#1",
-              "request requires approval (review)");
+              "POST /v1/results requires approval (rule lab-client#1)");
   expect_deny(http({"lab-client"}, "GET", "/v1/admin"), "",
               "no rule allows GET /v1/admin on resource labs-api for roles [lab-client]");
   expect_allow(http({"lab-reader"}, "HEAD", "/anything"), "lab-reader#0", "lab-reader");
