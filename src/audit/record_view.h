@@ -27,9 +27,10 @@ struct RecordView {
   size_t hash_field_begin = 0, hash_field_end = 0;
 };
 
-// False unless `line` is one JSON object with exactly the 33 record keys (plus the optional appended ones), in sorted order, with
-// values of the right JSON kinds, seq a non-negative integer and hash/prev_hash 64 lowercase hex
-// digits. Cheap enough to run on every record (~100-200 ns for a typical line).
+// False unless `line` is one JSON object with exactly the 33 record keys (plus the optional
+// appended ones), in sorted order, with values of the right JSON kinds, seq a non-negative integer
+// and hash/prev_hash 64 lowercase hex digits. Cheap enough to run on every record (~100-200 ns for
+// a typical line).
 bool parse_record_view(std::string_view line, RecordView& out);
 
 // Hex SHA-256 chain hash of a viewed line: SHA-256(prev_hash "\n" line-without-hash-field).

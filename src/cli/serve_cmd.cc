@@ -61,6 +61,17 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     return 1;
   }
 
+  // The benchmark-only "audit off" store is refused for misuse before anything else runs.
+  std::unique_ptr<audit::Store> bench_store;
+  if (wiring.bench_audit_discard) {
+    auto b = open_bench_discard_store(config);
+    if (!b) {
+      spdlog::error("cannot open the audit store: {}", b.error().message);
+      return 1;
+    }
+    bench_store = std::move(*b);
+  }
+
   // One gateway per data_dir: a second writer would fork the audit chain.
   auto dir_lock = DataDirLock::acquire(config.gateway.data_dir);
   if (!dir_lock) {
@@ -84,8 +95,8 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   }
   PolicyHolder policy(*snap);
 
-  auto store = wiring.bench_audit_discard ? open_bench_discard_store(config)
-                                          : wiring.open_store(config, false);
+  auto store = bench_store ? Result<std::unique_ptr<audit::Store>>(std::move(bench_store))
+                           : wiring.open_store(config, false);
   if (!store) {
     spdlog::error("cannot open the audit store: {}", store.error().message);
     return 1;
