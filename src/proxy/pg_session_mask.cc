@@ -158,10 +158,15 @@ std::optional<std::string> whole_row_refusal(const mask::MaskProfile& m, const s
   if (m.on_whole_row() != mask::WholeRow::kRefuse) return std::nullopt;
   for (const sql::OutputColumn& c : l.columns) {
     if (!c.whole_row || c.masked.empty()) continue;
-    std::string src = c.sources.empty() ? std::string() : " (" + c.sources.front() + ")";
-    return "a whole-row reference in output column \"" + c.name + "\" embeds column" + src +
-           " masked by rule \"" + c.masked.front() + "\" of masking profile \"" + m.name() +
-           "\" (on_whole_row: refuse); select the columns you need instead";
+    std::string src;
+    if (!c.sources.empty()) {
+      std::string_view name = c.sources.front();
+      if (name.starts_with('.')) name.remove_prefix(1);  // unqualified: no schema to show
+      src = " " + std::string(name);
+    }
+    return "a whole-row reference in output column \"" + c.name + "\" embeds masked column" + src +
+           " (rule \"" + c.masked.front() + "\" of masking profile \"" + m.name() +
+           "\", on_whole_row: refuse); select the columns you need instead";
   }
   return std::nullopt;
 }
