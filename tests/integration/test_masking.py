@@ -257,6 +257,30 @@ def test_binary_int_cast_masked_by_lineage():
     eq([r[0] for r in rows], [None] * 3, "a masked binary int8 becomes NULL")
 
 
+def test_whole_row_refused_before_it_runs():
+    # Once the catalog cache knows the table, the refusal is decided before the statement is
+    # forwarded: an ordinary 42501 error, and the session goes on.
+    c = wire_session(ANALYST)
+    c.query("SELECT ssn FROM patients LIMIT 1")
+    c.collect()
+    c.query("SELECT p FROM patients p")
+    res = c.collect()
+    eq(len(res["errors"]), 1, f"{res}")
+    e = res["errors"][0]
+    eq(e.get("C"), "42501")
+    check("whole-row" in e.get("M", "") and "rule \"" in e.get("M", ""), f"names rule: {e}")
+    eq(leaks(json.dumps(res)), [])
+    c.query("SELECT 1")
+    eq(c.collect()["rows"], [["1"]])
+
+
+def test_multi_statement_lineage():
+    rc, out = psql_out("SET search_path TO public; SELECT reverse(ssn), 'ok' FROM patients "
+                       "WHERE id = 1")
+    eq(rc, 0, out)
+    eq(out.strip().splitlines()[-1], "[patients.ssn]|ok")
+
+
 def test_errors_and_notices_masked_on_the_wire():
     c = wire_session(ANALYST)
     c.query("SELECT ssn::int FROM patients WHERE ssn IS NOT NULL")
