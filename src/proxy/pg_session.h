@@ -223,6 +223,9 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   std::unordered_map<std::string, std::shared_ptr<const PreparedInfo>> prepared_;
   std::unordered_map<std::string, PortalInfo> portals_;
   std::unordered_map<std::string, std::shared_ptr<uint64_t>> cursor_rows_;  // for max_rows
+  // Masking: each cursor's DECLARE text, so a FETCH's rows are planned with the lineage of the
+  // cursor's query (pg_session_mask.cc). Absent = that FETCH is planned blind (all masked).
+  std::unordered_map<std::string, std::string> cursor_queries_;
   std::string fatal_message_;  // sent to the client by the server loop before closing
   std::string fatal_sqlstate_;
   bool closing_ = false;

@@ -112,20 +112,30 @@ bool may_return_rows_unseen(sql::Kind k) {
          k == sql::Kind::kExecute || k == sql::Kind::kFetch;
 }
 
+using CursorQueries = std::unordered_map<std::string, std::string>;
+
 // Lineage of the `n`-th RowDescription of a statement string (COPY excluded: it sends none).
 // Statements whose rows lineage cannot see (SHOW, CALL, ...) take a place with a blind lineage,
 // so a later result is never planned with another statement's lineage.
 std::shared_ptr<const sql::Lineage> nth_result_lineage(const mask::MaskProfile& m, PgCatalog& cat,
                                                        uint64_t policy_version,
                                                        const sql::Classification* cls, size_t n,
-                                                       RelList* missing) {
+                                                       RelList* missing,
+                                                       const CursorQueries* cursors) {
   if (!cls) return blind_lineage("statement unknown");
   bool incomplete = false;
   std::shared_ptr<const sql::Lineage> found;
   size_t i = 0;
   for (const sql::Statement& st : cls->statements) {
     if (st.kind == sql::Kind::kCopyTo) continue;
-    auto l = lineage_of(m, cat, policy_version, st.text, missing);
+    std::string_view text = st.text;
+    if (st.kind == sql::Kind::kFetch && cursors) {
+      // FETCH returns rows of the cursor's query; MOVE returns none but cannot be told apart
+      // here, so it takes a place too (a later result is then planned blind, never wrongly).
+      auto it = cursors->find(st.cursor_name);
+      if (it != cursors->end()) text = it->second;
+    }
+    auto l = lineage_of(m, cat, policy_version, text, missing);
     if (!l) {
       incomplete = true;
       if (i++ == n) found = blind_lineage("catalog not cached");
@@ -215,8 +225,19 @@ void PgSession::attach_masking(StmtRecord& rec, std::shared_ptr<const mask::Mask
                                std::shared_ptr<const sql::Classification> cls) {
   rec.mask = std::move(mask);
   if (cls) {
-    for (const sql::Statement& st : cls->statements)
+    for (const sql::Statement& st : cls->statements) {
       if (st.kind == sql::Kind::kDdl) rec.ddl = true;
+      // Only a DECLARE that runs under masking is remembered: a denied one never replaces the
+      // query of a live cursor of the same name. Forgetting is always safe (blind = all masked).
+      if (st.declares_cursor && rec.mask) {
+        if (cursor_queries_.size() < 1000 || cursor_queries_.count(st.cursor_name))
+          cursor_queries_[st.cursor_name] = st.text;
+      } else if (st.declares_cursor || (st.kind == sql::Kind::kClose && !st.cursor_name.empty())) {
+        cursor_queries_.erase(st.cursor_name);
+      } else if (st.kind == sql::Kind::kClose || st.kind == sql::Kind::kDiscard) {
+        cursor_queries_.clear();
+      }
+    }
   }
   rec.sql = std::move(cls);
 }
@@ -264,7 +285,8 @@ bool PgSession::mask_needs_lookup(const pg::Frame& f) {
                        (head.kind == 'd' ? head.sql.get()
                         : head.rec       ? head.rec->sql.get()
                                          : nullptr),
-                       head.kind == 'd' ? 0 : (head.rec ? head.rec->results : 0), &missing);
+                       head.kind == 'd' ? 0 : (head.rec ? head.rec->results : 0), &missing,
+                       &cursor_queries_);
     return !missing.empty();
   }
   if (!head.rec) return false;
@@ -314,7 +336,8 @@ net::awaitable<bool> PgSession::mask_lookup(ByteSpan buffered) {
                          (head.kind == 'd' ? head.sql.get()
                           : head.rec       ? head.rec->sql.get()
                                            : nullptr),
-                         head.kind == 'd' ? 0 : (head.rec ? head.rec->results : 0), &missing);
+                         head.kind == 'd' ? 0 : (head.rec ? head.rec->results : 0), &missing,
+                         &cursor_queries_);
     } else if (head.rec) {
       const sql::Statement* cs = nth_copy_statement(head.rec->sql.get(), head.rec->copies);
       if (cs) lineage_of(*m, *cat, version, cs->text, &missing);
@@ -375,7 +398,8 @@ PgSession::MaskStep PgSession::mask_server_frame(const pg::Frame& f, Bytes& repl
           const sql::Classification* cls = ours        ? head->sql.get()
                                            : head->rec ? head->rec->sql.get()
                                                        : nullptr;
-          lineage = nth_result_lineage(*m, *cat, ctx_.policy->get()->version(), cls, n, nullptr);
+          lineage = nth_result_lineage(*m, *cat, ctx_.policy->get()->version(), cls, n, nullptr,
+                                       &cursor_queries_);
           // Forwarded before the cache could answer at decide time: refused now, with the session
           // (the rows are never sent).
           if (auto why = whole_row_refusal(*m, *lineage))

@@ -281,6 +281,16 @@ def test_multi_statement_lineage():
     eq(out.strip().splitlines()[-1], "[patients.ssn]|ok")
 
 
+def test_cursor_fetch_uses_declare_lineage():
+    rc, out = psql_out("BEGIN; DECLARE c CURSOR FOR SELECT id, reverse(ssn), md5(email) FROM "
+                       "patients WHERE id = 1; FETCH 1 FROM c; CLOSE c; COMMIT")
+    eq(rc, 0, out)
+    row = [ln for ln in out.splitlines() if ln.startswith("1|")]
+    eq(row, ["1|[patients.ssn]|" + row[0].split("|")[2]] if row else [], out)
+    check(row and not row[0].split("|")[2].startswith(("[patients", "1")), f"email rule: {out}")
+    eq(leaks(out), [])
+
+
 def test_errors_and_notices_masked_on_the_wire():
     c = wire_session(ANALYST)
     c.query("SELECT ssn::int FROM patients WHERE ssn IS NOT NULL")
