@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "codec/pg/decoder.h"
@@ -17,6 +18,28 @@ using net::error_code;
 namespace {
 
 std::atomic<uint64_t> g_ddl_epoch{1};
+std::atomic<uint64_t> g_generation{1};
+
+uint64_t next_generation() { return g_generation.fetch_add(1, std::memory_order_relaxed); }
+
+std::string rel_key(std::string_view schema, std::string_view name) {
+  std::string k(schema);
+  k.push_back('\0');
+  k.append(name);
+  return k;
+}
+
+// A quoted identifier: the parser already folded unquoted names, so quoting keeps them exact.
+std::string ident(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '\0') continue;
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
 constexpr auto kQueryTimeout = std::chrono::seconds(10);
 
 bool same_upstream(const ResourceConfig& a, const ResourceConfig& b) {
@@ -58,17 +81,27 @@ std::shared_ptr<PgCatalog> PgCatalog::for_thread(const ResourceConfig& res,
                                                  uint64_t policy_version) {
   thread_local std::unordered_map<std::string, std::shared_ptr<PgCatalog>> catalogs;
   auto& slot = catalogs[res.name];
-  if (!slot || !same_upstream(slot->res_, res))
+  if (!slot || !same_upstream(slot->res_, res)) {
     slot = std::make_shared<PgCatalog>(target_of(res), res);
+    slot->clear();  // a generation of its own
+  }
   uint64_t epoch = g_ddl_epoch.load(std::memory_order_acquire);
   if (slot->policy_version_ != policy_version || slot->ddl_epoch_ != epoch) {
-    slot->tables_.clear();
-    slot->relations_.clear();
+    slot->clear();
     slot->policy_version_ = policy_version;
     slot->ddl_epoch_ = epoch;
   }
   return slot;
 }
+
+void PgCatalog::clear() {
+  tables_.clear();
+  relations_.clear();
+  rel_info_.clear();
+  generation_ = next_generation();
+}
+
+void PgCatalog::bump_generation() { generation_ = next_generation(); }
 
 void PgCatalog::invalidate_all() { g_ddl_epoch.fetch_add(1, std::memory_order_acq_rel); }
 
@@ -244,10 +277,7 @@ awaitable<Status> PgCatalog::fetch(std::vector<uint32_t> oids) {
       list + ")";
   auto rows = co_await query(sql);
   if (!rows) co_return rows.error();
-  if (tables_.size() + oids.size() > kMaxTables) {
-    tables_.clear();
-    relations_.clear();
-  }
+  if (tables_.size() + oids.size() > kMaxTables) clear();
   add_rows(*rows);
   // Unknown (dropped) tables are remembered as empty, so they are not asked for again.
   for (uint32_t oid : oids) tables_.try_emplace(oid);
@@ -264,10 +294,7 @@ awaitable<Result<uint32_t>> PgCatalog::resolve(std::string relation) {
       literal(relation) + ")";
   auto rows = co_await query(sql);
   if (!rows) co_return rows.error();
-  if (tables_.size() + 1 > kMaxTables || relations_.size() >= kMaxTables) {
-    tables_.clear();
-    relations_.clear();
-  }
+  if (tables_.size() + 1 > kMaxTables || relations_.size() >= kMaxTables) clear();
   uint32_t oid = 0;
   if (!rows->empty()) {
     add_rows(*rows);
@@ -275,6 +302,55 @@ awaitable<Result<uint32_t>> PgCatalog::resolve(std::string relation) {
   }
   relations_[relation] = oid;
   co_return oid;
+}
+
+const PgCatalog::RelInfo* PgCatalog::relation_info(std::string_view schema,
+                                                   std::string_view name) const {
+  auto it = rel_info_.find(rel_key(schema, name));
+  return it == rel_info_.end() ? nullptr : &it->second;
+}
+
+awaitable<Status> PgCatalog::fetch_relations(
+    std::vector<std::pair<std::string, std::string>> rels) {
+  std::string values;
+  std::vector<std::string> keys;
+  for (const auto& [schema, name] : rels) {
+    std::string key = rel_key(schema, name);
+    if (rel_info_.count(key) || std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+    std::string q = schema.empty() ? ident(name) : ident(schema) + "." + ident(name);
+    if (!values.empty()) values += ',';
+    values += "(" + std::to_string(keys.size()) + "," + literal(q) + ")";
+    keys.push_back(std::move(key));
+  }
+  if (keys.empty()) co_return ok_status();
+  // One row per (relation, live column); a relation without columns or unknown still has a row.
+  std::string sql =
+      "SELECT k.i, c.oid IS NOT NULL, n.nspname, "
+      "CASE WHEN c.relkind IN ('v','m') THEN pg_catalog.pg_get_viewdef(c.oid) END, a.attname "
+      "FROM (VALUES " +
+      values +
+      ") k(i, q) LEFT JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(k.q) "
+      "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+      "AND NOT a.attisdropped ORDER BY k.i, a.attnum";
+  auto rows = co_await query(sql);
+  if (!rows) co_return rows.error();
+  if (rel_info_.size() + keys.size() > kMaxTables) clear();
+  std::vector<RelInfo> infos(keys.size());
+  for (const Row& r : *rows) {
+    if (r.size() != 5 || !r[0]) continue;
+    size_t i = std::strtoul(r[0]->c_str(), nullptr, 10);
+    if (i >= infos.size()) continue;
+    RelInfo& info = infos[i];
+    info.exists = r[1] && *r[1] == "t";
+    if (!info.exists) continue;
+    info.schema = r[2].value_or("");
+    info.definition = r[3];
+    if (r[4]) info.columns.push_back(*r[4]);
+  }
+  for (size_t i = 0; i < keys.size(); ++i) rel_info_[keys[i]] = std::move(infos[i]);
+  generation_ = next_generation();
+  co_return ok_status();
 }
 
 }  // namespace phigate::proxy

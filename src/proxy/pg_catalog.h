@@ -54,6 +54,26 @@ class PgCatalog : public std::enable_shared_from_this<PgCatalog> {
   // The attribute number of a column by name; 0 = none.
   int16_t attnum(uint32_t table_oid, std::string_view column) const;
 
+  // Relations as the lineage library names them (sql/lineage.h: schema "" = unqualified, resolved
+  // with the upstream role's default search_path — the same one pg_get_viewdef qualifies names
+  // against, so a view's body resolves consistently).
+  struct RelInfo {
+    bool exists = false;
+    std::string schema;                     // the resolved schema
+    std::vector<std::string> columns;       // live columns in attnum order
+    std::optional<std::string> definition;  // pg_get_viewdef for views and materialized views
+  };
+  // nullptr = not fetched yet.
+  const RelInfo* relation_info(std::string_view schema, std::string_view name) const;
+  // Fetches every (schema, name) not cached yet, in one query.
+  net::awaitable<Status> fetch_relations(std::vector<std::pair<std::string, std::string>> rels);
+  // Changes whenever any cached answer may change (a fetch, a clear): unique across every
+  // catalog of every thread, so it can key the per-thread lineage cache.
+  uint64_t generation() const { return generation_; }
+  // An answer was computed while something was missing: results cached under the current
+  // generation must not be reused.
+  void bump_generation();
+
  private:
   struct Table {
     std::string schema, name;
@@ -72,6 +92,9 @@ class PgCatalog : public std::enable_shared_from_this<PgCatalog> {
   Bytes inbuf_;
   std::unordered_map<uint32_t, Table> tables_;
   std::unordered_map<std::string, uint32_t> relations_;  // cleared with tables_
+  std::unordered_map<std::string, RelInfo> rel_info_;    // "schema\0name"; cleared with tables_
+  uint64_t generation_ = 0;
+  void clear();
   uint64_t policy_version_ = 0, ddl_epoch_ = 0;
   // One query at a time on the connection; waiters park on a timer that the finisher cancels.
   bool busy_ = false;

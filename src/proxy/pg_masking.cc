@@ -124,11 +124,62 @@ ValueKind value_kind(uint32_t type_oid, int16_t format) {
   return ValueKind::kOpaque;
 }
 
+namespace {
+
+// Higher = reveals less.
+int strictness(mask::Action a) {
+  switch (a) {
+    case mask::Action::kNull:
+      return 3;
+    case mask::Action::kRedact:
+      return 2;
+    case mask::Action::kHash:
+      return 1;
+    case mask::Action::kPartial:
+      return 0;
+  }
+  return 2;
+}
+
+int stricter(const mask::MaskProfile& profile, int a, int b) {
+  if (a < 0) return b;
+  if (b < 0) return a;
+  return strictness(profile.rule_options(static_cast<size_t>(b)).action) >
+                 strictness(profile.rule_options(static_cast<size_t>(a)).action)
+             ? b
+             : a;
+}
+
+}  // namespace
+
+int strictest_rule(const mask::MaskProfile& profile, const std::vector<std::string>& rules) {
+  int best = -1;
+  for (const std::string& r : rules) {
+    for (size_t i = 0; i < profile.rule_count(); ++i) {
+      if (profile.rule_glob(i) != r) continue;
+      best = stricter(profile, best, static_cast<int>(i));
+      break;
+    }
+  }
+  return best;
+}
+
+int strictest_rule(const mask::MaskProfile& profile) {
+  int best = -1;
+  for (size_t i = 0; i < profile.rule_count(); ++i)
+    best = stricter(profile, best, static_cast<int>(i));
+  return best;
+}
+
 ResultPlan build_plan(const mask::MaskProfile& profile, const pg::RowDescription& desc,
-                      const ColumnNamer& names) {
+                      const ColumnNamer& names, const sql::Lineage* lineage) {
   ResultPlan plan;
   plan.columns.reserve(desc.fields.size());
-  for (const pg::RowDescriptionField& f : desc.fields) {
+  const bool blind =
+      lineage && (!lineage->unanalysable.empty() || lineage->columns.size() != desc.fields.size());
+  const int strictest = blind ? strictest_rule(profile) : -1;
+  for (size_t i = 0; i < desc.fields.size(); ++i) {
+    const pg::RowDescriptionField& f = desc.fields[i];
     ColumnPlan c;
     c.kind = value_kind(f.type_oid, f.format);
     c.binary = f.format != 0;
@@ -136,6 +187,11 @@ ResultPlan build_plan(const mask::MaskProfile& profile, const pg::RowDescription
     if (f.table_oid != 0 && f.column > 0 && profile.rule_count() > 0 && names) {
       if (auto n = names(f.table_oid, f.column))
         c.rule = profile.match_column(n->schema, n->table, n->column);
+    }
+    if (blind) {
+      c.rule = strictest;
+    } else if (lineage) {
+      c.rule = stricter(profile, c.rule, strictest_rule(profile, lineage->columns[i].masked));
     }
     plan.columns.push_back(c);
   }

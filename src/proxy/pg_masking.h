@@ -18,6 +18,7 @@
 
 #include "codec/pg/messages.h"
 #include "mask/profile.h"
+#include "sql/lineage.h"
 
 namespace phigate::proxy {
 
@@ -48,19 +49,22 @@ struct ColumnName {
 };
 using ColumnNamer = std::function<std::optional<ColumnName>(uint32_t table_oid, int16_t attnum)>;
 
-// Where lineage plugs in. Today the rule of each output column comes from RowDescription's table
-// OID + attribute number (a plain column reference); lineage (src/sql/lineage.h) will supply, per
-// statement, the rule of every output column DERIVED from a masked column (expressions, casts,
-// aggregates, views, whole-row references) and the statement is refused before it runs when a
-// whole-row reference meets `on_whole_row: refuse`. The intended signature once it lands:
-//
-//   ResultPlan build_plan(const mask::MaskProfile& profile, const pg::RowDescription& desc,
-//                         const ColumnNamer& names, const sql::LineagePlan* lineage);
-//
-// where lineage->columns[i] (when present) names the masked source column of output column i and
-// wins over the catalog's answer; null lineage = today's behaviour.
+// The rule that masks a whole value derived from `rules` (rule globs as lineage names them):
+// the strictest of them (null > redact > hash > partial), or -1 when none is a rule of `profile`.
+int strictest_rule(const mask::MaskProfile& profile, const std::vector<std::string>& rules);
+// The strictest rule of the whole profile (-1 = no column rules): what a column gets when phigate
+// cannot tell where it comes from.
+int strictest_rule(const mask::MaskProfile& profile);
+
+// The plan of one result. Without lineage, a column's rule comes from RowDescription's table OID
+// + attribute number (a plain column reference). With lineage (sql/lineage.h, issue 5), a column
+// DERIVED from a masked column (expression, cast, aggregate, view, whole-row reference; OID 0 in
+// RowDescription) gets the strictest of its rules as a whole-value mask; the OID answer still
+// applies when lineage finds nothing (belt and braces). Fail closed: lineage that is unanalysable
+// or whose column count differs from RowDescription's masks EVERY column with the profile's
+// strictest rule (over-masking a result the client can rephrase beats guessing).
 ResultPlan build_plan(const mask::MaskProfile& profile, const pg::RowDescription& desc,
-                      const ColumnNamer& names);
+                      const ColumnNamer& names, const sql::Lineage* lineage = nullptr);
 
 // COPY TO STDOUT in text or CSV format (§55.2.6; one CopyData message per row).
 struct CopyPlan {

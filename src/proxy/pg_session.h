@@ -47,6 +47,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     std::shared_ptr<const sql::Classification> sql;
     bool ddl = false;
     size_t copies = 0;
+    size_t results = 0;  // RowDescriptions seen so far (which statement's lineage plans them)
     // max_rows (pg_session_limits.cc): the deciding role's limit, the rows of the current result,
     // a portal's running count shared by its Executes, and whether rows were withheld.
     uint64_t max_rows = 0;
@@ -75,6 +76,7 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
     uint64_t version = 0;
     // 'd': a Describe phigate added before a masked Execute; its answer plans the rows.
     std::shared_ptr<const mask::MaskProfile> mask;
+    std::shared_ptr<const sql::Classification> sql;  // its statement, for lineage
     // SQL-level PREPAREs this message made (name, version), forgotten again if it fails.
     std::vector<std::pair<std::string, uint64_t>> sql_prepared;
   };
@@ -221,6 +223,9 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
   std::unordered_map<std::string, std::shared_ptr<const PreparedInfo>> prepared_;
   std::unordered_map<std::string, PortalInfo> portals_;
   std::unordered_map<std::string, std::shared_ptr<uint64_t>> cursor_rows_;  // for max_rows
+  // Masking: each cursor's DECLARE text, so a FETCH's rows are planned with the lineage of the
+  // cursor's query (pg_session_mask.cc). Absent = that FETCH is planned blind (all masked).
+  std::unordered_map<std::string, std::string> cursor_queries_;
   std::string fatal_message_;  // sent to the client by the server loop before closing
   std::string fatal_sqlstate_;
   bool closing_ = false;

@@ -10,6 +10,7 @@
 #include "proxy/pg_catalog.h"
 #include "proxy/pg_session.h"
 #include "sql/copy_options.h"
+#include "sql/lineage.h"
 
 namespace phigate::proxy {
 
@@ -43,6 +44,143 @@ std::shared_ptr<PgCatalog> catalog_for(const GatewayContext& ctx, const std::str
   return PgCatalog::for_thread(*res, snap->version());
 }
 
+using RelList = std::vector<std::pair<std::string, std::string>>;
+
+// The lineage of one statement text under `m`, answered from the catalog cache only (decide time
+// and frame handling cannot wait). Null when some relation is not cached yet: `missing` then
+// lists what to fetch (views expand into further relations, so callers fetch and ask again).
+std::shared_ptr<const sql::Lineage> lineage_of(const mask::MaskProfile& m, PgCatalog& cat,
+                                               uint64_t policy_version, std::string_view text,
+                                               RelList* missing) {
+  bool miss = false;
+  auto info = [&](std::string_view schema, std::string_view name) {
+    const PgCatalog::RelInfo* r = cat.relation_info(schema, name);
+    if (!r) {
+      miss = true;
+      if (missing) missing->emplace_back(std::string(schema), std::string(name));
+    }
+    return r;
+  };
+  sql::LineageCatalog lc;
+  lc.is_masked = [&](std::string_view schema, std::string_view table,
+                     std::string_view column) -> std::optional<std::string> {
+    // An unqualified table matches globs naming its schema too: resolve it as the view
+    // definitions and table lists were resolved (the catalog connection's search_path).
+    std::string_view sch = schema;
+    if (sch.empty()) {
+      const PgCatalog::RelInfo* r = cat.relation_info("", table);
+      if (r && r->exists) sch = r->schema;
+    }
+    int rule = m.match_column(sch, table, column);
+    if (rule < 0) return std::nullopt;
+    return m.rule_glob(static_cast<size_t>(rule));
+  };
+  lc.view_definition = [&](std::string_view schema,
+                           std::string_view name) -> std::optional<std::string> {
+    const PgCatalog::RelInfo* r = info(schema, name);
+    if (!r || !r->exists) return std::nullopt;
+    return r->definition;
+  };
+  lc.table_columns = [&](std::string_view schema,
+                         std::string_view name) -> std::optional<std::vector<std::string>> {
+    const PgCatalog::RelInfo* r = info(schema, name);
+    if (!r || !r->exists) return std::nullopt;
+    return r->columns;
+  };
+  // The answers depend on the catalog's contents, the policy and the profile (is_masked).
+  uint64_t gen = cat.generation();
+  gen = gen * 0x9E3779B97F4A7C15ULL ^ policy_version;
+  gen = gen * 0x9E3779B97F4A7C15ULL ^ std::hash<std::string>{}(m.name());
+  auto l = sql::analyse_lineage_cached(text, gen, lc);
+  if (!miss) return l;
+  // The cache now holds an answer made without those relations: move past that generation.
+  cat.bump_generation();
+  return nullptr;
+}
+
+// Stand-in lineage of a result phigate cannot attribute to a statement: build_plan then masks
+// every column with the strictest rule.
+std::shared_ptr<const sql::Lineage> blind_lineage(std::string why) {
+  auto l = std::make_shared<sql::Lineage>();
+  l->returns_rows = true;
+  l->unanalysable = std::move(why);
+  return l;
+}
+
+bool may_return_rows_unseen(sql::Kind k) {
+  return k == sql::Kind::kShow || k == sql::Kind::kCall || k == sql::Kind::kOther ||
+         k == sql::Kind::kExecute || k == sql::Kind::kFetch;
+}
+
+using CursorQueries = std::unordered_map<std::string, std::string>;
+
+// Lineage of the `n`-th RowDescription of a statement string (COPY excluded: it sends none).
+// Statements whose rows lineage cannot see (SHOW, CALL, ...) take a place with a blind lineage,
+// so a later result is never planned with another statement's lineage.
+std::shared_ptr<const sql::Lineage> nth_result_lineage(const mask::MaskProfile& m, PgCatalog& cat,
+                                                       uint64_t policy_version,
+                                                       const sql::Classification* cls, size_t n,
+                                                       RelList* missing,
+                                                       const CursorQueries* cursors) {
+  if (!cls) return blind_lineage("statement unknown");
+  bool incomplete = false;
+  std::shared_ptr<const sql::Lineage> found;
+  size_t i = 0;
+  for (const sql::Statement& st : cls->statements) {
+    if (st.kind == sql::Kind::kCopyTo) continue;
+    std::string_view text = st.text;
+    if (st.kind == sql::Kind::kFetch && cursors) {
+      // FETCH returns rows of the cursor's query; MOVE returns none but cannot be told apart
+      // here, so it takes a place too (a later result is then planned blind, never wrongly).
+      auto it = cursors->find(st.cursor_name);
+      if (it != cursors->end()) text = it->second;
+    }
+    auto l = lineage_of(m, cat, policy_version, text, missing);
+    if (!l) {
+      incomplete = true;
+      if (i++ == n) found = blind_lineage("catalog not cached");
+      continue;
+    }
+    if (!l->returns_rows && l->unanalysable.empty()) {
+      if (!may_return_rows_unseen(st.kind)) continue;
+      l = blind_lineage("statement kind without lineage");
+    }
+    if (i++ == n) found = l;
+  }
+  if (incomplete && missing) return nullptr;
+  return found ? found : blind_lineage("more results than statements");
+}
+
+// The statement text of the n-th COPY ... TO STDOUT.
+const sql::Statement* nth_copy_statement(const sql::Classification* cls, size_t n) {
+  if (!cls) return nullptr;
+  for (const sql::Statement& st : cls->statements) {
+    if (!mentions_copy(st.text)) continue;
+    auto o = sql::copy_options(st.text);
+    if (!o || !o->to_stdout) continue;
+    if (n-- == 0) return &st;
+  }
+  return nullptr;
+}
+
+// A whole-row reference over masked columns under `on_whole_row: refuse`: the refusal text.
+std::optional<std::string> whole_row_refusal(const mask::MaskProfile& m, const sql::Lineage& l) {
+  if (m.on_whole_row() != mask::WholeRow::kRefuse) return std::nullopt;
+  for (const sql::OutputColumn& c : l.columns) {
+    if (!c.whole_row || c.masked.empty()) continue;
+    std::string src;
+    if (!c.sources.empty()) {
+      std::string_view name = c.sources.front();
+      if (name.starts_with('.')) name.remove_prefix(1);  // unqualified: no schema to show
+      src = " " + std::string(name);
+    }
+    return "a whole-row reference in output column \"" + c.name + "\" embeds masked column" + src +
+           " (rule \"" + c.masked.front() + "\" of masking profile \"" + m.name() +
+           "\", on_whole_row: refuse); select the columns you need instead";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::shared_ptr<const mask::MaskProfile> PgSession::decide_masking(
@@ -62,8 +200,24 @@ std::shared_ptr<const mask::MaskProfile> PgSession::decide_masking(
       return nullptr;
     }
   }
-  // Lineage plugs in here: a whole-row reference over a table with masked columns and
-  // `on_whole_row: refuse` turns the verdict into a refusal, before the statement runs.
+  // A whole-row reference over a table with masked columns and `on_whole_row: refuse` turns the
+  // verdict into a refusal before the statement runs — when the catalog cache can answer now.
+  // Otherwise the statement is forwarded and the same check runs on its RowDescription, after the
+  // lookup (mask_lookup): the result is then refused with the session (nothing is sent).
+  if (profile->rule_count() == 0) return profile;
+  auto cat = catalog_for(ctx_, resource_);
+  if (!cat) return profile;  // planning fails closed on the result
+  const uint64_t version = ctx_.policy->get()->version();
+  for (const sql::Statement& st : cls->statements) {
+    auto l = lineage_of(*profile, *cat, version, st.text, nullptr);
+    if (!l) continue;
+    if (auto why = whole_row_refusal(*profile, *l)) {
+      std::string role = v.role;
+      v = Verdict::deny("masking", *why);
+      v.role = role;
+      return nullptr;
+    }
+  }
   return profile;
 }
 
@@ -71,8 +225,19 @@ void PgSession::attach_masking(StmtRecord& rec, std::shared_ptr<const mask::Mask
                                std::shared_ptr<const sql::Classification> cls) {
   rec.mask = std::move(mask);
   if (cls) {
-    for (const sql::Statement& st : cls->statements)
+    for (const sql::Statement& st : cls->statements) {
       if (st.kind == sql::Kind::kDdl) rec.ddl = true;
+      // Only a DECLARE that runs under masking is remembered: a denied one never replaces the
+      // query of a live cursor of the same name. Forgetting is always safe (blind = all masked).
+      if (st.declares_cursor && rec.mask) {
+        if (cursor_queries_.size() < 1000 || cursor_queries_.count(st.cursor_name))
+          cursor_queries_[st.cursor_name] = st.text;
+      } else if (st.declares_cursor || (st.kind == sql::Kind::kClose && !st.cursor_name.empty())) {
+        cursor_queries_.erase(st.cursor_name);
+      } else if (st.kind == sql::Kind::kClose || st.kind == sql::Kind::kDiscard) {
+        cursor_queries_.clear();
+      }
+    }
   }
   rec.sql = std::move(cls);
 }
@@ -82,6 +247,7 @@ void PgSession::describe_for_masking(std::string_view portal, const StmtRecord& 
   pg::encode_describe(to_server_, 'P', portal);
   Pending p('d');
   p.mask = rec.mask;
+  p.sql = rec.sql;
   pending_.push_back(std::move(p));
 }
 
@@ -114,10 +280,23 @@ bool PgSession::mask_needs_lookup(const pg::Frame& f) {
     if (!rd) return false;  // the frame handler refuses it
     for (const auto& field : rd->fields)
       if (field.table_oid != 0 && !cat->has(field.table_oid)) return true;
-    return false;
+    RelList missing;
+    nth_result_lineage(*m, *cat, ctx_.policy->get()->version(),
+                       (head.kind == 'd' ? head.sql.get()
+                        : head.rec       ? head.rec->sql.get()
+                                         : nullptr),
+                       head.kind == 'd' ? 0 : (head.rec ? head.rec->results : 0), &missing,
+                       &cursor_queries_);
+    return !missing.empty();
   }
   if (!head.rec) return false;
   auto copy = nth_copy(head.rec->sql.get(), head.rec->copies);
+  if (copy && copy->relation.empty()) {
+    const sql::Statement* st = nth_copy_statement(head.rec->sql.get(), head.rec->copies);
+    RelList missing;
+    if (st) lineage_of(*m, *cat, ctx_.policy->get()->version(), st->text, &missing);
+    return !missing.empty();
+  }
   return copy && !copy->relation.empty() && !cat->relation(copy->relation);
 }
 
@@ -130,6 +309,7 @@ net::awaitable<bool> PgSession::mask_lookup(ByteSpan buffered) {
     co_return false;
   }
   Status st = ok_status();
+  std::shared_ptr<const mask::MaskProfile> m = head_mask();
   if (d.message.type == 'T') {
     auto rd = pg::parse_row_description(d.message.body);
     std::vector<uint32_t> oids;
@@ -144,6 +324,26 @@ net::awaitable<bool> PgSession::mask_lookup(ByteSpan buffered) {
       auto oid = co_await cat->resolve(copy->relation);
       if (!oid) st = oid.error();
     }
+  }
+  // The relations lineage needs (views expand into more: a few rounds). Whatever is still missing
+  // after them plans the result blind (every column masked), never unmasked.
+  for (int round = 0; st && m && round < 8 && !pending_.empty(); ++round) {
+    const Pending& head = pending_.front();
+    const uint64_t version = ctx_.policy->get()->version();
+    RelList missing;
+    if (d.message.type == 'T') {
+      nth_result_lineage(*m, *cat, version,
+                         (head.kind == 'd' ? head.sql.get()
+                          : head.rec       ? head.rec->sql.get()
+                                           : nullptr),
+                         head.kind == 'd' ? 0 : (head.rec ? head.rec->results : 0), &missing,
+                         &cursor_queries_);
+    } else if (head.rec) {
+      const sql::Statement* cs = nth_copy_statement(head.rec->sql.get(), head.rec->copies);
+      if (cs) lineage_of(*m, *cat, version, cs->text, &missing);
+    }
+    if (missing.empty()) break;
+    st = co_await cat->fetch_relations(std::move(missing));
   }
   if (!st) {
     mask_abort("58000", "cannot resolve result columns: " + st.error().message);
@@ -192,13 +392,29 @@ PgSession::MaskStep PgSession::mask_server_frame(const pg::Frame& f, Bytes& repl
           }
           return cat->name(oid, att);
         };
-        plan_ = build_plan(*m, *rd, names);
+        std::shared_ptr<const sql::Lineage> lineage;
+        if (m->rule_count() > 0) {
+          const size_t n = ours ? 0 : (head->rec ? head->rec->results : 0);
+          const sql::Classification* cls = ours        ? head->sql.get()
+                                           : head->rec ? head->rec->sql.get()
+                                                       : nullptr;
+          lineage = nth_result_lineage(*m, *cat, ctx_.policy->get()->version(), cls, n, nullptr,
+                                       &cursor_queries_);
+          // Forwarded before the cache could answer at decide time: refused now, with the session
+          // (the rows are never sent).
+          if (auto why = whole_row_refusal(*m, *lineage))
+            return mask_abort("42501", *why), MaskStep::kAbort;
+        }
+        plan_ = build_plan(*m, *rd, names, lineage.get());
         // The cache moved between lookup and plan (a reload or DDL on this thread): fail closed.
         if (missing) return mask_abort("58000", "catalog changed"), MaskStep::kAbort;
         plan_valid_ = true;
         masker_.set_profile(m);
       }
-      if (!ours) return MaskStep::kContinue;
+      if (!ours) {
+        if (head->rec) ++head->rec->results;
+        return MaskStep::kContinue;
+      }
       pending_.pop_front();
       replace = true;  // the client did not ask for this description
       return MaskStep::kConsumed;
@@ -224,6 +440,7 @@ PgSession::MaskStep PgSession::mask_server_frame(const pg::Frame& f, Bytes& repl
       if (!cr || cr->format != 0)
         return mask_abort("42501", "binary COPY cannot be masked"), MaskStep::kAbort;
       StmtRecord& rec = *head->rec;
+      const sql::Statement* copy_st = nth_copy_statement(rec.sql.get(), rec.copies);
       auto copy = nth_copy(rec.sql.get(), rec.copies++);
       copy_plan_ = CopyPlan{};
       if (copy) {
@@ -234,7 +451,25 @@ PgSession::MaskStep PgSession::mask_server_frame(const pg::Frame& f, Bytes& repl
         copy_plan_.null_string = copy->null_string;
         copy_plan_.header = copy->header && copy->csv;
       }
-      // COPY tbl [(cols)]: column rules by name. COPY (query): detectors only until lineage.
+      // COPY (query): every field's rules from lineage; unanalysable, or not one lineage column
+      // per field, masks every field with the strictest rule (CopyOutResponse says how many).
+      if (m->rule_count() > 0 && (!copy || copy->relation.empty())) {
+        auto cat = catalog_for(ctx_, resource_);
+        if (!cat)
+          return mask_abort("42501", "the resource is no longer configured"), MaskStep::kAbort;
+        std::shared_ptr<const sql::Lineage> l =
+            copy_st ? lineage_of(*m, *cat, ctx_.policy->get()->version(), copy_st->text, nullptr)
+                    : nullptr;
+        if (!l) l = blind_lineage("COPY statement not analysed");
+        if (auto why = whole_row_refusal(*m, *l))
+          return mask_abort("42501", *why), MaskStep::kAbort;
+        const bool blind =
+            !l->unanalysable.empty() || l->columns.size() != cr->column_formats.size();
+        for (size_t i = 0; i < cr->column_formats.size(); ++i)
+          copy_plan_.rules.push_back(blind ? strictest_rule(*m)
+                                           : strictest_rule(*m, l->columns[i].masked));
+      }
+      // COPY tbl [(cols)]: column rules by name.
       if (copy && !copy->relation.empty() && m->rule_count() > 0) {
         auto cat = catalog_for(ctx_, resource_);
         auto oid = cat ? cat->relation(copy->relation) : std::nullopt;

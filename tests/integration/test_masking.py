@@ -6,10 +6,9 @@ subqueries, CTEs, views, UNION, COPY TO STDOUT (text and CSV), binary results ov
 protocol, and server error messages (a unique violation's DETAIL, a failed cast).
 
 A case passes when no seeded value comes back in any recognisable encoding: as stored, upper-cased,
-digits only, hex, base64, reversed. Until column lineage lands (src/sql/lineage.h), some evasions
-are only caught by the content detectors and some not at all: EXPECTED_TO_LEAK lists the latter
-with the reason, and the test asserts that they DO leak today — when lineage closes one, its case
-fails and moves to the masked list.
+digits only, hex, base64, reversed (and md5 / the translate cipher where used). Column lineage
+(src/sql/lineage.h) masks every output column derived from a masked column as a whole, and refuses
+whole-row references (42501) by default; there is no expected-to-leak list any more.
 
 Also: the masking audit counts, `phigate mask test`, and fail-closed configuration (a custom
 regex hyperscan rejects stops `serve`, and a reload with one keeps the old policy)."""
@@ -103,17 +102,33 @@ MASKED = [
     ("digits cast to bigint", "SELECT replace(ssn, '-', '')::bigint FROM patients", None),
     ("string_agg", "SELECT string_agg(ssn, ',') FROM patients", None),
     ("array_agg", "SELECT array_agg(ssn) FROM patients", None),
-    ("row_to_json", "SELECT row_to_json(p) FROM patients p", None),
-    ("json_agg", "SELECT json_agg(p) FROM patients p", None),
-    ("to_jsonb", "SELECT to_jsonb(p) FROM patients p", None),
+    # Whole-row references over a table with masked columns: refused (on_whole_row: refuse).
+    ("row_to_json", "SELECT row_to_json(p) FROM patients p", "whole-row"),
+    ("json_agg", "SELECT json_agg(p) FROM patients p", "whole-row"),
+    ("to_jsonb", "SELECT to_jsonb(p) FROM patients p", "whole-row"),
     ("json_build_object", "SELECT json_build_object('s', ssn, 'e', email) FROM patients", None),
-    ("whole row", "SELECT p FROM patients p", None),
-    ("row constructor", "SELECT ROW(ssn, email) FROM patients", None),
+    ("whole row", "SELECT p FROM patients p", "whole-row"),
+    ("whole row via view", "SELECT row_to_json(v) FROM patient_contacts v", "whole-row"),
+    ("row constructor", "SELECT ROW(ssn, email) FROM patients", "whole-row"),
     ("scalar subquery", "SELECT (SELECT ssn FROM patients q WHERE q.id = p.id) FROM patients p",
      None),
     ("CTE", "WITH c AS (SELECT ssn, email FROM patients) SELECT * FROM c", None),
     ("view", "SELECT * FROM patient_contacts", None),
+    ("view expression", "SELECT reverse(ssn), md5(email) FROM patient_contacts", None),
     ("UNION", "SELECT ssn FROM patients UNION ALL SELECT email FROM patients", None),
+    ("UNION reversed", "SELECT 'x' UNION ALL SELECT reverse(ssn) FROM patients", None),
+    ("CTE renaming", "WITH c(a, b) AS (SELECT ssn, email FROM patients) "
+     "SELECT reverse(a), translate(b, '.@', '__') FROM c", None),
+    ("subquery alias", "SELECT reverse(s.x) FROM (SELECT ssn AS x FROM patients) s", None),
+    # The lineage-only cases (no detector could see these): masked as a whole by the rule.
+    ("reverse", "SELECT reverse(ssn) FROM patients", None),
+    ("translate", "SELECT translate(ssn, '0123456789', 'abcdefghij') FROM patients", None),
+    ("bytea cast", "SELECT ssn::bytea FROM patients", None),
+    ("encode hex", "SELECT encode(ssn::bytea, 'hex') FROM patients", None),
+    ("encode base64", "SELECT encode(email::bytea, 'base64') FROM patients", None),
+    ("md5", "SELECT md5(ssn) FROM patients", None),
+    ("letters glued on", "SELECT concat('x', ssn, 'y') FROM patients", None),
+    ("COPY query lineage", "COPY (SELECT reverse(ssn), md5(email) FROM patients) TO STDOUT", None),
     ("lateral", "SELECT x FROM patients, LATERAL (SELECT ssn AS x) l", None),
     ("COPY table text", "COPY patients TO STDOUT", None),
     ("COPY table columns", "COPY patients (id, email, ssn) TO STDOUT", None),
@@ -133,26 +148,15 @@ MASKED = [
     ("binary COPY refused", "COPY patients TO STDOUT (FORMAT binary)", "binary COPY"),
 ]
 
-# Evasions that get through today, and why. When lineage lands these must be masked (or refused):
-# the test fails until the case moves to MASKED.
-EXPECTED_TO_LEAK = [
-    ("reverse", "SELECT reverse(ssn) FROM patients", "needs lineage: no detector knows reversed"),
-    ("translate", "SELECT translate(ssn, '0123456789', 'abcdefghij') FROM patients",
-     "needs lineage: a substitution cipher hides the shape"),
-    ("bytea cast", "SELECT ssn::bytea FROM patients", "needs lineage: text-format bytea is hex"),
-    ("encode hex", "SELECT encode(ssn::bytea, 'hex') FROM patients", "needs lineage"),
-    ("encode base64", "SELECT encode(email::bytea, 'base64') FROM patients", "needs lineage"),
-    ("md5", "SELECT md5(ssn) FROM patients", "needs lineage: hashes are brute-forceable"),
-    ("letters glued on", "SELECT concat('x', ssn, 'y') FROM patients",
-     "needs lineage: detectors require a word boundary"),
-]
-
-
 def test_masked_corpus():
     failures = []
     for name, sql, err in MASKED:
         rc, out = psql_out(sql)
         found = leaks(out)
+        if name == "translate":
+            found += leaks(out.translate(str.maketrans("abcdefghij", "0123456789")))
+        if "md5" in sql:
+            found += [v for v, _ in SEEDED.values() if hashlib.md5(v.encode()).hexdigest() in out]
         if found:
             failures.append(f"{name}: {sql}\n    leaked {found[:3]}")
         if err:
@@ -188,21 +192,6 @@ def test_copy_header_and_csv_shape():
     check(all(r[1] == "[patients.ssn]" for r in rows if r[1]), "ssn redacted")
 
 
-def test_expected_to_leak_still_leaks():
-    closed = []
-    for name, sql, why in EXPECTED_TO_LEAK:
-        rc, out = psql_out(sql)
-        eq(rc, 0, f"{name}: {out[:300]}")
-        if name == "translate":
-            out = out.translate(str.maketrans("abcdefghij", "0123456789"))
-        if name == "md5":
-            out = " ".join(v for v, _ in SEEDED.values()
-                           if hashlib.md5(v.encode()).hexdigest() in out)
-        if not leaks(out):
-            closed.append(f"{name} ({why})")
-    check(not closed, "these evasions no longer leak: move them to MASKED: " + ", ".join(closed))
-
-
 def wire_session(token):
     c = pgwire.Conn("127.0.0.1", gw.port)
     status, fields = c.startup("tester", "clinic", token)
@@ -231,7 +220,7 @@ def raw_rows(msgs):
 
 def test_binary_results_extended_protocol():
     c = wire_session(ANALYST)
-    sql = ("SELECT id, ssn, email, phone, to_jsonb(p) AS j, ARRAY[ssn] AS a, "
+    sql = ("SELECT id, ssn, email, phone, jsonb_build_object('s', ssn) AS j, ARRAY[ssn] AS a, "
            "ssn::bytea AS b FROM patients p WHERE ssn IS NOT NULL ORDER BY id LIMIT 5")
     # Parse, Bind with every result column binary, Execute, Sync: no Describe from the client, so
     # phigate has to find out the columns itself.
@@ -257,15 +246,49 @@ def test_binary_results_extended_protocol():
     eq(c.collect()["rows"], [["1"]])
 
 
-def test_binary_int_cast_leaks_without_lineage():
-    # Expected to leak: an SSN cast to bigint and sent as a binary int8 has no text to scan.
+def test_binary_int_cast_masked_by_lineage():
+    # An SSN cast to bigint and sent as a binary int8 has no text to scan: lineage masks it.
     c = wire_session(ANALYST)
     sql = "SELECT replace(ssn, '-', '')::bigint FROM patients WHERE ssn IS NOT NULL LIMIT 3"
     pgwire.send_raw(c, pgwire.parse_msg("", sql) + pgwire.bind_msg("", "", result_formats=[1]) +
                     pgwire.execute_msg() + pgwire.sync_msg())
     rows = raw_rows(pgwire.read_until_ready(c))
-    out = " ".join(str(struct.unpack("!q", r[0])[0]).zfill(9) for r in rows)
-    check(leaks(out), "binary int8 no longer leaks: lineage landed? update the list")
+    eq(len(rows), 3)
+    eq([r[0] for r in rows], [None] * 3, "a masked binary int8 becomes NULL")
+
+
+def test_whole_row_refused_before_it_runs():
+    # Once the catalog cache knows the table, the refusal is decided before the statement is
+    # forwarded: an ordinary 42501 error, and the session goes on.
+    c = wire_session(ANALYST)
+    c.query("SELECT ssn FROM patients LIMIT 1")
+    c.collect()
+    c.query("SELECT p FROM patients p")
+    res = c.collect()
+    eq(len(res["errors"]), 1, f"{res}")
+    e = res["errors"][0]
+    eq(e.get("C"), "42501")
+    check("whole-row" in e.get("M", "") and "rule \"" in e.get("M", ""), f"names rule: {e}")
+    eq(leaks(json.dumps(res)), [])
+    c.query("SELECT 1")
+    eq(c.collect()["rows"], [["1"]])
+
+
+def test_multi_statement_lineage():
+    rc, out = psql_out("SET search_path TO public; SELECT reverse(ssn), 'ok' FROM patients "
+                       "WHERE id = 1")
+    eq(rc, 0, out)
+    eq(out.strip().splitlines()[-1], "[patients.ssn]|ok")
+
+
+def test_cursor_fetch_uses_declare_lineage():
+    rc, out = psql_out("BEGIN; DECLARE c CURSOR FOR SELECT id, reverse(ssn), md5(email) FROM "
+                       "patients WHERE id = 1; FETCH 1 FROM c; CLOSE c; COMMIT")
+    eq(rc, 0, out)
+    row = [ln for ln in out.splitlines() if ln.startswith("1|")]
+    eq(row, ["1|[patients.ssn]|" + row[0].split("|")[2]] if row else [], out)
+    check(row and not row[0].split("|")[2].startswith(("[patients", "1")), f"email rule: {out}")
+    eq(leaks(out), [])
 
 
 def test_errors_and_notices_masked_on_the_wire():

@@ -92,6 +92,94 @@ TEST(PgMasking, PlanFromRowDescription) {
   EXPECT_EQ(plan.columns[5].rule, -1);  // unknown table: detectors only
 }
 
+// Lineage over a fake catalog: public.patients (ssn, email, dob, note), view v_contacts.
+sql::LineageCatalog lineage_catalog(const mask::MaskProfile& p) {
+  sql::LineageCatalog c;
+  c.is_masked = [&p](std::string_view schema, std::string_view table,
+                     std::string_view column) -> std::optional<std::string> {
+    int r = p.match_column(schema.empty() ? "public" : schema, table, column);
+    if (r < 0) return std::nullopt;
+    return p.rule_glob(static_cast<size_t>(r));
+  };
+  c.view_definition = [](std::string_view, std::string_view name) -> std::optional<std::string> {
+    if (name == "v_contacts") return std::string("SELECT ssn AS s, note FROM patients");
+    return std::nullopt;
+  };
+  c.table_columns = [](std::string_view,
+                       std::string_view name) -> std::optional<std::vector<std::string>> {
+    if (name == "patients") return std::vector<std::string>{"ssn", "email", "dob", "note"};
+    if (name == "v_contacts") return std::vector<std::string>{"s", "note"};
+    return std::nullopt;
+  };
+  return c;
+}
+
+TEST(PgMasking, LineageMasksDerivedColumns) {
+  auto p = profile();
+  auto cat = lineage_catalog(*p);
+  auto l = sql::analyse_lineage(
+      "SELECT md5(ssn), reverse(s.e), note, 1 FROM patients, "
+      "(SELECT email AS e FROM patients) s",
+      cat);
+  ASSERT_TRUE(l.unanalysable.empty()) << l.unanalysable;
+  pg::RowDescription rd;  // expressions: table OID 0 everywhere
+  rd.fields = {field("md5", 0, 0, kText), field("reverse", 0, 0, kText, 1),
+               field("note", 100, 4, kText), field("?column?", 0, 0, kInt4, 1)};
+  ResultPlan plan = build_plan(*p, rd, names, &l);
+  ASSERT_EQ(plan.columns.size(), 4u);
+  EXPECT_EQ(plan.columns[0].rule, 0);
+  EXPECT_EQ(plan.columns[1].rule, 1);
+  EXPECT_EQ(plan.columns[2].rule, -1);
+  EXPECT_EQ(plan.columns[3].rule, -1);
+
+  RowMasker m;
+  m.set_profile(p);
+  Bytes in = row({"0123abcd", "gro.elpmaxe@eod.enaj", "plain", "1"});
+  Bytes out;
+  ASSERT_EQ(m.data_row(plan, body_of(in), out), RowMasker::Outcome::kRewritten);
+  auto v = values_of(out);
+  EXPECT_EQ(v[0], "[patients.ssn]");
+  EXPECT_NE(v[1], "gro.elpmaxe@eod.enaj");
+  EXPECT_EQ(v[2], "plain");
+}
+
+TEST(PgMasking, LineageViewsUnionAndStrictestRule) {
+  auto p = profile();
+  auto cat = lineage_catalog(*p);
+  // Through a view, and a UNION branch: both masked; concat of email (partial) and dob (null)
+  // takes the strictest, null.
+  auto l = sql::analyse_lineage("SELECT upper(s) FROM v_contacts UNION ALL SELECT 'x'", cat);
+  ASSERT_TRUE(l.unanalysable.empty()) << l.unanalysable;
+  pg::RowDescription rd;
+  rd.fields = {field("upper", 0, 0, kText)};
+  EXPECT_EQ(build_plan(*p, rd, names, &l).columns[0].rule, 0);
+  auto l2 = sql::analyse_lineage("SELECT concat(email, dob) FROM patients", cat);
+  EXPECT_EQ(build_plan(*p, rd, names, &l2).columns[0].rule, 2);
+  EXPECT_EQ(strictest_rule(*p), 2);
+  EXPECT_EQ(strictest_rule(*p, {"*.email", "patients.ssn"}), 0);
+  EXPECT_EQ(strictest_rule(*p, {"nope"}), -1);
+}
+
+TEST(PgMasking, LineageFailsClosed) {
+  auto p = profile();
+  auto cat = lineage_catalog(*p);
+  pg::RowDescription rd;
+  rd.fields = {field("a", 0, 0, kText), field("b", 0, 0, kText)};
+  // Unanalysable: every column masked with the strictest rule.
+  auto bad = sql::analyse_lineage("SELECT * FROM nowhere", cat);
+  ASSERT_FALSE(bad.unanalysable.empty());
+  for (const ColumnPlan& c : build_plan(*p, rd, names, &bad).columns) EXPECT_EQ(c.rule, 2);
+  // Column count differs from RowDescription's: the same.
+  auto one = sql::analyse_lineage("SELECT 'x'", cat);
+  ASSERT_TRUE(one.unanalysable.empty());
+  for (const ColumnPlan& c : build_plan(*p, rd, names, &one).columns) EXPECT_EQ(c.rule, 2);
+  // A whole-row reference is reported (the session refuses it under on_whole_row: refuse).
+  auto whole = sql::analyse_lineage("SELECT row_to_json(p) FROM patients p", cat);
+  ASSERT_EQ(whole.columns.size(), 1u);
+  EXPECT_TRUE(whole.columns[0].whole_row);
+  EXPECT_FALSE(whole.columns[0].masked.empty());
+}
+
 TEST(PgMasking, RowRewriteKeepsLengthsRight) {
   RowMasker m;
   m.set_profile(profile());
