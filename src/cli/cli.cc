@@ -150,11 +150,21 @@ int run(int argc, char** argv, const Wiring& wiring) {
   hipaa->add_option("--to", rargs.to, "period end (exclusive)")->required();
   hipaa->add_option("--html", rargs.html, "also write a self-contained HTML report to FILE");
 
+  auto* loginc = app.add_subcommand("login", "log in at an OIDC/SAML issuer; store the token");
+  LoginArgs largs;
+  loginc->add_option("--issuer", largs.issuer, "issuer name (identity.issuers[].name)");
+  loginc->add_flag("--device", largs.device, "device authorization grant (headless machines)");
+  loginc->add_flag("--no-browser", largs.no_browser, "print the URL, do not run xdg-open");
+  loginc->add_option("--output", largs.output,
+                     "token file (default $XDG_CONFIG_HOME/phigate/token)");
+  loginc->add_option("--timeout", largs.timeout_seconds, "seconds to wait for the login")
+      ->check(CLI::Range(int64_t{1}, int64_t{3600}));
+
   auto run_admin = add_admin_commands(app, config_path, json);
 
   // Global options may also follow the subcommand: `phigate token issue --config F ...`.
   for (auto* sub : {serve, check, issue, exchange, verify, pubkey, ptest, mtest, aexport, prove,
-                    vproof, prune, slist, replay, hipaa}) {
+                    vproof, prune, slist, replay, hipaa, loginc}) {
     sub->add_option("--config", config_path, "configuration file");
     sub->add_flag("--json", json, "machine-readable output");
   }
@@ -182,6 +192,10 @@ int run(int argc, char** argv, const Wiring& wiring) {
   if (*prune) return cmd_audit_prune(config_path, wiring, dry_run, prune_before, json);
   if (*slist) return cmd_sessions_list(config_path, sargs, wiring, json);
   if (*replay) return cmd_replay(config_path, replay_id, wiring, json);
+  if (*loginc) {
+    largs.json = json;
+    return cmd_login(config_path, largs);
+  }
   if (*hipaa) return cmd_report_hipaa(config_path, rargs, wiring, json);
   if (int rc = run_admin(); rc >= 0) return rc;
   return 2;

@@ -45,6 +45,12 @@ struct TokenExchangeArgs {
   bool local = false;
 };
 int cmd_token_exchange(const std::string& config_path, const TokenExchangeArgs& args, bool json);
+struct LoginArgs {
+  std::string issuer, output;
+  bool device = false, no_browser = false, json = false;
+  int64_t timeout_seconds = 300;  // browser callback / device polling, whichever flow runs
+};
+int cmd_login(const std::string& config_path, const LoginArgs& args);
 struct PolicyTestArgs {
   std::string sub, groups, resource, sql;
 };

@@ -37,6 +37,11 @@ struct IssuerConfig {
   // saml: our EntityID (default "phigate:<node_id>") and the AssertionConsumerService URL the IdP
   // posts to (default: the admin listener's /v1/saml/acs).
   std::string sp_entity_id, acs_url;
+  // oidc, for `phigate login` only: the public client (no secret, RFC 8252 native app) registered
+  // at the IdP, and the scopes asked for (default "openid"; add the IdP's API scope when the
+  // access token must carry the configured audience).
+  std::string client_id;
+  std::vector<std::string> scopes;
   // oidc (identity/oidc_issuer.h): HTTPS CA bundle, algorithm allowlist, per-issuer clock skew
   // (default identity.clock_skew), token size cap, periodic JWKS refresh, and the least time
   // between two refreshes triggered by unknown key ids.

@@ -279,6 +279,8 @@ void Parser::identity(const YAML::Node& n, const std::string& ctx, IdentityConfi
                     {"jwks_uri", str(is.jwks_uri)},
                     {"sp_entity_id", str(is.sp_entity_id)},
                     {"acs_url", str(is.acs_url)},
+                    {"client_id", str(is.client_id)},
+                    {"scopes", str_list(is.scopes)},
 
                     {"ca_file", str(is.ca_file)},
                     {"algorithms", str_list(is.algorithms)},

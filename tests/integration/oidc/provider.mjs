@@ -12,6 +12,9 @@
 //           urn:phigate with aud "phigate" (resourceIndicators, accessTokenFormat 'jwt')
 //   cli     public client, authorization code + PKCE (S256); the interaction logs in the account
 //           named by login_hint (default "alice") and consents at once: no HTML to drive
+//   login   public native client for `phigate login` (RFC 8252): authorization code + PKCE with
+//           a loopback redirect on any port, and the device authorization grant (RFC 8628;
+//           /device takes the user code, then the same auto-login interaction)
 // Group membership rides in every access token as realm_access.roles (a nested claim path).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -62,11 +65,20 @@ const provider = new Provider(issuer, {
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/callback'],
     },
+    {
+      client_id: 'login',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
+      response_types: ['code'],
+      redirect_uris: ['http://127.0.0.1/callback'],
+    },
   ],
   pkce: { methods: ['S256'], required: () => true },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    deviceFlow: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => RESOURCE,
