@@ -196,12 +196,15 @@ TOKEN=$(token alice analysts 8h)
 cat <<EOF
 
 phigate is running (pid $(cat "$PIDFILE")) in front of PostgreSQL on 127.0.0.1:$PG_PORT.
-alice (group analysts: SELECT allowed, bulk UPDATE/DELETE denied) can connect with:
+alice (group analysts: SELECT allowed with PHI masked, bulk UPDATE/DELETE denied, other writes held
+for a reviewer) can connect with:
 
   psql "host=127.0.0.1 port=$GW_PORT dbname=clinic user=alice password=$TOKEN"
 
-Try:   SELECT mrn, first_name, last_name, ssn FROM patients LIMIT 5;
+Try:   SELECT mrn, first_name, last_name, ssn, email FROM patients LIMIT 5;   -- ssn/email masked
        DELETE FROM visits;            -- denied: bulk change (SQLSTATE 42501)
+       UPDATE visits SET department = 'x' WHERE id = 1;   -- held; then, in another shell:
+         $BIN approvals list|approve ID --config $CFG --token \$(bash scripts/demo.sh token rita security)
 Other identities:  bash scripts/demo.sh token dan dbas 1h
 Audit:             $BIN audit verify --config $CFG
 Logs:              $LOG
