@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/snapshot_holder.h"
 #include "identity/identity.h"
 
 namespace phigate {
@@ -36,34 +37,10 @@ class GrantSet {
   std::unordered_map<std::string, std::vector<size_t>> by_identity_;
 };
 
-// Current grants; get() is lock-free after the first call per thread (see PolicyHolder).
-class GrantHolder {
+// Current grants; get() is lock-free after the first call per thread.
+class GrantHolder : public SnapshotHolder<GrantSet> {
  public:
-  GrantHolder() : current_(std::make_shared<const GrantSet>(std::vector<Grant>{})) {}
-  std::shared_ptr<const GrantSet> get() const {
-    thread_local const GrantHolder* owner = nullptr;
-    thread_local uint64_t seen = 0;
-    thread_local std::shared_ptr<const GrantSet> cached;
-    uint64_t gen = generation_.load(std::memory_order_acquire);
-    if (owner != this || seen != gen || !cached) {
-      cached = std::atomic_load(&current_);
-      owner = this;
-      seen = gen;
-    }
-    return cached;
-  }
-  void set(std::shared_ptr<const GrantSet> s) {
-    std::atomic_store(&current_, std::move(s));
-    generation_.store(next_generation(), std::memory_order_release);
-  }
-
- private:
-  std::shared_ptr<const GrantSet> current_;
-  std::atomic<uint64_t> generation_{next_generation()};
-  static uint64_t next_generation() {
-    static std::atomic<uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-  }
+  GrantHolder() : SnapshotHolder(std::make_shared<const GrantSet>(std::vector<Grant>{})) {}
 };
 
 // The identity policy should see for `resource` now: `id` itself when no grant applies (no copy),

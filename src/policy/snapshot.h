@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/snapshot_holder.h"
 #include "policy/config.h"
 #include "policy/request.h"
 
@@ -54,39 +55,9 @@ class PolicySnapshot {
 };
 
 // Holds the current snapshot; load/store are atomic so reload never blocks sessions.
-class PolicyHolder {
+class PolicyHolder : public SnapshotHolder<PolicySnapshot> {
  public:
-  explicit PolicyHolder(std::shared_ptr<const PolicySnapshot> s)
-      : current_(std::move(s)), generation_(next_generation()) {}
-  // Per-request path: libstdc++'s atomic shared_ptr load takes a lock from a global pool, so each
-  // thread keeps the snapshot it last loaded and reloads only when the generation moved.
-  std::shared_ptr<const PolicySnapshot> get() const {
-    thread_local const PolicyHolder* owner = nullptr;
-    thread_local uint64_t seen = 0;
-    thread_local std::shared_ptr<const PolicySnapshot> cached;
-    uint64_t gen = generation_.load(std::memory_order_acquire);
-    if (owner != this || seen != gen || !cached) {
-      cached = std::atomic_load(&current_);
-      owner = this;
-      seen = gen;
-    }
-    return cached;
-  }
-  void set(std::shared_ptr<const PolicySnapshot> s) {
-    std::atomic_store(&current_, std::move(s));
-    // After the store, so a reader that sees the new generation loads the new snapshot.
-    generation_.store(next_generation(), std::memory_order_release);
-  }
-
- private:
-  std::shared_ptr<const PolicySnapshot> current_;
-  // Unique across holders too: a holder built where a destroyed one lived never matches a
-  // thread's stale cache.
-  std::atomic<uint64_t> generation_;
-  static uint64_t next_generation() {
-    static std::atomic<uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-  }
+  using SnapshotHolder::SnapshotHolder;
 };
 
 }  // namespace phigate

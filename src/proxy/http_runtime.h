@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/snapshot_holder.h"
 #include "mask/json_stream.h"
 #include "net/asio.h"
 #include "policy/snapshot.h"
@@ -50,31 +51,10 @@ const std::vector<std::pair<std::string, std::string>>& fhir_profile_fields();
 // ${env:NAME} / ${file:PATH} references in `value` replaced (a file's trailing newlines dropped).
 Result<std::string> expand_secret_refs(const std::string& value);
 
-// Current runtime; the per-request path reads a thread-local copy and reloads it only when the
-// generation moved (same scheme as PolicyHolder), so it takes no lock.
-class HttpRuntimeHolder {
+// Current runtime; the per-request path takes no lock (common/snapshot_holder.h).
+class HttpRuntimeHolder : public SnapshotHolder<HttpRuntime> {
  public:
-  explicit HttpRuntimeHolder(std::shared_ptr<const HttpRuntime> r) : current_(std::move(r)) {}
-  std::shared_ptr<const HttpRuntime> get() const {
-    thread_local const HttpRuntimeHolder* owner = nullptr;
-    thread_local uint64_t seen = 0;
-    thread_local std::shared_ptr<const HttpRuntime> cached;
-    uint64_t gen = generation_.load(std::memory_order_acquire);
-    if (owner != this || seen != gen || !cached) {
-      cached = std::atomic_load(&current_);
-      owner = this;
-      seen = gen;
-    }
-    return cached;
-  }
-  void set(std::shared_ptr<const HttpRuntime> r) {
-    std::atomic_store(&current_, std::move(r));
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-
- private:
-  std::shared_ptr<const HttpRuntime> current_;
-  std::atomic<uint64_t> generation_{1};
+  using SnapshotHolder::SnapshotHolder;
 };
 
 }  // namespace phigate::proxy
