@@ -70,21 +70,6 @@ awaitable<void> run_call(asio::io_context& io, std::string host, std::string por
 
 }  // namespace
 
-std::string url_escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 Result<AdminResponse> admin_call(const Config& config, const std::string& method,
                                  const std::string& target, const std::string& token,
                                  const nlohmann::json* body) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/percent.h"
 #include "common/result.h"
 #include "policy/config.h"
 
@@ -18,8 +19,5 @@ struct AdminResponse {
 Result<AdminResponse> admin_call(const Config& config, const std::string& method,
                                  const std::string& target, const std::string& token,
                                  const nlohmann::json* body);
-
-// Percent-encodes one path segment or query value.
-std::string url_escape(const std::string& s);
 
 }  // namespace phigate::cli

@@ -75,7 +75,7 @@ int call(const AdminArgs& a, const std::string& method, const std::string& targe
 
 std::string state_query(const std::string& state) {
   if (state.empty() || state == "all") return {};
-  return "?state=" + url_escape(state);
+  return "?state=" + percent_encode(state);
 }
 
 }  // namespace
@@ -89,7 +89,7 @@ int cmd_approvals_decide(const AdminArgs& a, const std::string& id, bool approve
                          const std::string& reason) {
   nlohmann::json body = nlohmann::json::object();
   if (!reason.empty()) body["reason"] = reason;
-  std::string target = "/v1/approvals/" + url_escape(id) + (approve ? "/approve" : "/deny");
+  std::string target = "/v1/approvals/" + percent_encode(id) + (approve ? "/approve" : "/deny");
   return call(a, "POST", target, &body, nullptr);
 }
 

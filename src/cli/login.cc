@@ -54,26 +54,11 @@ std::string pkce_challenge_s256(std::string_view verifier) {
 
 std::string random_token() { return random_b64(16); }
 
-std::string form_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string form_body(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
   for (const auto& [k, v] : fields) {
     if (!out.empty()) out += '&';
-    out += form_encode(k) + "=" + form_encode(v);
+    out += percent_encode(k) + "=" + percent_encode(v);
   }
   return out;
 }

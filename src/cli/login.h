@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/percent.h"
 #include "common/result.h"
 
 namespace phigate::cli::login {
@@ -17,8 +18,6 @@ std::string pkce_challenge_s256(std::string_view verifier);
 // Unguessable state / nonce values (128 bits, base64url).
 std::string random_token();
 
-// application/x-www-form-urlencoded (unreserved characters kept, everything else %XX).
-std::string form_encode(std::string_view s);
 std::string form_body(const std::vector<std::pair<std::string, std::string>>& fields);
 
 // The redirect's request-target ("/callback?code=..&state=.."). Returns the code when the state

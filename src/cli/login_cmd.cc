@@ -498,7 +498,7 @@ int cmd_login(const std::string& config_path, const LoginArgs& args) {
       return 2;
     }
     std::string url = "http://" + config->gateway.listen.admin + "/v1/saml/" +
-                      login::form_encode(is->name) + "/login";
+                      percent_encode(is->name) + "/login";
     prompt_stream(args.json) << "Open this URL in a browser to log in to " << is->name << ":\n"
                              << "login_url: " << url << "\n"
                              << std::flush;

@@ -1,3 +1,4 @@
+#include "common/percent.h"
 #include "identity/token_exchange.h"
 
 #include <algorithm>
@@ -284,21 +285,6 @@ std::optional<std::string> form_decode(std::string_view s) {
   return out;
 }
 
-std::string form_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<TokenExchangeRequest> parse_token_exchange_form(std::string_view body) {
@@ -372,7 +358,7 @@ std::string encode_token_exchange_form(const TokenExchangeRequest& req) {
     if (!out.empty()) out += '&';
     out += k;
     out += '=';
-    out += form_encode(v);
+    out += percent_encode(v);
   };
   add("grant_type", req.grant_type);
   add("subject_token", req.subject_token);

@@ -37,7 +37,7 @@ TEST(Pkce, VerifierShapeAndRandomness) {
 }
 
 TEST(FormEncode, ReservedCharacters) {
-  EXPECT_EQ(form_encode("a b&c=d/é~"), "a%20b%26c%3Dd%2F%C3%A9~");
+  EXPECT_EQ(percent_encode("a b&c=d/é~"), "a%20b%26c%3Dd%2F%C3%A9~");
   EXPECT_EQ(form_body({{"x", "1"}, {"redirect_uri", "http://127.0.0.1:5/callback"}}),
             "x=1&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Fcallback");
 }
