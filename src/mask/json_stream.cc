@@ -1,3 +1,4 @@
+#include "common/json_text.h"
 #include "mask/json_stream.h"
 
 namespace phigate::mask {
@@ -29,37 +30,6 @@ void append_utf8(uint32_t cp, std::string& out) {
     out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
-}
-
-// A JSON string literal (RFC 8259 §7) of a value phigate produced; invalid UTF-8 -> U+FFFD.
-void append_quoted(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else {
-      size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-      bool ok = len > 0 && c >= 0xC2 && c <= 0xF4 && i + len <= s.size();
-      for (size_t k = 1; ok && k < len; ++k)
-        ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-      if (ok) {
-        out.append(s.substr(i, len));
-        i += len - 1;
-      } else {
-        out += "\xEF\xBF\xBD";
-      }
-    }
-  }
-  out += '"';
 }
 
 bool valid_number(std::string_view s) {
@@ -230,7 +200,7 @@ void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, 
   if (apply_whole(value, r.label, o, masked_) == Applied::kNull) {
     out += "null";
   } else {
-    append_quoted(masked_, out);
+    append_json_string(out, masked_);
   }
   ++counts_["json:" + r.path_text];
 }
@@ -274,7 +244,7 @@ bool JsonStreamMasker::end_string(std::string& out) {
       if (apply_findings(decoded_, findings_, o, masked_) == Applied::kNull) {
         out += "null";
       } else {
-        append_quoted(masked_, out);
+        append_json_string(out, masked_);
       }
     }
   }

@@ -72,7 +72,7 @@ http::RequestHead HttpSession::upstream_head(const Exchange& x, bool chunked_bod
   std::string fwd = client_ip_.find(':') != std::string::npos ? "for=\"[" + client_ip_ + "]\""
                                                               : "for=" + client_ip_;
   fwd += std::string(";proto=") + proto;
-  if (host) fwd += ";host=" + http::json_quote(*host);
+  if (host) fwd += ";host=" + json_string(*host);
   h.fields.add("Forwarded", fwd);
   h.fields.add("Via", "1.1 phigate");  // RFC 9110 §7.6.3
   if (chunked_body) {

@@ -527,8 +527,8 @@ awaitable<bool> HttpSession::handle_one() {
   if (x.verdict.kind != VerdictKind::kAllow) {
     record_request(x, "deny");
     int status = x.verdict.code == "413" ? 413 : 403;
-    std::string extra = "\"rule\":" + http::json_quote(x.verdict.rule) +
-                        ",\"role\":" + http::json_quote(x.verdict.role);
+    std::string extra =
+        "\"rule\":" + json_string(x.verdict.rule) + ",\"role\":" + json_string(x.verdict.role);
     co_return co_await refuse(x, status, status == 413 ? "body_too_large" : "forbidden",
                               x.verdict.message, {}, extra);
   }

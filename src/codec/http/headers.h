@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_text.h"
 #include "codec/http/message.h"
 
 namespace phigate::http {
@@ -44,8 +45,6 @@ std::string json_response(int status, std::string_view code, std::string_view me
                           bool keep_alive, const Fields& more_fields = {},
                           std::string_view extra_json = {});
 
-// JSON string literal of `s` (RFC 8259 §7), with invalid UTF-8 bytes as U+FFFD.
-std::string json_quote(std::string_view s);
 const char* reason_phrase(int status);
 
 }  // namespace phigate::http
