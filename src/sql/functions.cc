@@ -13,7 +13,7 @@ namespace {
 // psql's \d commands and drivers call. Anything that reads files, sequences, large
 // objects, other sessions or configuration, or that runs SQL given as text (query_to_xml, ...), is
 // not here on purpose.
-constexpr std::array<std::string_view, 286> kPure = {
+constexpr std::array<std::string_view, 296> kPure = {
     "abs",
     "acos",
     "age",
@@ -56,6 +56,9 @@ constexpr std::array<std::string_view, 286> kPure = {
     "col_description",
     "concat",
     "concat_ws",
+    "convert",
+    "convert_from",
+    "convert_to",
     "corr",
     "cos",
     "cot",
@@ -71,12 +74,15 @@ constexpr std::array<std::string_view, 286> kPure = {
     "current_time",
     "current_timestamp",
     "current_user",
+    "date",
     "date_bin",
     "date_part",
     "date_trunc",
+    "decode",
     "degrees",
     "dense_rank",
     "div",
+    "encode",
     "every",
     "exp",
     "extract",
@@ -116,6 +122,7 @@ constexpr std::array<std::string_view, 286> kPure = {
     "json_object_keys",
     "json_populate_record",
     "json_strip_nulls",
+    "json_to_record",
     "json_typeof",
     "jsonb_agg",
     "jsonb_array_elements",
@@ -139,6 +146,7 @@ constexpr std::array<std::string_view, 286> kPure = {
     "jsonb_pretty",
     "jsonb_set",
     "jsonb_strip_nulls",
+    "jsonb_to_record",
     "jsonb_typeof",
     "justify_days",
     "justify_hours",
@@ -274,6 +282,7 @@ constexpr std::array<std::string_view, 286> kPure = {
     "sum",
     "tan",
     "timeofday",
+    "timezone",
     "to_char",
     "to_date",
     "to_hex",
@@ -300,6 +309,7 @@ constexpr std::array<std::string_view, 286> kPure = {
     "variance",
     "version",
     "width_bucket",
+    "xmlagg",
 };
 
 constexpr bool sorted() {

@@ -3,6 +3,7 @@
 // does not know can only over-approximate, never hide a masked column.
 #include <algorithm>
 
+#include "sql/functions.h"
 #include "sql/lineage_internal.h"
 
 namespace phigate::sql::lineage_detail {
@@ -177,7 +178,12 @@ Deps Analyzer::func_call(const Json& body, const Scope& scope, const CteFrame* c
     name = node_string(fn->back());
     if (fn->size() >= 2) schema = node_string((*fn)[fn->size() - 2]);
   }
-  bool builtin = (schema.empty() || schema == "pg_catalog") && is_builtin_function(name);
+  // The read-only built-ins (sql/functions.h) compute from their arguments: lineage flows through
+  // them. pgcrypto's digest/hmac do too, but live outside pg_catalog, so they are not on the
+  // read-only list (a same-named user function could write). Anything else is opaque: its result
+  // is content-scanned as well.
+  bool builtin = (schema.empty() || schema == "pg_catalog") &&
+                 (is_pure_function(name) || name == "digest" || name == "hmac");
   // count() reveals how many, never a value: its result carries no column's data.
   if (builtin && name == "count") return Deps{};
   Deps d;

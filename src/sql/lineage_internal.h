@@ -63,11 +63,6 @@ struct CteFrame {
   const Cte* find(std::string_view name) const;
 };
 
-// Names of PostgreSQL built-in functions whose result carries their arguments' values (lineage
-// flows through them, no content detection needed). Anything else is opaque.
-bool is_builtin_function(std::string_view name);
-bool builtin_list_sorted();  // for tests
-
 // JSON accessors that never throw: a missing key or a wrong type reads as absent/empty.
 const Json* get(const Json& o, const char* key);
 std::string_view str(const Json* j);

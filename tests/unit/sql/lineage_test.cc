@@ -300,7 +300,5 @@ TEST(Lineage, MissingCallbacksAreConservative) {
   EXPECT_FALSE(analyse_lineage("SELECT * FROM patients", none).unanalysable.empty());
 }
 
-TEST(Lineage, BuiltinListIsSorted) { EXPECT_TRUE(lineage_detail::builtin_list_sorted()); }
-
 }  // namespace
 }  // namespace phigate::sql
