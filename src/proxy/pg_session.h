@@ -136,6 +136,15 @@ class PgSession : public std::enable_shared_from_this<PgSession> {
                                               const Verdict& v,
                                               const ApprovalOutcome* approval = nullptr);
   void protocol_violation(std::string message);
+  // The one way a decided statement (Query, Execute, or a held one on approval) gets its record:
+  // masking is decided first (it may turn an allow into a refusal), then the audit record, and for
+  // an allowed statement its masking plan, max_rows and cursor counts. `counted` is the
+  // classification whose cursors count rows (the client's own text, before EXECUTE resolution).
+  std::shared_ptr<StmtRecord> admit(Verdict& v, std::string_view text,
+                                    const std::shared_ptr<const sql::Classification>& decided,
+                                    const sql::Classification* counted,
+                                    const std::vector<std::string>* params,
+                                    const ApprovalOutcome* approval = nullptr);
 
   // SQL-level PREPARE/EXECUTE/DEALLOCATE (pg_session_prepared.cc). They share one namespace with
   // the extended protocol's named statements (§55.2.3), so both live in prepared_.

@@ -234,6 +234,21 @@ Verdict PgSession::decide(std::string_view text, std::shared_ptr<const sql::Clas
   return ctx_.policy->get()->decide(req);
 }
 
+std::shared_ptr<PgSession::StmtRecord> PgSession::admit(
+    Verdict& v, std::string_view text, const std::shared_ptr<const sql::Classification>& decided,
+    const sql::Classification* counted, const std::vector<std::string>* params,
+    const ApprovalOutcome* approval) {
+  auto mask = decide_masking(v, decided.get());
+  auto rec = audit_statement(text, decided.get(), params, v, approval);
+  attach_masking(*rec, std::move(mask), decided);
+  if (v.kind == VerdictKind::kAllow) {
+    rec->max_rows = v.max_rows;
+    rec->limit_role = v.role;
+    if (counted) attach_cursor_counts(*counted, *rec);
+  }
+  return rec;
+}
+
 bool PgSession::on_query(const pg::Frame& f) {
   auto q = pg::parse_query(f.body);  // §55.7 Query
   if (!q) return protocol_violation(q.error().message), false;
@@ -245,13 +260,8 @@ bool PgSession::on_query(const pg::Frame& f) {
     fp += q->sql;
     if (start_hold('Q', f, q->sql, decided, nullptr, std::move(fp), v)) return true;
   }
-  auto mask = decide_masking(v, decided.get());
-  auto rec = audit_statement(q->sql, decided.get(), nullptr, v);
-  attach_masking(*rec, std::move(mask), decided);
+  auto rec = admit(v, q->sql, decided, cls.get(), nullptr);
   if (v.kind == VerdictKind::kAllow) {
-    rec->max_rows = v.max_rows;
-    rec->limit_role = v.role;
-    attach_cursor_counts(*cls, *rec);
     pending_.emplace_back('Q', std::move(rec));
     track_sql_prepared(*cls, pending_.back());
     forward(f);
@@ -355,14 +365,10 @@ bool PgSession::on_execute(const pg::Frame& f) {
     if (start_hold('E', f, portal.stmt->text, decided, &portal.params, std::move(fp), v))
       return true;
   }
-  auto mask = decide_masking(v, decided.get());
-  auto rec = audit_statement(portal.stmt->text, decided.get(), &portal.params, v);
-  attach_masking(*rec, std::move(mask), decided);
+  // FETCH via Parse counts against its cursor.
+  auto rec = admit(v, portal.stmt->text, decided, portal.stmt->sql.get(), &portal.params);
   if (v.kind == VerdictKind::kAllow) {
     describe_for_masking(ex->portal, *rec);
-    rec->max_rows = v.max_rows;
-    rec->limit_role = v.role;
-    if (portal.stmt->sql) attach_cursor_counts(*portal.stmt->sql, *rec);  // FETCH via Parse
     if (!rec->portal_rows) rec->portal_rows = portal.rows_sent;
     auto stmt = portal.stmt;  // track_sql_prepared may clear portals_ (DISCARD ALL)
     pending_.emplace_back('E', std::move(rec));

@@ -137,13 +137,8 @@ void PgSession::resume_hold() {
     if (out.decision == ApprovalDecision::kCancelled) v.code = "57014";
   }
   const std::vector<std::string>* params = h->kind == 'E' ? &h->params : nullptr;
-  auto mask = decide_masking(v, h->sql.get());  // may refuse (binary COPY of masked data)
-  auto rec = audit_statement(h->text, h->sql.get(), params, v, &out);
-  attach_masking(*rec, std::move(mask), h->sql);
+  auto rec = admit(v, h->text, h->sql, h->sql.get(), params, &out);
   if (v.kind == VerdictKind::kAllow) {
-    rec->max_rows = v.max_rows;
-    rec->limit_role = v.role;
-    if (h->sql) attach_cursor_counts(*h->sql, *rec);
     if (h->kind == 'E') {
       // The held frame is the Execute: its portal gets phigate's Describe first, as on_execute
       // does, so masking has the column plan.
