@@ -1,5 +1,7 @@
 #include "identity/local_issuer.h"
 
+#include "common/ascii.h"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -22,13 +24,6 @@ constexpr std::string_view kAudience = "phigate";
 constexpr std::string_view kAlg = "EdDSA";
 constexpr size_t kKidChars = 16;
 Error malformed(std::string message) { return make_error("malformed", std::move(message)); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // Header checks. The algorithm is bound to the key: an Ed25519 key only ever verifies EdDSA, so
 // "none", HS256 keyed with the public key, RS256 etc. are refused before any cryptography.

@@ -39,7 +39,7 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
   if (!r.mask || !has_body) return true;
   if (const std::string* ce = f.find("content-encoding")) {
     std::string_view v = http::trim_ows(*ce);
-    if (!v.empty() && !http::iequals(v, "identity")) {
+    if (!v.empty() && !iequals(v, "identity")) {
       why = "upstream sent a Content-Encoding (" + std::string(v) +
             ") phigate cannot mask; it asks for identity encoding";
       return false;

@@ -217,7 +217,7 @@ awaitable<bool> HttpSession::forward(Exchange& x) {
 awaitable<bool> HttpSession::relay_response(Exchange& x) {
   const HttpResource& r = *x.res;
   const auto up_timeout = r.config->http.upstream_timeout;
-  const bool head_req = http::iequals(x.head.method, "HEAD");
+  const bool head_req = iequals(x.head.method, "HEAD");
   std::string body;
   std::unique_ptr<http::ResponseParser> rp;
   // Head; 1xx interim responses are consumed (phigate handled Expect itself; RFC 9110 §15.2).

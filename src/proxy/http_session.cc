@@ -494,7 +494,7 @@ awaitable<bool> HttpSession::handle_one() {
   if (const std::string* expect = x.head.fields.find("expect")) {
     // RFC 9110 §10.1.1: phigate answers 100-continue itself once it wants the body; any other
     // expectation cannot be met (417).
-    if (!http::iequals(http::trim_ows(*expect), "100-continue")) {
+    if (!iequals(http::trim_ows(*expect), "100-continue")) {
       co_return co_await refuse(x, 417, "expectation_failed", "only 100-continue is supported");
     }
     x.expect_continue = x.head.version == 11;
@@ -503,7 +503,7 @@ awaitable<bool> HttpSession::handle_one() {
   if (!http::normalize_target(x.head.target, x.target, why)) {
     co_return co_await refuse(x, 400, "bad_target", why);
   }
-  if (http::iequals(x.head.method, "CONNECT") || http::iequals(x.head.method, "TRACE")) {
+  if (iequals(x.head.method, "CONNECT") || iequals(x.head.method, "TRACE")) {
     co_return co_await refuse(x, 405, "method_not_allowed",
                               x.head.method + " is not supported through phigate");
   }

@@ -86,7 +86,7 @@ std::string judge_set_config(const Json& call, std::string& shadow) {
   const Json& last = fn->back();
   auto str = last.find("String");
   if (str == last.end() || !str->is_object()) return {};
-  if (!detail::iequals(str->value("sval", ""), "set_config")) return {};
+  if (!iequals(str->value("sval", ""), "set_config")) return {};
   auto args = call.find("args");
   if (args == call.end() || !args->is_array() || args->empty()) return {};
   auto name = constant_of((*args)[0]);
@@ -177,12 +177,12 @@ bool is_hazardous_function(std::string_view name) {
                                                 "pg_wal_replay_resume",
                                                 "pg_log_backend_memory_contexts"};
   for (auto e : kExact)
-    if (detail::iequals(name, e)) return true;
+    if (iequals(name, e)) return true;
   static constexpr std::string_view kPrefix[] = {"lo_", "dblink", "pg_logical_",
                                                  "pg_replication_origin"};
   for (auto p : kPrefix)
-    if (detail::iequals(name.substr(0, p.size()), p)) return true;
-  return detail::iequals(name, "loread") || detail::iequals(name, "lowrite");
+    if (iequals(name.substr(0, p.size()), p)) return true;
+  return iequals(name, "loread") || iequals(name, "lowrite");
 }
 
 SettingHazards setting_hazards(std::string_view statement) {

@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "sql/classify.h"
 
 namespace phigate::sql::detail {
 
-bool iequals(std::string_view a, std::string_view b);
 bool starts_with(std::string_view s, std::string_view prefix);
 // Settings whose change switches the upstream identity the rest of the session runs as.
 bool is_identity_setting(std::string_view name);

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ascii.h"
+
 namespace phigate::http {
 
 struct Field {
@@ -55,7 +57,6 @@ struct ResponseHead {
   Framing framing;
 };
 
-bool iequals(std::string_view a, std::string_view b);
 std::string_view trim_ows(std::string_view s);  // RFC 9110 §5.6.3 OWS: SP / HTAB
 
 }  // namespace phigate::http

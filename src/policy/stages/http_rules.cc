@@ -11,19 +11,10 @@
 
 #include "policy/stages/rules_stage.h"
 
+#include "common/ascii.h"
+
 namespace phigate::rules {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 bool safe_method(std::string_view m) {
   return iequals(m, "GET") || iequals(m, "HEAD") || iequals(m, "OPTIONS");

@@ -1,0 +1,21 @@
+#pragma once
+// ASCII helpers for protocol tokens (HTTP methods and field names, SQL keywords, JOSE and auth
+// scheme names): ASCII by their specs, so comparison is locale-independent and byte-exact.
+#include <string_view>
+
+namespace phigate {
+
+inline char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// ASCII case-insensitive equality.
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace phigate
