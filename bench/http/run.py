@@ -27,7 +27,16 @@ BODY = json.dumps({"resourceType": "Bundle", "entry": [
      "note": "stable, follow up in 2 weeks", "score": i * 1.5} for i in range(8)]}).encode()
 
 
-def wrk(url, token=None):
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wrk(url, token=None, pid=None):
+    """rps, p99 ms, non-2xx count, and the CPU µs per request spent by `pid` (None: not asked)."""
+    before = cpu_ticks(pid) if pid else 0
     cmd = ["wrk", "-t", str(THREADS), "-c", str(CONN), "-d", f"{DUR}s", "--latency", url]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
@@ -36,7 +45,11 @@ def wrk(url, token=None):
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p99, int(errors.group(1)) if errors else 0
+    cpu = None
+    if pid:
+        n = int(re.search(r"(\d+) requests in", out).group(1))
+        cpu = (cpu_ticks(pid) - before) * 1e6 / os.sysconf("SC_CLK_TCK") / max(n, 1)
+    return rps, p99, int(errors.group(1)) if errors else 0, cpu
 
 
 def main():
@@ -65,9 +78,11 @@ def main():
     res = {t: [] for t in targets}
     for r in range(R):
         for name, (url, tok) in targets.items():
-            res[name].append(wrk(url, tok))
+            res[name].append(wrk(url, tok, gw.proc.pid if name == "phigate" else None))
+            cpu = res[name][-1][3]
             print(f"round {r + 1} {name:12s} rps={res[name][-1][0]:.0f} "
-                  f"p99={res[name][-1][1]:.2f}ms non2xx={res[name][-1][2]}", flush=True)
+                  f"p99={res[name][-1][1]:.2f}ms non2xx={res[name][-1][2]}"
+                  + (f" phigate-cpu={cpu:.1f}us/req" if cpu is not None else ""), flush=True)
     rc, out, err = gw.audit_verify()
     load = open("/proc/loadavg").read().split()[:3]
     lines = [f"bench/http: R={R} DUR={DUR}s wrk -t{THREADS} -c{CONN}, body {len(BODY)} bytes, "
@@ -79,6 +94,9 @@ def main():
         lines.append(f"{t:12s} {med[t]:10.0f} {med[t] / med['direct']:8.2f}x "
                      f"{med[t] / med['nginx-proxy']:8.2f}x "
                      f"{statistics.median(x[1] for x in v):7.2f} {sum(x[2] for x in v):6d}")
+    cpus = [x[3] for x in res["phigate"]]
+    lines.append(f"phigate CPU per request (all threads, user+sys): median "
+                 f"{statistics.median(cpus):.1f} us")
     lines.append(f"audit verify: rc={rc} {out.strip().splitlines()[-1] if out.strip() else err.strip()}")
     report = "\n".join(lines)
     print(report)

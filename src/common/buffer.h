@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <string_view>
 
 #include "common/bytes.h"
 
@@ -19,6 +20,10 @@ class Buffer {
   ByteSpan readable() const { return {data_.get() + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
+  std::string_view view() const {
+    return {reinterpret_cast<const char*>(data_.get()) + begin_, end_ - begin_};
+  }
+  void clear() { begin_ = end_ = 0; }
 
   void consume(size_t n) {
     begin_ += n;

@@ -25,11 +25,10 @@ void HttpSession::drop_upstream() {
 }
 
 awaitable<bool> HttpSession::read_upstream() {
-  size_t old = up_in_.size();
-  up_in_.resize(old + kReadChunk);
+  auto space = up_in_.prepare(kReadChunk);
   error_code ec;
-  size_t n = co_await upstream_->read_some(asio::buffer(up_in_.data() + old, kReadChunk), ec);
-  up_in_.resize(old + n);
+  size_t n = co_await upstream_->read_some(asio::buffer(space.data(), space.size()), ec);
+  up_in_.commit(n);
   co_return !ec && n > 0;
 }
 
@@ -111,8 +110,8 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
   for (;;) {
     size_t consumed = 0;
     http::ParseStatus st = http::ParseStatus::kBody;
-    st = parser_->feed(in_, consumed, piece);
-    in_.erase(0, consumed);
+    st = parser_->feed(in_.view(), consumed, piece);
+    in_.consume(consumed);
     if (st == http::ParseStatus::kError) {
       x.status = parser_->error().status;
       co_await refuse_malformed(parser_->error());
@@ -161,8 +160,8 @@ awaitable<bool> HttpSession::forward(Exchange& x) {
     // Body bytes that already arrived are parsed before anything goes upstream, so a framing
     // error sent along with the head (a bad chunk size) is refused with nothing forwarded.
     size_t consumed = 0;
-    auto st = parser_->feed(in_, consumed, x.body);
-    in_.erase(0, consumed);
+    auto st = parser_->feed(in_.view(), consumed, x.body);
+    in_.consume(consumed);
     if (st == http::ParseStatus::kError) {
       co_await refuse_malformed(parser_->error());
       co_return false;
@@ -226,8 +225,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
     http::ParseStatus st;
     for (;;) {
       size_t consumed = 0;
-      st = rp->feed(up_in_, consumed, body);
-      up_in_.erase(0, consumed);
+      st = rp->feed(up_in_.view(), consumed, body);
+      up_in_.consume(consumed);
       if (st != http::ParseStatus::kNeedMore) break;
       if (!co_await read_upstream()) {
         bool timed_out = timed_out_;
@@ -310,8 +309,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   std::string fail_why;
   if (!done) {
     size_t consumed = 0;
-    auto st = rp->feed(up_in_, consumed, body);
-    up_in_.erase(0, consumed);
+    auto st = rp->feed(up_in_.view(), consumed, body);
+    up_in_.consume(consumed);
     if (st == http::ParseStatus::kError) {
       failed = true;
       fail_why = "bad upstream body: " + rp->error().message;
@@ -359,8 +358,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
       break;
     }
     size_t consumed = 0;
-    auto st = rp->feed(up_in_, consumed, body);
-    up_in_.erase(0, consumed);
+    auto st = rp->feed(up_in_.view(), consumed, body);
+    up_in_.consume(consumed);
     if (st == http::ParseStatus::kError) {
       failed = true;
       fail_why = "bad upstream body: " + rp->error().message;

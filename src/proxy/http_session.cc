@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "proxy/http_body_mask.h"
 #include "proxy/http_hold.h"
+#include "proxy/strict_audit.h"
 
 namespace phigate::proxy {
 
@@ -48,6 +49,7 @@ HttpSession::HttpSession(net::tcp::socket sock, GatewayContext& ctx)
   error_code ec;
   auto ep = client_->socket().remote_endpoint(ec);
   if (!ec) client_ip_ = ep.address().to_string();
+  client_loopback_ = client_->peer_is_loopback();
 }
 
 HttpSession::~HttpSession() = default;
@@ -110,11 +112,10 @@ awaitable<void> HttpSession::run() {
 }
 
 awaitable<bool> HttpSession::read_client() {
-  size_t old = in_.size();
-  in_.resize(old + kReadChunk);
+  auto space = in_.prepare(kReadChunk);
   error_code ec;
-  size_t n = co_await client_->read_some(asio::buffer(in_.data() + old, kReadChunk), ec);
-  in_.resize(old + n);
+  size_t n = co_await client_->read_some(asio::buffer(space.data(), space.size()), ec);
+  in_.commit(n);
   co_return !ec && n > 0;
 }
 
@@ -154,17 +155,22 @@ bool HttpSession::record_request(Exchange& x, const char* decision) {
   e.rule = x.verdict.rule;
   e.approver = x.approver;
   e.message = x.verdict.message;
-  if (std::string_view(decision) == "allow" && ctx_.strict_audit) {
-    // Strict durability (DESIGN.md §4): the record is on disk before a byte goes upstream.
-    std::vector<audit::Event> batch;
-    batch.push_back(std::move(e));
-    auto seq = ctx_.audit->append_now(batch);
-    if (!seq) return false;
-    x.seq = *seq;
-    return true;
-  }
   ctx_.audit->append(std::move(e));
   return true;
+}
+
+awaitable<bool> HttpSession::record_allow(Exchange& x) {
+  if (!ctx_.strict_audit) co_return record_request(x, "allow");
+  audit::Event e = make_event(x, "http_request");
+  e.decision = "allow";
+  e.rule = x.verdict.rule;
+  e.approver = x.approver;
+  e.message = x.verdict.message;
+  // Strict durability (DESIGN.md §4): the record is on disk before a byte goes upstream.
+  auto seq = co_await append_strict(*ctx_.audit, std::move(e));
+  if (!seq) co_return false;
+  x.seq = *seq;
+  co_return true;
 }
 
 void HttpSession::record_result(Exchange& x, const char* status) {
@@ -265,7 +271,7 @@ awaitable<bool> HttpSession::authenticate(Exchange& x) {
     ctx_.audit->append(std::move(e));
   };
   http::Fields www;
-  if (!client_->is_tls() && !client_->peer_is_loopback() && !ctx_.allow_remote_cleartext) {
+  if (!client_->is_tls() && !client_loopback_ && !ctx_.allow_remote_cleartext) {
     fail("cleartext", "token over a non-TLS connection from a non-loopback address");
     www.add("WWW-Authenticate",
             "Bearer realm=\"phigate\", error=\"invalid_request\", error_description=\"use "
@@ -334,8 +340,8 @@ awaitable<bool> HttpSession::buffer_body(Exchange& x, uint64_t cap, bool& over_c
   }
   for (;;) {
     size_t consumed = 0;
-    auto st = parser_->feed(in_, consumed, x.body);
-    in_.erase(0, consumed);
+    auto st = parser_->feed(in_.view(), consumed, x.body);
+    in_.consume(consumed);
     if (st == http::ParseStatus::kError) {
       co_await refuse_malformed(parser_->error());
       co_return false;
@@ -467,7 +473,7 @@ awaitable<bool> HttpSession::handle_one() {
   std::string unused;
   for (;;) {
     size_t consumed = 0;
-    auto st = parser_->feed(in_, consumed, unused);
+    auto st = parser_->feed(in_.view(), consumed, unused);
     if (st == http::ParseStatus::kNeedMore) {
       if (!co_await read_client()) {
         if (!in_.empty() && !timed_out_) {
@@ -482,7 +488,7 @@ awaitable<bool> HttpSession::handle_one() {
       co_await refuse_malformed(parser_->error());
       co_return false;
     }
-    in_.erase(0, consumed);
+    in_.consume(consumed);
     break;
   }
   ++requests_;
@@ -532,7 +538,7 @@ awaitable<bool> HttpSession::handle_one() {
     co_return co_await refuse(x, status, status == 413 ? "body_too_large" : "forbidden",
                               x.verdict.message, {}, extra);
   }
-  if (!record_request(x, "allow")) {
+  if (!co_await record_allow(x)) {
     co_return co_await refuse(x, 503, "audit_unavailable",
                               "the audit log cannot take the record; request refused");
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "audit/event.h"
+#include "common/buffer.h"
 #include "codec/http/parser.h"
 #include "codec/http/target.h"
 #include "proxy/context.h"
@@ -81,8 +82,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                               const http::Fields& extra = {}, std::string extra_json = {});
   net::awaitable<void> refuse_malformed(const http::ParseError& e);
   audit::Event make_event(const Exchange& x, const char* type) const;
-  // Records the request and its decision; false when strict audit could not make it durable.
+  // Records the request and its decision (not waiting for the commit).
   bool record_request(Exchange& x, const char* decision);
+  // Records an allowed request; in strict mode durably before it returns (false: not recorded,
+  // the request must not be forwarded).
+  net::awaitable<bool> record_allow(Exchange& x);
   void record_result(Exchange& x, const char* status);
   void arm(std::chrono::milliseconds d);
   void disarm();
@@ -103,9 +107,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string upstream_key_;
   bool upstream_reused_ = false;
   std::unique_ptr<http::RequestParser> parser_;
-  std::string in_;     // client bytes not yet parsed (may hold pipelined requests)
-  std::string up_in_;  // upstream bytes not yet parsed
+  Buffer in_;     // client bytes not yet parsed (may hold pipelined requests)
+  Buffer up_in_;  // upstream bytes not yet parsed
   std::string session_id_, client_addr_, client_ip_;
+  bool client_loopback_ = false;  // asked once: getpeername per request showed in profiles
   net::asio::steady_timer watchdog_;
   std::chrono::steady_clock::time_point deadline_;
   Phase phase_ = Phase::kClient;

@@ -1,0 +1,87 @@
+#include "proxy/strict_audit.h"
+
+#include <memory>
+#include <vector>
+
+namespace phigate::proxy {
+
+namespace asio = net::asio;
+
+namespace {
+
+// A suspended session: its completion handler, type-erased (Boost 1.74 has no
+// any_completion_handler), and where its result goes.
+struct Waiter {
+  virtual ~Waiter() = default;
+  virtual void resume() = 0;
+  Result<uint64_t>* out = nullptr;
+  size_t index = 0;  // position of its record in the batch
+};
+
+template <class Handler>
+struct WaiterFor final : Waiter {
+  explicit WaiterFor(Handler&& h) : handler(std::move(h)) {}
+  void resume() override {
+    // Posted, not called: resuming inline would run the session inside the flush.
+    auto ex = asio::get_associated_executor(handler);
+    asio::post(ex, std::move(handler));
+  }
+  Handler handler;
+};
+
+struct Batch {
+  audit::Log* log = nullptr;
+  std::vector<audit::Event> events;
+  std::vector<std::unique_ptr<Waiter>> waiters;
+  bool scheduled = false;
+
+  void flush() {
+    scheduled = false;
+    std::vector<audit::Event> ev;
+    std::vector<std::unique_ptr<Waiter>> ws;
+    ev.swap(events);
+    ws.swap(waiters);
+    audit::Log* l = log;
+    log = nullptr;
+    Result<uint64_t> r = l->append_now(ev);
+    for (auto& w : ws) {
+      *w->out = r ? Result<uint64_t>(*r + w->index) : Result<uint64_t>(r.error());
+      w->resume();
+    }
+    // Keep the capacity for the next turn (the vectors were moved out empty-handed).
+    ev.clear();
+    if (events.capacity() < ev.capacity()) events.swap(ev);
+  }
+};
+
+Batch& local_batch() {
+  thread_local Batch b;
+  return b;
+}
+
+}  // namespace
+
+net::awaitable<Result<uint64_t>> append_strict(audit::Log& log, audit::Event e) {
+  Batch& b = local_batch();
+  auto ex = co_await asio::this_coro::executor;
+  if (b.log != nullptr && b.log != &log) b.flush();  // one Log per batch (one per process, in fact)
+  Result<uint64_t> out = make_error("audit_closed", "strict audit batch was not committed");
+  const size_t index = b.events.size();
+  b.events.push_back(std::move(e));
+  b.log = &log;
+  co_await asio::async_initiate<decltype(net::use_awaitable), void()>(
+      [&](auto handler) {
+        auto w = std::make_unique<WaiterFor<decltype(handler)>>(std::move(handler));
+        w->out = &out;
+        w->index = index;
+        b.waiters.push_back(std::move(w));
+        if (!b.scheduled) {
+          b.scheduled = true;
+          asio::post(ex, [&b] { b.flush(); });
+        }
+      },
+      net::use_awaitable);
+  co_return out;
+}
+
+}  // namespace phigate::proxy
