@@ -201,6 +201,7 @@ Status Log::commit(std::deque<Item>& items, std::vector<Event>* direct, Scratch&
       for (Event& e : *direct) encode(e);
     }
     st = store_->append_encoded_refs(sc.batch, sc.lines, sc.line_ends);
+    sc.batch.clear();  // the pointers die with items/direct
   } catch (const std::exception& ex) {
     st = make_error("exception", ex.what());
   }
