@@ -1,14 +1,22 @@
 // Audit log throughput (issue 6 targets): durable events/s with strict durability and group
 // commit, and verification speed, on the real SQLite store in a temp dir.
 //
-//   audit_bench [--events N] [--threads T] [--sync normal|full]
+//   audit_bench [--events N] [--threads T] [--sync normal|full] [--rate R] [--verify 0|1]
+//
+// --rate R paces each writer thread to R statement/result pairs per second (0: as fast as
+// possible). The report then splits CPU per committed record by thread: the appending threads
+// (the proxy's io threads), audit-writer and audit-ingest, read from /proc/self/task/*/schedstat
+// (ns of CPU) so that the background threads' share is visible. Record building (make_event) is
+// timed separately and subtracted from the appenders' share, which is then audit's own cost.
 //
 // Writers: T threads each append statement/result pairs the way the PostgreSQL proxy does: the
 // statement with Log::append_now (durable in the journal before the call returns: strict), the
 // result fire-and-forget (Log::append), so concurrent committers share journal writes (group
 // commit). Records look like real ones (~650 bytes). Then the store is closed (everything
 // ingested into SQLite) and `audit verify`'s verify_log runs over it read-only.
+#include <pthread.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +24,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,17 +88,40 @@ double cpu_secs() {
   return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
+// CPU ns of every live thread of this process, summed by thread name.
+std::map<std::string, double> thread_cpu_ns() {
+  std::map<std::string, double> out;
+  for (const auto& d : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(d.path() / "comm"), sched(d.path() / "schedstat");
+    std::string name;
+    double ns = 0;
+    if (!std::getline(comm, name) || !(sched >> ns)) continue;
+    out[name] += ns;
+  }
+  return out;
+}
+
+double thread_cpu_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t events = 400000;
   int threads = 8;
   std::string sync = "normal";
+  double rate = 0;
+  bool verify = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--events") events = std::strtoull(argv[i + 1], nullptr, 10);
     if (a == "--threads") threads = std::atoi(argv[i + 1]);
     if (a == "--sync") sync = argv[i + 1];
+    if (a == "--rate") rate = std::strtod(argv[i + 1], nullptr);
+    if (a == "--verify") verify = std::string(argv[i + 1]) != "0";
   }
   auto dir = std::filesystem::temp_directory_path() /
              ("phigate-audit-bench-" + std::to_string(::getpid()));
@@ -110,21 +143,49 @@ int main(int argc, char** argv) {
     if (!log.open()) return 1;
     const uint64_t pairs_per_thread = events / 2 / static_cast<uint64_t>(threads);
     std::atomic<bool> failed{false};
+    std::atomic<double> appender_ns{0}, make_ns{0};
+    auto before = thread_cpu_ns();
     auto t0 = Clock::now();
     double c0 = cpu_secs();
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t) {
       ts.emplace_back([&, t] {
+        pthread_setname_np(pthread_self(), "bench-io");
+        // What building (and destroying) the two records costs, to subtract from this thread's
+        // CPU below: the proxy builds them too, but that is not the audit log's cost.
+        double m0 = thread_cpu_now();
+        for (uint64_t i = 0; i < 2000; ++i) {
+          audit::Event a = make_event(t, i, false), b = make_event(t, i, true);
+        }
+        // Paced runs time only one make_event (the result's) per pair.
+        make_ns.fetch_add((thread_cpu_now() - m0) / 2000 * pairs_per_thread / (rate > 0 ? 2 : 1));
+        // Paced, the thread's CPU would include sleeping and waking up, so only the audit calls
+        // are timed (minus what reading the clock costs).
+        double clock_ns = 0;
+        if (rate > 0) {
+          double k0 = thread_cpu_now();
+          for (int k = 0; k < 2000; ++k) (void)thread_cpu_now();
+          clock_ns = (thread_cpu_now() - k0) / 2000;
+        }
+        double c0 = thread_cpu_now(), paced_ns = 0;
         std::vector<audit::Event> batch(1);
+        const auto start = Clock::now();
         for (uint64_t i = 0; i < pairs_per_thread; ++i) {
+          if (rate > 0) {
+            std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
+                                                      std::chrono::duration<double>(i / rate)));
+          }
           batch[0] = make_event(t, i, false);
+          double p0 = rate > 0 ? thread_cpu_now() : 0;
           auto seq = log.append_now(batch);  // strict: durable before it returns
           if (!seq) {
             failed = true;
             return;
           }
           log.append(make_event(t, *seq, true));
+          if (rate > 0) paced_ns += thread_cpu_now() - p0 - clock_ns;
         }
+        appender_ns.fetch_add(rate > 0 ? paced_ns : thread_cpu_now() - c0);
       });
     }
     for (auto& th : ts) th.join();
@@ -132,6 +193,13 @@ int main(int argc, char** argv) {
     write_s = secs(Clock::now() - t0);
     double write_cpu = cpu_secs() - c0;
     written = log.last_seq();
+    // Let the background ingest take the last records (ingest_interval is 50 ms) before reading
+    // the threads' CPU.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto after = thread_cpu_ns();
+    auto delta = [&](const char* name) { return (after[name] - before[name]) / 1e3 / written; };
+    const double io_us = (appender_ns.load() - make_ns.load()) / 1e3 / written;
+    const double writer_us = delta("audit-writer"), ingest_us = delta("audit-ingest");
     if (failed) {
       std::fprintf(stderr, "append failed\n");
       return 1;
@@ -142,8 +210,17 @@ int main(int argc, char** argv) {
         "%.1f records per group commit; %.1f us CPU per event\n",
         static_cast<unsigned long long>(written), threads, sync.c_str(), write_s, written / write_s,
         st.batches ? double(st.records) / st.batches : 0.0, write_cpu * 1e6 / written);
+    std::printf(
+        "cpu per record (rate %s): appenders %.2f us (excl. %.2f us building events) + "
+        "audit-writer %.2f us + audit-ingest %.2f us = %.2f us\n",
+        rate > 0 ? (std::to_string(static_cast<int>(rate)) + "/s/thread").c_str() : "max", io_us,
+        make_ns.load() / 1e3 / written, writer_us, ingest_us, io_us + writer_us + ingest_us);
   }  // close: final checkpoint, everything ingested into SQLite
 
+  if (!verify) {
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
   auto ro = store::open_sqlite_audit_store_readonly(path);
   if (!ro) return 1;
   for (bool parallel : {false, true}) {

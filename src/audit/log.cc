@@ -156,12 +156,14 @@ void Log::append(Event e, Done done) {
 // Encoding buffers reused across batches so that, once warm, encoding allocates nothing but the
 // hash strings.
 struct Log::Scratch {
-  std::vector<Event> batch;
+  std::vector<const Event*> batch;  // the records being committed, in seq order
+  std::vector<size_t> line_ends;    // offset just past each record's '\n' in `lines`
   std::string canonical, lines;
   ChainHasher hasher;
 };
 
-Status Log::commit(std::deque<Item>& items, Scratch& sc, uint64_t& first_seq) {
+Status Log::commit(std::deque<Item>& items, std::vector<Event>* direct, Scratch& sc,
+                   uint64_t& first_seq) {
   uint64_t seq;
   std::string prev;
   bool poisoned;
@@ -173,13 +175,14 @@ Status Log::commit(std::deque<Item>& items, Scratch& sc, uint64_t& first_seq) {
   }
   first_seq = seq;
   if (poisoned) return make_error("audit_failed", "audit store failed; refusing further records");
+  const size_t count = items.size() + (direct ? direct->size() : 0);
   Status st = ok_status();
   sc.batch.clear();
-  sc.batch.reserve(items.size());
+  sc.batch.reserve(count);
+  sc.line_ends.clear();
   sc.lines.clear();
   try {
-    for (Item& it : items) {
-      Event& e = it.event;
+    auto encode = [&](Event& e) {
       e.seq = seq++;
       e.node_id = node_id_;
       e.prev_hash = std::move(prev);
@@ -189,15 +192,21 @@ Status Log::commit(std::deque<Item>& items, Scratch& sc, uint64_t& first_seq) {
       e.hash = sc.hasher.hash(e.prev_hash, sc.canonical);
       append_json_line(sc.canonical, hash_at, e.hash, sc.lines);
       sc.lines += '\n';
+      sc.line_ends.push_back(sc.lines.size());
       prev = e.hash;
-      sc.batch.push_back(std::move(e));
+      sc.batch.push_back(&e);
+    };
+    for (Item& it : items) encode(it.event);
+    if (direct) {
+      for (Event& e : *direct) encode(e);
     }
-    st = store_->append_encoded(sc.batch, sc.lines);
+    st = store_->append_encoded_refs(sc.batch, sc.lines, sc.line_ends);
+    sc.batch.clear();  // the pointers die with items/direct
   } catch (const std::exception& ex) {
     st = make_error("exception", ex.what());
   }
   if (!st.ok()) {
-    spdlog::error("audit: commit of {} records failed ({}: {}); failing closed", items.size(),
+    spdlog::error("audit: commit of {} records failed ({}: {}); failing closed", count,
                   st.error().code, st.error().message);
     st = make_error("audit_failed", "audit commit failed: " + st.error().message);
     std::lock_guard lk(mu_);
@@ -206,17 +215,15 @@ Status Log::commit(std::deque<Item>& items, Scratch& sc, uint64_t& first_seq) {
     std::lock_guard lk(mu_);
     next_seq_ = seq;
     prev_hash_ = prev;
-    stats_.records += items.size();
+    stats_.records += count;
     stats_.batches += 1;
   }
   if (st.ok() && ckpt_key_) {
     // Leaf = the stored line without its newline, exactly the bytes in SQLite's `record` column.
-    // JSON escapes control characters, so '\n' only ever ends a line.
-    std::string_view rest(sc.lines);
-    while (!rest.empty()) {
-      size_t nl = rest.find('\n');
-      tree_.append_leaf(rest.substr(0, nl));
-      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    size_t begin = 0;
+    for (size_t end : sc.line_ends) {
+      tree_.append_leaf(std::string_view(sc.lines).substr(begin, end - 1 - begin));
+      begin = end;
     }
     maybe_checkpoint(false);
   }
@@ -335,7 +342,7 @@ void Log::run() {
     }
     space_.notify_all();
     uint64_t first = 0;
-    Status st = items.empty() ? ok_status() : commit(items, sc, first);
+    Status st = items.empty() ? ok_status() : commit(items, nullptr, sc, first);
     finish(items, st, first);
   }
   std::lock_guard lk(mu_);
@@ -354,18 +361,12 @@ Result<uint64_t> Log::append_now(std::vector<Event>& events) {
     items.swap(queue_);
     ++busy_;
   }
-  space_.notify_all();
-  size_t queued = items.size();
-  for (Event& e : events) items.push_back(Item{std::move(e), nullptr});
+  if (!items.empty()) space_.notify_all();
+  const size_t queued = items.size();
   if (!inline_scratch_) inline_scratch_ = std::make_unique<Scratch>();
   uint64_t first = 0;
-  Status st = commit(items, *inline_scratch_, first);
-  // Hand the events back with seq/hash filled in, for callers that reference them.
-  auto& done_batch = inline_scratch_->batch;
-  if (st.ok() && done_batch.size() == items.size()) {
-    for (size_t i = 0; i < events.size(); ++i) events[i] = std::move(done_batch[queued + i]);
-  }
-  items.resize(queued);
+  // The events are encoded and stored where they are, and so come back with seq/hash filled in.
+  Status st = commit(items, &events, *inline_scratch_, first);
   finish(items, st, first);
   if (!st.ok()) return st.error();
   return first + queued;

@@ -78,7 +78,10 @@ class Log {
   struct Scratch;
   // Assigns seq and hashes to `items` in order and appends them to the store. Caller holds
   // commit_mu_; returns the first seq used.
-  Status commit(std::deque<Item>& items, Scratch& scratch, uint64_t& first_seq);
+  // `direct` (append_now) are committed after `items`, in place: they are neither moved into
+  // Items nor copied for the store.
+  Status commit(std::deque<Item>& items, std::vector<Event>* direct, Scratch& scratch,
+                uint64_t& first_seq);
   void finish(std::deque<Item>& items, const Status& st, uint64_t first_seq);
   // Signs and stores a checkpoint of the tree as it is now if it grew since the last one and
   // `force` or a trigger is due. Caller holds commit_mu_.

@@ -28,6 +28,17 @@ class Store {
     (void)lines;
     return append(batch);
   }
+  // append_encoded for a caller that keeps the records elsewhere (the Log's inline commit):
+  // batch[i] is record i and line_ends[i] the offset in `lines` just past its '\n', so neither the
+  // records nor the lines need to be copied or searched again. Default: copies into a vector.
+  virtual Status append_encoded_refs(const std::vector<const Event*>& batch, std::string_view lines,
+                                     const std::vector<size_t>& line_ends) {
+    (void)line_ends;
+    std::vector<Event> copy;
+    copy.reserve(batch.size());
+    for (const Event* e : batch) copy.push_back(*e);
+    return append_encoded(copy, lines);
+  }
   // The record with the highest seq, if any (to continue the chain after a restart).
   virtual Result<std::optional<Event>> last() = 0;
   // Calls fn for each record with seq >= from, in seq order, until fn returns false.

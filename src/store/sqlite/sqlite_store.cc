@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -35,58 +36,81 @@ Error tampered(uint64_t seq, const std::string& what) {
   return make_error("tampered", "seq " + std::to_string(seq) + ": " + what);
 }
 
-// Rows waiting for the background ingest, packed into one arena so that once the buffers are warm
-// a batch costs no allocation per record.
+// Rows waiting for the background ingest, packed into fixed-size blocks that are kept across
+// batches: once warm, a record costs no allocation, and a growing batch never reallocates (a single
+// growing string did: copying megabytes and faulting in fresh pages on the appending io thread).
 class Pending {
  public:
   bool empty() const { return rows_.empty(); }
   size_t size() const { return rows_.size(); }
   uint64_t last_seq() const { return static_cast<uint64_t>(rows_.back().seq); }
   void clear() {
-    arena_.clear();
     rows_.clear();
+    // Keep a few blocks warm; a burst's extra blocks go back to the allocator.
+    if (blocks_.size() > kKeepBlocks) blocks_.resize(kKeepBlocks);
+    for (Block& b : blocks_) b.used = 0;
+    cur_ = 0;
   }
-  void add(const Event& e, std::string_view line) {
-    Row r{static_cast<int64_t>(e.seq), e.time_ns, arena_.size(), {}};
-    put(r, 0, line);
-    put(r, 1, e.hash);
-    put(r, 2, e.session_id);
-    put(r, 3, e.type);
-    put(r, 4, e.sub);
-    put(r, 5, e.resource);
+  void add(const audit::Event& e, std::string_view line) {
+    // Column copies hold what the record holds, i.e. the sanitized text (the line already is).
+    std::string_view f[6] = {line, e.hash, e.session_id, e.type, e.sub, e.resource};
+    std::string fixed[6];
+    size_t total = 0;
+    for (int i = 0; i < 6; ++i) {
+      if (i > 0 && !audit::is_valid_utf8(f[i])) {
+        fixed[i] = audit::sanitize_utf8(f[i]);
+        f[i] = fixed[i];
+      }
+      total += f[i].size();
+    }
+    Row r{static_cast<int64_t>(e.seq), e.time_ns, reserve(total), {}};
+    char* p = r.data;
+    for (int i = 0; i < 6; ++i) {
+      if (!f[i].empty()) std::memcpy(p, f[i].data(), f[i].size());
+      p += f[i].size();
+      r.len[i] = f[i].size();
+    }
     rows_.push_back(r);
   }
-  // Views into the arena: valid until the next add() or clear().
+  // Views into the blocks: valid until the next clear().
   void views(std::vector<RowView>& out) const {
     out.clear();
     for (const Row& r : rows_) {
       std::string_view f[6];
-      size_t off = r.off;
+      const char* p = r.data;
       for (int i = 0; i < 6; ++i) {
-        f[i] = std::string_view(arena_).substr(off, r.len[i]);
-        off += r.len[i];
+        f[i] = std::string_view(p, r.len[i]);
+        p += r.len[i];
       }
       out.push_back(RowView{r.seq, r.time_ns, f[2], f[3], f[4], f[5], f[0], f[1]});
     }
   }
 
  private:
+  static constexpr size_t kBlockSize = size_t(256) << 10;
+  static constexpr size_t kKeepBlocks = 32;
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t cap = 0, used = 0;
+  };
   struct Row {
     int64_t seq, time_ns;
-    size_t off;
+    char* data;
     size_t len[6];  // record, hash, session_id, type, sub, resource
   };
-  // Column copies hold what the record holds, i.e. the sanitized text.
-  void put(Row& r, int i, std::string_view v) {
-    size_t before = arena_.size();
-    if (i == 0 || audit::is_valid_utf8(v)) {
-      arena_.append(v);
-    } else {
-      arena_ += audit::sanitize_utf8(v);
+  char* reserve(size_t n) {
+    while (cur_ < blocks_.size() && blocks_[cur_].cap - blocks_[cur_].used < n) ++cur_;
+    if (cur_ == blocks_.size()) {
+      const size_t cap = std::max(n, kBlockSize);
+      blocks_.push_back(Block{std::make_unique_for_overwrite<char[]>(cap), cap, 0});
     }
-    r.len[i] = arena_.size() - before;
+    Block& b = blocks_[cur_];
+    char* p = b.data.get() + b.used;
+    b.used += n;
+    return p;
   }
-  std::string arena_;
+  std::vector<Block> blocks_;
+  size_t cur_ = 0;  // the block being filled; those before it are full enough
   std::vector<Row> rows_;
 };
 
@@ -152,53 +176,28 @@ class SqliteAuditStore final : public audit::Store {
   }
 
   Status append_encoded(const std::vector<Event>& batch, std::string_view lines) override {
-    if (readonly_) return make_error("store", "audit store opened read-only");
-    if (batch.empty()) return ok_status();
-    if (auto st = check_batch(batch, lines); !st.ok()) return st;
-    if (broken_.load(std::memory_order_acquire)) return broken_error();
-    if (in_memory_) return insert_now(batch);
-    if (fd_ < 0) {
-      if (auto st = open_journal(batch.front().seq); !st.ok()) return fail(st.error());
+    refs_.clear();
+    for (const Event& e : batch) refs_.push_back(&e);
+    if (auto st = split_lines(lines, batch.size()); !st.ok()) return st;
+    return append_lines(refs_, lines);
+  }
+
+  Status append_encoded_refs(const std::vector<const Event*>& batch, std::string_view lines,
+                             const std::vector<size_t>& line_ends) override {
+    if (line_ends.size() != batch.size() ||
+        (!line_ends.empty() && line_ends.back() != lines.size())) {
+      return make_error("store", "encoded batch does not hold one line per record");
     }
-    if (auto st = journal::write_all(fd_, lines); !st.ok()) {
-      // Cut the partial batch off so the file stays a sequence of whole lines; the log fails
-      // closed from here on anyway.
-      if (::ftruncate(fd_, static_cast<off_t>(cur_bytes_)) != 0) {
-        spdlog::error("audit: cannot cut a failed journal write: {}", std::strerror(errno));
+    line_views_.clear();
+    size_t begin = 0;
+    for (size_t end : line_ends) {
+      if (end <= begin || end > lines.size() || lines[end - 1] != '\n') {
+        return make_error("store", "encoded batch does not hold one line per record");
       }
-      return fail(st.error());
+      line_views_.push_back(lines.substr(begin, end - 1 - begin));
+      begin = end;
     }
-    if (opts_.sync == "full" && ::fdatasync(fd_) != 0) {
-      return fail(
-          make_error("store", std::string("fdatasync audit journal: ") + std::strerror(errno)));
-    }
-    // Durable from here on. The rest only schedules the SQLite copy.
-    last_seq_ = batch.back().seq;
-    cur_bytes_ += lines.size();
-    const bool rotate = cur_bytes_ >= opts_.journal_rotate_bytes;
-    bool wake;
-    {
-      std::unique_lock lk(mu_);
-      const size_t before = pending_.size();
-      for (size_t i = 0; i < batch.size(); ++i) pending_.add(batch[i], line_views_[i]);
-      // Wake the ingest thread only on the edges it waits for, not on every batch.
-      wake =
-          before == 0 || (before < opts_.ingest_records && pending_.size() >= opts_.ingest_records);
-      if (rotate) sealed_.push_back(Sealed{cur_path_, last_seq_});
-      // Backpressure: if SQLite cannot keep up, memory must not grow without bound. Waiting here
-      // stalls the Log's writer, whose bounded queue then pushes back on appenders.
-      if (ingest_thread_.joinable() && pending_.size() >= max_pending()) {
-        cv_.notify_one();
-        idle_.wait(lk, [&] { return pending_.size() < max_pending() || broken_msg_; });
-      }
-    }
-    if (wake) cv_.notify_one();
-    if (rotate) {
-      ::close(fd_);
-      fd_ = -1;
-      cur_path_.clear();
-    }
-    return ok_status();
+    return append_lines(batch, lines);
   }
 
   Result<std::optional<Event>> last() override {
@@ -315,18 +314,73 @@ class SqliteAuditStore final : public audit::Store {
 
   size_t max_pending() const { return std::max<size_t>(opts_.ingest_records, 1) * 20; }
 
+  // append_encoded with line_views_ already split: one view per record of `lines`.
+  Status append_lines(const std::vector<const Event*>& batch, std::string_view lines) {
+    if (readonly_) return make_error("store", "audit store opened read-only");
+    if (batch.empty()) return ok_status();
+    if (auto st = check_seqs(batch); !st.ok()) return st;
+    if (broken_.load(std::memory_order_acquire)) return broken_error();
+    if (in_memory_) return insert_now(batch);
+    if (fd_ < 0) {
+      if (auto st = open_journal(batch.front()->seq); !st.ok()) return fail(st.error());
+    }
+    if (auto st = journal::write_all(fd_, lines); !st.ok()) {
+      // Cut the partial batch off so the file stays a sequence of whole lines; the log fails
+      // closed from here on anyway.
+      if (::ftruncate(fd_, static_cast<off_t>(cur_bytes_)) != 0) {
+        spdlog::error("audit: cannot cut a failed journal write: {}", std::strerror(errno));
+      }
+      return fail(st.error());
+    }
+    if (opts_.sync == "full" && ::fdatasync(fd_) != 0) {
+      return fail(
+          make_error("store", std::string("fdatasync audit journal: ") + std::strerror(errno)));
+    }
+    // Durable from here on. The rest only schedules the SQLite copy.
+    last_seq_ = batch.back()->seq;
+    cur_bytes_ += lines.size();
+    const bool rotate = cur_bytes_ >= opts_.journal_rotate_bytes;
+    bool wake;
+    {
+      std::unique_lock lk(mu_);
+      const size_t before = pending_.size();
+      for (size_t i = 0; i < batch.size(); ++i) pending_.add(*batch[i], line_views_[i]);
+      // Wake the ingest thread only on the edges it waits for, not on every batch.
+      wake =
+          before == 0 || (before < opts_.ingest_records && pending_.size() >= opts_.ingest_records);
+      if (rotate) sealed_.push_back(Sealed{cur_path_, last_seq_});
+      // Backpressure: if SQLite cannot keep up, memory must not grow without bound. Waiting here
+      // stalls the Log's writer, whose bounded queue then pushes back on appenders.
+      if (ingest_thread_.joinable() && pending_.size() >= max_pending()) {
+        cv_.notify_one();
+        idle_.wait(lk, [&] { return pending_.size() < max_pending() || broken_msg_; });
+      }
+    }
+    if (wake) cv_.notify_one();
+    if (rotate) {
+      ::close(fd_);
+      fd_ = -1;
+      cur_path_.clear();
+    }
+    return ok_status();
+  }
+
   // Seqs must rise strictly from the last appended record (a duplicate would only fail later, in
-  // the background ingest, after the record was acknowledged), and `lines` must hold one line per
-  // record.
-  Status check_batch(const std::vector<Event>& batch, std::string_view lines) {
+  // the background ingest, after the record was acknowledged).
+  Status check_seqs(const std::vector<const Event*>& batch) {
     uint64_t min = last_seq_ + 1;
-    for (const Event& e : batch) {
-      if (e.seq < min || e.seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        return make_error("store", "audit seq " + std::to_string(e.seq) + " out of order (last " +
+    for (const Event* e : batch) {
+      if (e->seq < min || e->seq > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return make_error("store", "audit seq " + std::to_string(e->seq) + " out of order (last " +
                                        std::to_string(last_seq_) + ")");
       }
-      min = e.seq + 1;
+      min = e->seq + 1;
     }
+    return ok_status();
+  }
+
+  // Splits `lines` into line_views_; it must hold one line per record.
+  Status split_lines(std::string_view lines, size_t records) {
     line_views_.clear();
     size_t pos = 0;
     while (pos < lines.size()) {
@@ -335,7 +389,7 @@ class SqliteAuditStore final : public audit::Store {
       line_views_.push_back(lines.substr(pos, nl - pos));
       pos = nl + 1;
     }
-    if (pos != lines.size() || line_views_.size() != batch.size()) {
+    if (pos != lines.size() || line_views_.size() != records) {
       return make_error("store", "encoded batch does not hold one line per record");
     }
     return ok_status();
@@ -371,12 +425,12 @@ class SqliteAuditStore final : public audit::Store {
                                    (broken_msg_ ? broken_msg_->message : std::string("?")));
   }
 
-  Status insert_now(const std::vector<Event>& batch) {
-    for (size_t i = 0; i < batch.size(); ++i) pending_.add(batch[i], line_views_[i]);
+  Status insert_now(const std::vector<const Event*>& batch) {
+    for (size_t i = 0; i < batch.size(); ++i) pending_.add(*batch[i], line_views_[i]);
     pending_.views(views_);
     Status st = table_->insert(views_);
     pending_.clear();
-    if (st.ok()) last_seq_ = batch.back().seq;
+    if (st.ok()) last_seq_ = batch.back()->seq;
     return st;
   }
 
@@ -512,6 +566,7 @@ class SqliteAuditStore final : public audit::Store {
   uint64_t last_seq_ = 0;
   std::string encoded_;
   std::vector<std::string_view> line_views_;
+  std::vector<const Event*> refs_;
 
   std::mutex db_mu_;  // the SQLite connection: ingest vs. last()/scan() on the writing store
 
@@ -551,6 +606,9 @@ Result<std::unique_ptr<audit::Store>> open_sqlite_audit_store(const std::string&
                                                               const std::string& sync) {
   SqliteOptions opts;
   opts.sync = sync;
+  if (const char* x = getenv("PHIGATE_EXP_INTERVAL"))
+    opts.ingest_interval = std::chrono::milliseconds(atoi(x));
+  if (const char* x = getenv("PHIGATE_EXP_RECORDS")) opts.ingest_records = atoi(x);
   return open_impl(path, opts, /*readonly=*/false);
 }
 

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "audit/canonical.h"
 #include "audit/log.h"
 #include "store/sqlite/journal.h"
 #include "store/sqlite/sqlite_store.h"
@@ -308,6 +309,44 @@ TEST(Journal, EveryAcknowledgedRecordSurvivesKillNine) {
   }
   EXPECT_EQ(journal_files(path), 0u);
   EXPECT_EQ(verify(path), "ok " + std::to_string(count + 1));
+}
+
+// The Log's inline commit hands the store pointers and line offsets (append_encoded_refs) instead
+// of a vector and lines to split: same journal and rows, and offsets that do not describe one line
+// per record are refused before anything is written.
+TEST(Journal, AppendEncodedRefsStoresTheSameRecords) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  {
+    auto st = open_sqlite_audit_store(path);
+    ASSERT_TRUE(st.ok());
+    audit::Log log(std::move(*st), "node-1");
+    ASSERT_TRUE(log.open().ok());
+    std::vector<Event> batch = {ev(1), ev(2)};
+    auto first = log.append_now(batch);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(*first, 1u);
+    EXPECT_EQ(batch[1].seq, 2u);  // handed back with seq and hash filled in
+    EXPECT_EQ(batch[1].prev_hash, batch[0].hash);
+    log.append(ev(3));
+    std::vector<Event> one = {ev(4)};
+    ASSERT_TRUE(log.append_now(one).ok());
+    EXPECT_EQ(one[0].seq, 4u);  // the lazily queued record went first
+    log.close();
+  }
+  EXPECT_EQ(verify(path), "ok 4");
+  EXPECT_EQ(sqlite_rows(path), 4);
+
+  auto st = open_sqlite_audit_store(path);
+  ASSERT_TRUE(st.ok());
+  Event e = ev(5);
+  e.seq = 5;
+  e.hash = std::string(64, 'a');
+  std::string line = audit::to_json_line(e) + "\n";
+  std::vector<const Event*> refs = {&e};
+  EXPECT_FALSE((*st)->append_encoded_refs(refs, line, {line.size() - 1}).ok());
+  EXPECT_FALSE((*st)->append_encoded_refs(refs, line, {}).ok());
+  EXPECT_FALSE((*st)->append_encoded_refs(refs, line + line, {line.size()}).ok());
 }
 
 }  // namespace
