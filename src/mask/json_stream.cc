@@ -1,5 +1,9 @@
-#include "common/json_text.h"
 #include "mask/json_stream.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "common/json_text.h"
 
 namespace phigate::mask {
 
@@ -75,7 +79,27 @@ std::string default_label(const std::vector<JsonPathSeg>& path) {
   return "masked";
 }
 
-JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) {}
+JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config)
+    : cfg_(config), rule_counts_(config.rules.size(), 0) {
+  rule_len_.reserve(cfg_.rules.size());
+  for (const JsonRule& r : cfg_.rules) {
+    bool descend = std::any_of(r.path.begin(), r.path.end(), [](const JsonPathSeg& s) {
+      return s.kind == JsonPathSeg::kDescend;
+    });
+    rule_len_.push_back(descend ? SIZE_MAX : r.path.size());
+  }
+  if (cfg_.engine) detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
+}
+
+const std::map<std::string, uint64_t>& JsonStreamMasker::counts() const {
+  counts_.clear();
+  for (size_t i = 0; i < rule_counts_.size(); ++i)
+    if (rule_counts_[i]) counts_["json:" + cfg_.rules[i].path_text] += rule_counts_[i];
+  for (size_t i = 0; i < detector_counts_.size(); ++i)
+    if (detector_counts_[i]) counts_[cfg_.engine->detector_names()[i]] += detector_counts_[i];
+  if (oversize_count_) counts_["OVERSIZE"] += oversize_count_;
+  return counts_;
+}
 
 bool JsonStreamMasker::fail(const char* why) {
   if (!dead_) error_ = why;
@@ -83,10 +107,38 @@ bool JsonStreamMasker::fail(const char* why) {
   return false;
 }
 
+namespace {
+
+// json_path_matches for a pattern without a descendant segment and of the path's length: segment
+// k against element k, compared from the innermost member out (the last key differs most often).
+bool matches_fixed(const std::vector<JsonPathSeg>& pat, const std::vector<JsonPathElem>& path) {
+  for (size_t k = pat.size(); k-- > 0;) {
+    const JsonPathSeg& s = pat[k];
+    const JsonPathElem& e = path[k];
+    switch (s.kind) {
+      case JsonPathSeg::kKey:
+        if (e.is_index || e.key != s.key) return false;
+        break;
+      case JsonPathSeg::kIndex:
+        if (!e.is_index || e.index != s.index) return false;
+        break;
+      default:  // kAnyKey, kAnyIndex: any element (as json_path_matches)
+        break;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 int JsonStreamMasker::rule_for_value() const {
   if (!stack_.empty() && stack_.back().rule >= 0) return stack_.back().rule;
   for (size_t i = 0; i < cfg_.rules.size(); ++i) {
-    if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
+    if (rule_len_[i] == SIZE_MAX) {
+      if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
+    } else if (rule_len_[i] == path_.size() && matches_fixed(cfg_.rules[i].path, path_)) {
+      return static_cast<int>(i);
+    }
   }
   return -1;
 }
@@ -107,6 +159,7 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
     case '"':
       string_is_key_ = false;
       oversize_ = false;
+      raw_escaped_ = false;
       raw_.clear();
       string_passthrough_ = value_rule_ < 0 && cfg_.engine == nullptr;
       if (string_passthrough_) out += '"';
@@ -125,9 +178,11 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
 bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
   out.clear();
   for (size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c != '\\') {
-      out += c;
+    if (raw[i] != '\\') {  // the run up to the next escape in one append
+      size_t e = raw.find('\\', i);
+      if (e == std::string_view::npos) e = raw.size();
+      out.append(raw.substr(i, e - i));
+      i = e - 1;
       continue;
     }
     if (++i >= raw.size()) return false;
@@ -202,15 +257,26 @@ void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, 
   } else {
     append_json_string(out, masked_);
   }
-  ++counts_["json:" + r.path_text];
+  ++rule_counts_[static_cast<size_t>(rule)];
 }
 
-bool JsonStreamMasker::end_string(std::string& out) {
+bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) {
+  if (!raw_escaped_) {
+    value = raw;  // nothing to unescape: decode_string would copy it unchanged
+    return true;
+  }
+  if (!decode_string(raw, decoded_)) return false;
+  value = decoded_;
+  return true;
+}
+
+bool JsonStreamMasker::end_string(std::string_view raw, std::string& out) {
   if (string_is_key_) {
-    if (!decode_string(raw_, decoded_)) return fail("bad escape in a JSON key");
-    path_.back().key = decoded_;
+    std::string_view key;
+    if (!unescaped(raw, key)) return fail("bad escape in a JSON key");
+    path_.back().key.assign(key);  // reuses the element's capacity
     out += '"';
-    out += raw_;
+    out += raw;
     out += '"';
     state_ = State::kColon;
     return true;
@@ -218,30 +284,28 @@ bool JsonStreamMasker::end_string(std::string& out) {
   if (string_passthrough_) {
     out += '"';
   } else if (value_rule_ >= 0) {
-    if (oversize_) {
-      decoded_.clear();  // the value is gone; a rule replaces it whole anyway
-    } else if (!decode_string(raw_, decoded_)) {
-      return fail("bad escape in a JSON string");
-    }
-    emit_replacement(value_rule_, decoded_, true, out);
+    std::string_view value;  // when oversize the value is gone; a rule replaces it whole anyway
+    if (!oversize_ && !unescaped(raw, value)) return fail("bad escape in a JSON string");
+    emit_replacement(value_rule_, value, true, out);
   } else if (oversize_) {
     // Too long to scan whole: replaced rather than passed unscanned (fail closed).
     out += "\"[OVERSIZE]\"";
-    ++counts_["OVERSIZE"];
+    ++oversize_count_;
   } else {
-    if (!decode_string(raw_, decoded_)) return fail("bad escape in a JSON string");
+    std::string_view value;
+    if (!unescaped(raw, value)) return fail("bad escape in a JSON string");
     findings_.clear();
-    if (!cfg_.engine->scan(decoded_, findings_)) return fail("detector scan failed");
+    if (!cfg_.engine->scan(value, findings_)) return fail("detector scan failed");
     if (findings_.empty()) {
       out += '"';
-      out += raw_;
+      out += raw;
       out += '"';
     } else {
       ActionOptions o;
       o.action = cfg_.detector_action;
       o.hmac_key = cfg_.hmac_key;
-      for (const Finding& f : findings_) ++counts_[std::string(f.name)];
-      if (apply_findings(decoded_, findings_, o, masked_) == Applied::kNull) {
+      for (const Finding& f : findings_) ++detector_counts_[f.detector];
+      if (apply_findings(value, findings_, o, masked_) == Applied::kNull) {
         out += "null";
       } else {
         append_json_string(out, masked_);
@@ -285,6 +349,11 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
             if (string_is_key_) return fail("JSON key too long");
             oversize_ = true;
             raw_.clear();
+          } else if (raw_.empty() && j < in.size() && in[j] == '"') {
+            // The whole string is in this piece: used where it lies, not copied into raw_.
+            i = j + 1;
+            if (!end_string(run, out)) return false;
+            continue;
           } else {
             raw_.append(run);
           }
@@ -293,12 +362,14 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         if (i == in.size()) continue;  // the string goes on in the next piece
         c = in[i++];
         if (c == '"') {
-          if (!end_string(out)) return false;
+          if (!end_string(raw_, out)) return false;
         } else if (c == '\\') {
-          if (string_passthrough_)
+          if (string_passthrough_) {
             out += c;
-          else if (!oversize_)
+          } else if (!oversize_) {
             raw_ += c;
+            raw_escaped_ = true;
+          }
           state_ = State::kEscape;
         } else {
           return fail("control character in a JSON string");
@@ -361,6 +432,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           string_is_key_ = true;
           string_passthrough_ = false;
           oversize_ = false;
+          raw_escaped_ = false;
           raw_.clear();
           state_ = State::kString;
         } else {

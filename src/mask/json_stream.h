@@ -49,7 +49,9 @@ class JsonStreamMasker {
   bool feed(std::string_view in, std::string& out);
   // End of input: the text must be complete. Appends what was held (a trailing number).
   bool finish(std::string& out);
-  const std::map<std::string, uint64_t>& counts() const { return counts_; }
+  // What was masked, by "json:<rule path>", detector name or "OVERSIZE". Built from flat
+  // counters on each call: call it again after feeding more.
+  const std::map<std::string, uint64_t>& counts() const;
   const std::string& error() const { return error_; }
 
  private:
@@ -72,10 +74,13 @@ class JsonStreamMasker {
 
   bool fail(const char* why);
   bool begin_value(char c, std::string& out);
-  bool end_string(std::string& out);
+  bool end_string(std::string_view raw, std::string& out);  // raw: the string as sent
   bool end_literal(std::string& out);
   void after_value();
   int rule_for_value() const;
+  // The current string (`raw`) unescaped: raw itself when it has no '\\', else decoded_. False
+  // on a bad escape.
+  bool unescaped(std::string_view raw, std::string_view& value);
   void emit_replacement(int rule, std::string_view value, bool is_string, std::string& out);
   static bool decode_string(std::string_view raw, std::string& out);
 
@@ -86,12 +91,20 @@ class JsonStreamMasker {
   bool string_is_key_ = false;
   bool string_passthrough_ = false;  // nothing can mask it: bytes go straight out
   bool oversize_ = false;
+  bool raw_escaped_ = false;  // raw_ holds a '\\': it must be decoded (else decoded == raw)
   int value_rule_ = -1;
   std::string raw_;      // the current string (between the quotes, escaped) or literal
   std::string decoded_;  // scratch
   std::string masked_;   // scratch
   std::vector<Finding> findings_;
-  std::map<std::string, uint64_t> counts_;
+  // Rules without a descendant segment match paths of one length only: their length, or
+  // SIZE_MAX, per rule (checked before json_path_matches).
+  std::vector<size_t> rule_len_;
+  // Counts per rule, per engine detector and for OVERSIZE; counts() turns them into counts_.
+  std::vector<uint64_t> rule_counts_;
+  std::vector<uint64_t> detector_counts_;
+  uint64_t oversize_count_ = 0;
+  mutable std::map<std::string, uint64_t> counts_;
   std::string error_;
   bool dead_ = false;
 };

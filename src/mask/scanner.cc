@@ -333,6 +333,38 @@ class Scanner {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> prefilter_off{false};
+}
+
+void disable_prefilter_for_tests(bool on) { prefilter_off.store(on, std::memory_order_relaxed); }
+
+bool may_find_builtins(std::string_view text, const BuiltinSet& set) {
+  if (prefilter_off.load(std::memory_order_relaxed)) return true;
+  const bool email = set.on(Kind::kEmail), ipv6 = set.on(Kind::kIpv6);
+  const size_t need = set.min_digits;
+  size_t digits = 0, i = 0;
+#if defined(__SSE2__)
+  const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+  const __m128i at = email ? _mm_set1_epi8('@') : _mm_setzero_si128();  // NUL: never an anchor
+  const __m128i colon = ipv6 ? _mm_set1_epi8(':') : _mm_setzero_si128();
+  for (; i + 16 <= text.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+    digits += static_cast<size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_epi8(d))));
+    __m128i a = _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, colon));
+    // A NUL byte matches the zero vector of a disabled anchor: then just scan (never wrong).
+    if (_mm_movemask_epi8(a) != 0 || digits >= need) return true;
+  }
+#endif
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    digits += is_digit(c) ? 1 : 0;
+    if ((email && c == '@') || (ipv6 && c == ':')) return true;
+  }
+  return digits >= need;
+}
+
 void force_sse2_for_tests(bool on) {
 #if defined(__x86_64__)
   force_sse2.store(on, std::memory_order_relaxed);
