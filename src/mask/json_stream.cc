@@ -1,7 +1,12 @@
 #include "mask/json_stream.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/json_text.h"
 
@@ -66,6 +71,26 @@ bool literal_char(char c) {
          c == '-' || c == '.';
 }
 
+// The end of the run of plain string characters (not '"', '\\' or a control) from in[i].
+size_t plain_run_end(std::string_view in, size_t i) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  for (; i + 16 <= in.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in.data() + i));
+    __m128i stop =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                     _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));  // unsigned v <= 0x1f
+    if (int bits = _mm_movemask_epi8(stop))
+      return i + static_cast<size_t>(std::countr_zero(static_cast<unsigned>(bits)));
+  }
+#endif
+  while (i < in.size() && in[i] != '"' && in[i] != '\\' &&
+         static_cast<unsigned char>(in[i]) >= 0x20)
+    ++i;
+  return i;
+}
+
 constexpr size_t kMaxLiteral = 512;
 constexpr size_t kMaxKey = 4096;
 
@@ -79,22 +104,25 @@ std::string default_label(const std::vector<JsonPathSeg>& path) {
   return "masked";
 }
 
-JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config)
-    : cfg_(config), rule_counts_(config.rules.size(), 0) {
-  rule_len_.reserve(cfg_.rules.size());
+JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) {
+  rules_.reserve(cfg_.rules.size());
   for (const JsonRule& r : cfg_.rules) {
     bool descend = std::any_of(r.path.begin(), r.path.end(), [](const JsonPathSeg& s) {
       return s.kind == JsonPathSeg::kDescend;
     });
-    rule_len_.push_back(descend ? SIZE_MAX : r.path.size());
+    if (descend) descend_rules_.push_back(rules_.size());
+    rules_.push_back({descend ? SIZE_MAX : r.path.size(), 0});
   }
+  stack_.reserve(8);  // one allocation each for most documents' depth
+  path_.reserve(8);
+  many_rules_ = cfg_.rules.size() > 64;
   if (cfg_.engine) detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
 }
 
 const std::map<std::string, uint64_t>& JsonStreamMasker::counts() const {
   counts_.clear();
-  for (size_t i = 0; i < rule_counts_.size(); ++i)
-    if (rule_counts_[i]) counts_["json:" + cfg_.rules[i].path_text] += rule_counts_[i];
+  for (size_t i = 0; i < rules_.size(); ++i)
+    if (rules_[i].count) counts_["json:" + cfg_.rules[i].path_text] += rules_[i].count;
   for (size_t i = 0; i < detector_counts_.size(); ++i)
     if (detector_counts_[i]) counts_[cfg_.engine->detector_names()[i]] += detector_counts_[i];
   if (oversize_count_) counts_["OVERSIZE"] += oversize_count_;
@@ -109,38 +137,71 @@ bool JsonStreamMasker::fail(const char* why) {
 
 namespace {
 
-// json_path_matches for a pattern without a descendant segment and of the path's length: segment
-// k against element k, compared from the innermost member out (the last key differs most often).
-bool matches_fixed(const std::vector<JsonPathSeg>& pat, const std::vector<JsonPathElem>& path) {
-  for (size_t k = pat.size(); k-- > 0;) {
-    const JsonPathSeg& s = pat[k];
-    const JsonPathElem& e = path[k];
-    switch (s.kind) {
-      case JsonPathSeg::kKey:
-        if (e.is_index || e.key != s.key) return false;
-        break;
-      case JsonPathSeg::kIndex:
-        if (!e.is_index || e.index != s.index) return false;
-        break;
-      default:  // kAnyKey, kAnyIndex: any element (as json_path_matches)
-        break;
-    }
+// One segment (not kDescend) against one path element, as json_path_matches compares them.
+bool seg_matches(const JsonPathSeg& s, const JsonPathElem& e) {
+  switch (s.kind) {
+    case JsonPathSeg::kKey:
+      return !e.is_index && e.key == s.key;
+    case JsonPathSeg::kIndex:
+      return e.is_index && e.index == s.index;
+    default:  // kAnyKey, kAnyIndex: any element
+      return true;
   }
+}
+
+// json_path_matches for a pattern without a descendant segment: its first n segments against the
+// path's first n elements, from the innermost out (the last key differs most often).
+bool prefix_matches(const std::vector<JsonPathSeg>& pat, const std::vector<JsonPathElem>& path,
+                    size_t n) {
+  for (size_t k = n; k-- > 0;)
+    if (!seg_matches(pat[k], path[k])) return false;
   return true;
 }
 
 }  // namespace
 
 int JsonStreamMasker::rule_for_value() const {
-  if (!stack_.empty() && stack_.back().rule >= 0) return stack_.back().rule;
-  for (size_t i = 0; i < cfg_.rules.size(); ++i) {
-    if (rule_len_[i] == SIZE_MAX) {
-      if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
-    } else if (rule_len_[i] == path_.size() && matches_fixed(cfg_.rules[i].path, path_)) {
-      return static_cast<int>(i);
+  if (!stack_.empty()) {
+    const Frame& f = stack_.back();
+    if (f.rule >= 0) return f.rule;
+    if (f.fixed == 0 && descend_rules_.empty()) return -1;  // the usual case: nothing to try
+  }
+  if (stack_.empty() || many_rules_) {  // every rule, in order: the first match wins
+    for (size_t i = 0; i < cfg_.rules.size(); ++i) {
+      if (rules_[i].len == SIZE_MAX) {
+        if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
+      } else if (rules_[i].len == path_.size() &&
+                 prefix_matches(cfg_.rules[i].path, path_, path_.size())) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+  // The lowest-numbered match, as above: the first fixed-length candidate whose last segment
+  // matches, unless a rule with a descendant segment before it matches.
+  int best = -1;
+  for (uint64_t b = stack_.back().fixed; b; b &= b - 1) {
+    auto i = static_cast<size_t>(std::countr_zero(b));
+    if (seg_matches(cfg_.rules[i].path.back(), path_.back())) {
+      best = static_cast<int>(i);
+      break;
     }
   }
-  return -1;
+  for (size_t i : descend_rules_) {
+    if (best >= 0 && i > static_cast<size_t>(best)) break;
+    if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
+  }
+  return best;
+}
+
+uint64_t JsonStreamMasker::fixed_rules_below() const {
+  uint64_t bits = 0;
+  if (many_rules_) return bits;
+  const size_t n = path_.size();
+  for (size_t i = 0; i < cfg_.rules.size(); ++i)
+    if (rules_[i].len == n + 1 && prefix_matches(cfg_.rules[i].path, path_, n))
+      bits |= uint64_t{1} << i;
+  return bits;
 }
 
 void JsonStreamMasker::after_value() { state_ = stack_.empty() ? State::kTop : State::kCommaOrEnd; }
@@ -152,7 +213,7 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
     case '[':
       if (stack_.size() >= cfg_.max_depth) return fail("JSON nested too deeply");
       out += c;
-      stack_.push_back({c == '[', value_rule_});
+      stack_.push_back({c == '[', value_rule_, value_rule_ >= 0 ? 0 : fixed_rules_below()});
       path_.push_back({c == '[', {}, 0});
       state_ = c == '[' ? State::kValueOrEnd : State::kKeyOrEnd;
       return true;
@@ -257,7 +318,7 @@ void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, 
   } else {
     append_json_string(out, masked_);
   }
-  ++rule_counts_[static_cast<size_t>(rule)];
+  ++rules_[static_cast<size_t>(rule)].count;
 }
 
 bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) {
@@ -317,15 +378,62 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out) {
 }
 
 bool JsonStreamMasker::end_literal(std::string& out) {
-  const bool word = raw_ == "true" || raw_ == "false" || raw_ == "null";
-  if (!word && !valid_number(raw_)) return fail("invalid JSON literal");
-  if (value_rule_ >= 0 && raw_ != "null") {
+  const std::string_view lit = raw_;  // string_view ==: a fixed-size compare, no memcmp call
+  const bool is_null = lit == "null";
+  const bool word = is_null || lit == "true" || lit == "false";
+  if (!word && !valid_number(lit)) return fail("invalid JSON literal");
+  if (value_rule_ >= 0 && !is_null) {
     emit_replacement(value_rule_, raw_, false, out);
   } else {
     out += raw_;
   }
   after_value();
   return true;
+}
+
+size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string& out) {
+  string_is_key_ = true;
+  string_passthrough_ = false;
+  oversize_ = false;
+  raw_escaped_ = false;
+  raw_.clear();
+  state_ = State::kString;
+  // The usual member name: no escape, whole in this piece, then ':'. Handled here as the kString
+  // and kColon states would (same output, same path), in one step.
+  size_t j = plain_run_end(in, i);
+  if (j >= in.size() || in[j] != '"' || j - i > kMaxKey) return i;
+  path_.back().key.assign(in.data() + i, j - i);
+  out.append(in.data() + i - 1, j - i + 2);  // the name with its quotes
+  i = j + 1;
+  state_ = State::kColon;
+  size_t k = i;
+  while (k < in.size() && is_ws(in[k])) ++k;
+  if (k < in.size() && in[k] == ':') {
+    ++k;
+    while (k < in.size() && is_ws(in[k])) ++k;
+    out.append(in.data() + i, k - i);  // white space, ':', white space
+    i = k;
+    state_ = State::kValue;
+  }
+  return i;
+}
+
+size_t JsonStreamMasker::after_value_fast(std::string_view in, size_t i, std::string& out) {
+  if (state_ != State::kCommaOrEnd) return i;
+  size_t k = i;
+  while (k < in.size() && is_ws(in[k])) ++k;
+  if (k >= in.size() || in[k] != ',') return i;  // the loop takes '}', ']' and errors
+  ++k;
+  while (k < in.size() && is_ws(in[k])) ++k;
+  out.append(in.data() + i, k - i);  // white space, ',', white space
+  if (stack_.back().array) {
+    ++path_.back().index;
+    state_ = State::kValue;
+    return k;
+  }
+  state_ = State::kKey;
+  if (k < in.size() && in[k] == '"') return member_name(in, k + 1, out);
+  return k;
 }
 
 bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
@@ -336,11 +444,8 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
     switch (state_) {
       case State::kString: {
         // A run of ordinary characters in one step.
-        size_t j = i;
-        while (j < in.size() && in[j] != '"' && in[j] != '\\' &&
-               static_cast<unsigned char>(in[j]) >= 0x20)
-          ++j;
-        std::string_view run = in.substr(i, j - i);
+        size_t j = plain_run_end(in, i);
+        std::string_view run(in.data() + i, j - i);
         if (string_passthrough_) {
           out.append(run);
         } else if (!oversize_) {
@@ -353,6 +458,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
             // The whole string is in this piece: used where it lies, not copied into raw_.
             i = j + 1;
             if (!end_string(run, out)) return false;
+            i = after_value_fast(in, i, out);
             continue;
           } else {
             raw_.append(run);
@@ -389,21 +495,28 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         ++i;
         continue;
       }
-      case State::kLiteral:
-        if (literal_char(c)) {
-          if (raw_.size() >= kMaxLiteral) return fail("JSON literal too long");
-          raw_ += c;
-          ++i;
+      case State::kLiteral: {
+        size_t j = i;
+        while (j < in.size() && literal_char(in[j])) ++j;
+        if (j > i) {
+          if (raw_.size() + (j - i) > kMaxLiteral) return fail("JSON literal too long");
+          raw_.append(in.data() + i, j - i);
+          i = j;
           continue;
         }
         if (!end_literal(out)) return false;
-        continue;  // `c` is handled in the new state
+        i = after_value_fast(in, i, out);
+        continue;  // in[i] is handled in the new state
+      }
       default:
         break;
     }
     ++i;
-    if (is_ws(c)) {
-      out += c;
+    if (is_ws(c)) {  // the whole run of white space in one append
+      size_t j = i;
+      while (j < in.size() && is_ws(in[j])) ++j;
+      out.append(in.data() + i - 1, j - i + 1);
+      i = j;
       continue;
     }
     switch (state_) {
@@ -429,12 +542,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           path_.pop_back();
           after_value();
         } else if (c == '"') {
-          string_is_key_ = true;
-          string_passthrough_ = false;
-          oversize_ = false;
-          raw_escaped_ = false;
-          raw_.clear();
-          state_ = State::kString;
+          i = member_name(in, i, out);
         } else {
           return fail("expected a member name");
         }

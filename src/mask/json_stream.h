@@ -70,14 +70,25 @@ class JsonStreamMasker {
   struct Frame {
     bool array = false;
     int rule = -1;  // rule masking this whole container, or -1
+    // Rules without a descendant segment that can match a child: bit i for rule i, set when the
+    // rule is one segment longer than this container's path and its other segments match that
+    // path, so only the last segment is left to compare per child (unused with > 64 rules).
+    uint64_t fixed = 0;
   };
 
   bool fail(const char* why);
   bool begin_value(char c, std::string& out);
   bool end_string(std::string_view raw, std::string& out);  // raw: the string as sent
   bool end_literal(std::string& out);
+  // Fast paths of feed() for the common shapes, each doing what the state machine would do byte
+  // by byte; both return where feed() goes on. member_name: at in[i] just after the opening '"'
+  // of a member name (state kKey/kKeyOrEnd); after_value_fast: after a value (a no-op unless the
+  // state is kCommaOrEnd), the ',' and the next member name.
+  size_t member_name(std::string_view in, size_t i, std::string& out);
+  size_t after_value_fast(std::string_view in, size_t i, std::string& out);
   void after_value();
   int rule_for_value() const;
+  uint64_t fixed_rules_below() const;  // Frame::fixed for a container at path_
   // The current string (`raw`) unescaped: raw itself when it has no '\\', else decoded_. False
   // on a bad escape.
   bool unescaped(std::string_view raw, std::string_view& value);
@@ -97,11 +108,16 @@ class JsonStreamMasker {
   std::string decoded_;  // scratch
   std::string masked_;   // scratch
   std::vector<Finding> findings_;
-  // Rules without a descendant segment match paths of one length only: their length, or
-  // SIZE_MAX, per rule (checked before json_path_matches).
-  std::vector<size_t> rule_len_;
-  // Counts per rule, per engine detector and for OVERSIZE; counts() turns them into counts_.
-  std::vector<uint64_t> rule_counts_;
+  struct RuleState {
+    // A rule without a descendant segment matches paths of one length only: that length, or
+    // SIZE_MAX (checked before json_path_matches).
+    size_t len;
+    uint64_t count;  // values it masked
+  };
+  std::vector<RuleState> rules_;       // parallel to cfg_.rules
+  std::vector<size_t> descend_rules_;  // indexes of the rules with a descendant segment
+  bool many_rules_ = false;            // > 64 rules: Frame::fixed unused, every rule is tried
+  // Counts per engine detector and for OVERSIZE (per rule: rules_); counts() makes counts_.
   std::vector<uint64_t> detector_counts_;
   uint64_t oversize_count_ = 0;
   mutable std::map<std::string, uint64_t> counts_;

@@ -157,8 +157,8 @@ int digits_before(uint64_t prev, uint64_t cur, unsigned i, unsigned n) {
 
 class Scanner {
  public:
-  Scanner(std::string_view t, const BuiltinSet& s, std::vector<Finding>& out)
-      : t_(t), set_(s), out_(out) {}
+  Scanner(std::string_view t, const BuiltinSet& s, std::vector<Finding>& out, bool digits)
+      : t_(t), set_(s), digits_(s.digits && digits), out_(out) {}
 
   void run() {
     const size_t n = t_.size();
@@ -187,7 +187,7 @@ class Scanner {
         }
       }
       const Masks& m = chunk[next++];
-      if (set_.digits) {
+      if (digits_) {
         // Bit i set: byte i is the first non-digit after a run (the run's exclusive end).
         uint64_t ends = ~m.digit & ((m.digit << 1) | (prev_digit >> 63));
         ends = candidate_ends(ends, prev, m);
@@ -206,8 +206,7 @@ class Scanner {
       prev = m;
     }
     // A run that ends exactly at a block boundary at the end of the text has no "next byte" bit.
-    if (set_.digits && n > 0 && n % 64 == 0 && is_digit(t_[n - 1]))
-      digit_run_end(n, prev, Masks{}, 0);
+    if (digits_ && n > 0 && n % 64 == 0 && is_digit(t_[n - 1])) digit_run_end(n, prev, Masks{}, 0);
   }
 
  private:
@@ -326,6 +325,7 @@ class Scanner {
 
   std::string_view t_;
   const BuiltinSet& set_;
+  const bool digits_;  // set_.digits, unless the caller knows no digit-anchored kind can match
   const bool avx2_ = have_avx2();
   std::vector<Finding>& out_;
   size_t email_done_ = 0, colon_done_ = 0;
@@ -339,11 +339,12 @@ std::atomic<bool> prefilter_off{false};
 
 void disable_prefilter_for_tests(bool on) { prefilter_off.store(on, std::memory_order_relaxed); }
 
-bool may_find_builtins(std::string_view text, const BuiltinSet& set) {
-  if (prefilter_off.load(std::memory_order_relaxed)) return true;
+Prefilter may_find_builtins(std::string_view text, const BuiltinSet& set) {
+  if (prefilter_off.load(std::memory_order_relaxed)) return Prefilter::kMaybe;
   const bool email = set.on(Kind::kEmail), ipv6 = set.on(Kind::kIpv6);
   const size_t need = set.min_digits;
   size_t digits = 0, i = 0;
+  bool anchor = false;  // an '@' or ':' that is on
 #if defined(__SSE2__)
   const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
   const __m128i at = email ? _mm_set1_epi8('@') : _mm_setzero_si128();  // NUL: never an anchor
@@ -354,15 +355,17 @@ bool may_find_builtins(std::string_view text, const BuiltinSet& set) {
     digits += static_cast<size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_epi8(d))));
     __m128i a = _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, colon));
     // A NUL byte matches the zero vector of a disabled anchor: then just scan (never wrong).
-    if (_mm_movemask_epi8(a) != 0 || digits >= need) return true;
+    anchor |= _mm_movemask_epi8(a) != 0;
+    if (digits >= need) return Prefilter::kMaybe;
   }
 #endif
   for (; i < text.size(); ++i) {
     const char c = text[i];
     digits += is_digit(c) ? 1 : 0;
-    if ((email && c == '@') || (ipv6 && c == ':')) return true;
+    anchor |= (email && c == '@') || (ipv6 && c == ':');
   }
-  return digits >= need;
+  if (digits >= need) return Prefilter::kMaybe;
+  return anchor ? Prefilter::kNoDigitMatch : Prefilter::kNothing;
 }
 
 void force_sse2_for_tests(bool on) {
@@ -373,8 +376,9 @@ void force_sse2_for_tests(bool on) {
 #endif
 }
 
-void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out) {
-  Scanner(text, set, out).run();
+void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out,
+                   bool digits) {
+  Scanner(text, set, out, digits).run();
 }
 
 }  // namespace phigate::mask::detail

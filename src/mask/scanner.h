@@ -51,13 +51,17 @@ struct BuiltinSet {
 
 // Appends one Finding (name left empty, score = the validator's base score) per confirmed entity.
 // Unsorted; may overlap. Never reads outside `text`; allocates only if `out` must grow.
-void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out);
+// With digits = false the digit-run anchors are skipped: only for a text may_find_builtins
+// reported kNoDigitMatch for (no digit-anchored kind can be confirmed in it).
+void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out,
+                   bool digits = true);
 
-// False only if find_builtins(text, set, ...) provably finds nothing: fewer than set.min_digits
-// ASCII digits, no '@' when EMAIL is on and no ':' when IPv6 is on (the only anchors the block
-// pass has). A cheap exit for the short values of JSON bodies; always true while
-// disable_prefilter_for_tests(true) is in force.
-bool may_find_builtins(std::string_view text, const BuiltinSet& set);
+// What find_builtins(text, set, ...) can find, from the anchors the block pass has: with fewer
+// than set.min_digits ASCII digits no digit-anchored kind (kNoDigitMatch), and with that and no
+// '@' (when EMAIL is on) nor ':' (when IPv6 is on) nothing at all (kNothing). A cheap exit for
+// the short values of JSON bodies; always kMaybe while disable_prefilter_for_tests(true) holds.
+enum class Prefilter { kNothing, kNoDigitMatch, kMaybe };
+Prefilter may_find_builtins(std::string_view text, const BuiltinSet& set);
 void disable_prefilter_for_tests(bool on);
 
 // The block pass uses AVX2 when the CPU has it, SSE2 otherwise; tests force SSE2 to cover both.
