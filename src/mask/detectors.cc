@@ -466,7 +466,9 @@ bool Engine::scan(std::string_view text, std::vector<Finding>& out) const {
     if (pre == detail::Prefilter::kNothing) return true;
   }
   const size_t first = out.size();
-  if (has_builtins_)
+  if (pre == detail::Prefilter::kOnlyAt)
+    detail::find_emails(text, *builtins_, out);
+  else if (has_builtins_)
     detail::find_builtins(text, *builtins_, out, pre != detail::Prefilter::kNoDigitMatch);
   size_t mid = out.size();
   if (db_) {

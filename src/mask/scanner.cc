@@ -160,6 +160,13 @@ class Scanner {
   Scanner(std::string_view t, const BuiltinSet& s, std::vector<Finding>& out, bool digits)
       : t_(t), set_(s), digits_(s.digits && digits), out_(out) {}
 
+  // run() for a text with no digit-anchored match and no ':' (or IPv6 off): only its '@'
+  // anchors, visited in the same (ascending) order, without the block masks.
+  void emails() {
+    if (!set_.on(Kind::kEmail)) return;
+    for (size_t a = t_.find('@'); a != std::string_view::npos; a = t_.find('@', a + 1)) email_at(a);
+  }
+
   void run() {
     const size_t n = t_.size();
     uint64_t prev_digit = 0;
@@ -344,28 +351,36 @@ Prefilter may_find_builtins(std::string_view text, const BuiltinSet& set) {
   const bool email = set.on(Kind::kEmail), ipv6 = set.on(Kind::kIpv6);
   const size_t need = set.min_digits;
   size_t digits = 0, i = 0;
-  bool anchor = false;  // an '@' or ':' that is on
+  unsigned seen = 0;  // bit 1: an '@' seen, bit 2: a ':' seen
 #if defined(__SSE2__)
   const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
-  const __m128i at = email ? _mm_set1_epi8('@') : _mm_setzero_si128();  // NUL: never an anchor
-  const __m128i colon = ipv6 ? _mm_set1_epi8(':') : _mm_setzero_si128();
+  const __m128i at = _mm_set1_epi8('@'), colon = _mm_set1_epi8(':');
   for (; i + 16 <= text.size(); i += 16) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
     __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
     digits += static_cast<size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_epi8(d))));
-    __m128i a = _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, colon));
-    // A NUL byte matches the zero vector of a disabled anchor: then just scan (never wrong).
-    anchor |= _mm_movemask_epi8(a) != 0;
+    seen |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, at)) != 0 ? 2u : 0u) |
+            (_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)) != 0 ? 4u : 0u);
     if (digits >= need) return Prefilter::kMaybe;
   }
 #endif
+  // Per byte: bit 0 a digit, bit 1 '@', bit 2 ':'; branch-free over the (short) rest.
+  static constexpr auto kClass = [] {
+    std::array<uint8_t, 256> t{};
+    for (int d = '0'; d <= '9'; ++d) t[static_cast<size_t>(d)] = 1;
+    t['@'] = 2;
+    t[':'] = 4;
+    return t;
+  }();
+  const unsigned want = (email ? 2u : 0u) | (ipv6 ? 4u : 0u);
   for (; i < text.size(); ++i) {
-    const char c = text[i];
-    digits += is_digit(c) ? 1 : 0;
-    anchor |= (email && c == '@') || (ipv6 && c == ':');
+    const unsigned k = kClass[static_cast<unsigned char>(text[i])];
+    digits += k & 1;
+    seen |= k;
   }
   if (digits >= need) return Prefilter::kMaybe;
-  return anchor ? Prefilter::kNoDigitMatch : Prefilter::kNothing;
+  if (seen & want & 4) return Prefilter::kNoDigitMatch;  // a ':' with IPv6 on: the block pass
+  return seen & want ? Prefilter::kOnlyAt : Prefilter::kNothing;
 }
 
 void force_sse2_for_tests(bool on) {
@@ -379,6 +394,10 @@ void force_sse2_for_tests(bool on) {
 void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out,
                    bool digits) {
   Scanner(text, set, out, digits).run();
+}
+
+void find_emails(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out) {
+  Scanner(text, set, out, false).emails();
 }
 
 }  // namespace phigate::mask::detail

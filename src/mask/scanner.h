@@ -57,12 +57,15 @@ void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Fin
                    bool digits = true);
 
 // What find_builtins(text, set, ...) can find, from the anchors the block pass has: with fewer
-// than set.min_digits ASCII digits no digit-anchored kind (kNoDigitMatch), and with that and no
-// '@' (when EMAIL is on) nor ':' (when IPv6 is on) nothing at all (kNothing). A cheap exit for
-// the short values of JSON bodies; always kMaybe while disable_prefilter_for_tests(true) holds.
-enum class Prefilter { kNothing, kNoDigitMatch, kMaybe };
+// than set.min_digits ASCII digits no digit-anchored kind (kNoDigitMatch); with that and no ':'
+// (or IPv6 off) only emails, at '@' (kOnlyAt: find_emails finds the same); with no '@' (or EMAIL
+// off) either, nothing at all (kNothing). A cheap exit for the short values of JSON bodies;
+// always kMaybe while disable_prefilter_for_tests(true) holds.
+enum class Prefilter { kNothing, kOnlyAt, kNoDigitMatch, kMaybe };
 Prefilter may_find_builtins(std::string_view text, const BuiltinSet& set);
 void disable_prefilter_for_tests(bool on);
+// find_builtins for a text may_find_builtins reported kOnlyAt for.
+void find_emails(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out);
 
 // The block pass uses AVX2 when the CPU has it, SSE2 otherwise; tests force SSE2 to cover both.
 void force_sse2_for_tests(bool on);
