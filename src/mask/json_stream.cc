@@ -111,7 +111,8 @@ JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) 
       return s.kind == JsonPathSeg::kDescend;
     });
     if (descend) descend_rules_.push_back(rules_.size());
-    rules_.push_back({descend ? SIZE_MAX : r.path.size(), 0});
+    rules_.push_back(
+        {descend ? SIZE_MAX : r.path.size(), r.path.empty() ? nullptr : &r.path.back(), 0});
   }
   stack_.reserve(8);  // one allocation each for most documents' depth
   path_.reserve(8);
@@ -160,12 +161,7 @@ bool prefix_matches(const std::vector<JsonPathSeg>& pat, const std::vector<JsonP
 
 }  // namespace
 
-int JsonStreamMasker::rule_for_value() const {
-  if (!stack_.empty()) {
-    const Frame& f = stack_.back();
-    if (f.rule >= 0) return f.rule;
-    if (f.fixed == 0 && descend_rules_.empty()) return -1;  // the usual case: nothing to try
-  }
+int JsonStreamMasker::rule_for_value_slow() const {
   if (stack_.empty() || many_rules_) {  // every rule, in order: the first match wins
     for (size_t i = 0; i < cfg_.rules.size(); ++i) {
       if (rules_[i].len == SIZE_MAX) {
@@ -182,7 +178,7 @@ int JsonStreamMasker::rule_for_value() const {
   int best = -1;
   for (uint64_t b = stack_.back().fixed; b; b &= b - 1) {
     auto i = static_cast<size_t>(std::countr_zero(b));
-    if (seg_matches(cfg_.rules[i].path.back(), path_.back())) {
+    if (seg_matches(*rules_[i].last, path_.back())) {
       best = static_cast<int>(i);
       break;
     }
@@ -205,6 +201,15 @@ uint64_t JsonStreamMasker::fixed_rules_below() const {
 }
 
 void JsonStreamMasker::after_value() { state_ = stack_.empty() ? State::kTop : State::kCommaOrEnd; }
+
+int JsonStreamMasker::rule_for_value() const {
+  if (!stack_.empty()) {
+    const Frame& f = stack_.back();
+    if (f.rule >= 0) return f.rule;
+    if (f.fixed == 0 && descend_rules_.empty()) return -1;  // the usual case: nothing to try
+  }
+  return rule_for_value_slow();
+}
 
 bool JsonStreamMasker::begin_value(char c, std::string& out) {
   value_rule_ = rule_for_value();
@@ -403,7 +408,7 @@ size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string&
   size_t j = plain_run_end(in, i);
   if (j >= in.size() || in[j] != '"' || j - i > kMaxKey) return i;
   path_.back().key.assign(in.data() + i, j - i);
-  out.append(in.data() + i - 1, j - i + 2);  // the name with its quotes
+  const size_t name = i - 1;  // the opening quote
   i = j + 1;
   state_ = State::kColon;
   size_t k = i;
@@ -411,10 +416,10 @@ size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string&
   if (k < in.size() && in[k] == ':') {
     ++k;
     while (k < in.size() && is_ws(in[k])) ++k;
-    out.append(in.data() + i, k - i);  // white space, ':', white space
     i = k;
     state_ = State::kValue;
   }
+  out.append(in.data() + name, i - name);  // the quoted name, and white space, ':', white space
   return i;
 }
 

@@ -88,6 +88,7 @@ class JsonStreamMasker {
   size_t after_value_fast(std::string_view in, size_t i, std::string& out);
   void after_value();
   int rule_for_value() const;
+  int rule_for_value_slow() const;
   uint64_t fixed_rules_below() const;  // Frame::fixed for a container at path_
   // The current string (`raw`) unescaped: raw itself when it has no '\\', else decoded_. False
   // on a bad escape.
@@ -112,7 +113,8 @@ class JsonStreamMasker {
     // A rule without a descendant segment matches paths of one length only: that length, or
     // SIZE_MAX (checked before json_path_matches).
     size_t len;
-    uint64_t count;  // values it masked
+    const JsonPathSeg* last;  // its last segment (null for "$")
+    uint64_t count;           // values it masked
   };
   std::vector<RuleState> rules_;       // parallel to cfg_.rules
   std::vector<size_t> descend_rules_;  // indexes of the rules with a descendant segment
