@@ -336,14 +336,21 @@ bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) 
   return true;
 }
 
-bool JsonStreamMasker::end_string(std::string_view raw, std::string& out) {
+bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool quoted) {
+  auto copy = [&] {  // the string as it came
+    if (quoted) {
+      out.append(raw.data() - 1, raw.size() + 2);
+    } else {
+      out += '"';
+      out += raw;
+      out += '"';
+    }
+  };
   if (string_is_key_) {
     std::string_view key;
     if (!unescaped(raw, key)) return fail("bad escape in a JSON key");
     path_.back().key.assign(key);  // reuses the element's capacity
-    out += '"';
-    out += raw;
-    out += '"';
+    copy();
     state_ = State::kColon;
     return true;
   }
@@ -363,9 +370,7 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out) {
     findings_.clear();
     if (!cfg_.engine->scan(value, findings_)) return fail("detector scan failed");
     if (findings_.empty()) {
-      out += '"';
-      out += raw;
-      out += '"';
+      copy();
     } else {
       ActionOptions o;
       o.action = cfg_.detector_action;
@@ -382,17 +387,27 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out) {
   return true;
 }
 
-bool JsonStreamMasker::end_literal(std::string& out) {
-  const std::string_view lit = raw_;  // string_view ==: a fixed-size compare, no memcmp call
+bool JsonStreamMasker::end_literal(std::string_view lit, std::string& out) {
+  // string_view ==: a fixed-size compare, no memcmp call
   const bool is_null = lit == "null";
   const bool word = is_null || lit == "true" || lit == "false";
   if (!word && !valid_number(lit)) return fail("invalid JSON literal");
   if (value_rule_ >= 0 && !is_null) {
-    emit_replacement(value_rule_, raw_, false, out);
+    emit_replacement(value_rule_, lit, false, out);
   } else {
-    out += raw_;
+    out += lit;
   }
   after_value();
+  return true;
+}
+
+bool JsonStreamMasker::literal_in_place(std::string_view in, size_t& i, std::string& out) {
+  size_t j = i;
+  while (j < in.size() && literal_char(in[j])) ++j;
+  // Not ended in this piece, or too long: the state machine goes on (raw_ has the first byte).
+  if (j == in.size() || j - i + 1 > kMaxLiteral) return true;
+  if (!end_literal(std::string_view(in.data() + i - 1, j - i + 1), out)) return false;
+  i = after_value_fast(in, j, out);
   return true;
 }
 
@@ -462,7 +477,9 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           } else if (raw_.empty() && j < in.size() && in[j] == '"') {
             // The whole string is in this piece: used where it lies, not copied into raw_.
             i = j + 1;
-            if (!end_string(run, out)) return false;
+            // The opening quote is in[i - 1] unless the string began in the previous piece.
+            const bool quoted = run.data() != in.data();
+            if (!end_string(run, out, quoted)) return false;
             i = after_value_fast(in, i, out);
             continue;
           } else {
@@ -509,7 +526,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           i = j;
           continue;
         }
-        if (!end_literal(out)) return false;
+        if (!end_literal(raw_, out)) return false;
         i = after_value_fast(in, i, out);
         continue;  // in[i] is handled in the new state
       }
@@ -528,6 +545,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
       case State::kTop:
       case State::kValue:
         if (!begin_value(c, out)) return false;
+        if (state_ == State::kLiteral && !literal_in_place(in, i, out)) return false;
         break;
       case State::kValueOrEnd:
         if (c == ']') {
@@ -535,7 +553,8 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           stack_.pop_back();
           path_.pop_back();
           after_value();
-        } else if (!begin_value(c, out)) {
+        } else if (!begin_value(c, out) ||
+                   (state_ == State::kLiteral && !literal_in_place(in, i, out))) {
           return false;
         }
         break;
@@ -586,7 +605,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
 
 bool JsonStreamMasker::finish(std::string& out) {
   if (dead_) return false;
-  if (state_ == State::kLiteral && stack_.empty() && !end_literal(out)) return false;
+  if (state_ == State::kLiteral && stack_.empty() && !end_literal(raw_, out)) return false;
   if (state_ != State::kTop) return fail("truncated JSON");
   return true;
 }

@@ -78,8 +78,12 @@ class JsonStreamMasker {
 
   bool fail(const char* why);
   bool begin_value(char c, std::string& out);
-  bool end_string(std::string_view raw, std::string& out);  // raw: the string as sent
-  bool end_literal(std::string& out);
+  // raw: the string as sent; quoted: raw lies in the input between its two quotes.
+  bool end_string(std::string_view raw, std::string& out, bool quoted = false);
+  bool end_literal(std::string_view lit, std::string& out);
+  // Just after begin_value started a literal at in[i - 1]: the whole literal if it ends in this
+  // piece (then i is past it, and past what after_value_fast took).
+  bool literal_in_place(std::string_view in, size_t& i, std::string& out);
   // Fast paths of feed() for the common shapes, each doing what the state machine would do byte
   // by byte; both return where feed() goes on. member_name: at in[i] just after the opening '"'
   // of a member name (state kKey/kKeyOrEnd); after_value_fast: after a value (a no-op unless the
