@@ -7,6 +7,17 @@ void append_json_string(std::string& out, std::string_view s) {
   static const char* kHex = "0123456789abcdef";
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {  // a run of plain ASCII: one append
+      size_t e = i + 1;
+      while (e < s.size()) {
+        auto d = static_cast<unsigned char>(s[e]);
+        if (d < 0x20 || d >= 0x7f || d == '"' || d == '\\') break;
+        ++e;
+      }
+      out.append(s.substr(i, e - i));
+      i = e - 1;
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";

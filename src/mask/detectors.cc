@@ -458,8 +458,18 @@ void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t fir
 
 bool Engine::scan(std::string_view text, std::vector<Finding>& out) const {
   if (text.size() >= std::numeric_limits<uint32_t>::max() - 1) return false;
+  // A short value the built-in anchors prove clean (a JSON body's names, ids, notes) skips the
+  // block pass and finish(); never with custom or deny patterns, which can match anything.
+  auto pre = detail::Prefilter::kMaybe;
+  if (!db_ && text.size() <= 1024) {
+    pre = detail::may_find_builtins(text, *builtins_);
+    if (pre == detail::Prefilter::kNothing) return true;
+  }
   const size_t first = out.size();
-  if (has_builtins_) detail::find_builtins(text, *builtins_, out);
+  if (pre == detail::Prefilter::kOnlyAt)
+    detail::find_emails(text, *builtins_, out);
+  else if (has_builtins_)
+    detail::find_builtins(text, *builtins_, out, pre != detail::Prefilter::kNoDigitMatch);
   size_t mid = out.size();
   if (db_) {
     tls.hits.clear();

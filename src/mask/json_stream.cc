@@ -1,5 +1,14 @@
-#include "common/json_text.h"
 #include "mask/json_stream.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "common/json_text.h"
 
 namespace phigate::mask {
 
@@ -62,6 +71,26 @@ bool literal_char(char c) {
          c == '-' || c == '.';
 }
 
+// The end of the run of plain string characters (not '"', '\\' or a control) from in[i].
+size_t plain_run_end(std::string_view in, size_t i) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  for (; i + 16 <= in.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in.data() + i));
+    __m128i stop =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                     _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));  // unsigned v <= 0x1f
+    if (int bits = _mm_movemask_epi8(stop))
+      return i + static_cast<size_t>(std::countr_zero(static_cast<unsigned>(bits)));
+  }
+#endif
+  while (i < in.size() && in[i] != '"' && in[i] != '\\' &&
+         static_cast<unsigned char>(in[i]) >= 0x20)
+    ++i;
+  return i;
+}
+
 constexpr size_t kMaxLiteral = 512;
 constexpr size_t kMaxKey = 4096;
 
@@ -75,7 +104,31 @@ std::string default_label(const std::vector<JsonPathSeg>& path) {
   return "masked";
 }
 
-JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) {}
+JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) {
+  rules_.reserve(cfg_.rules.size());
+  for (const JsonRule& r : cfg_.rules) {
+    bool descend = std::any_of(r.path.begin(), r.path.end(), [](const JsonPathSeg& s) {
+      return s.kind == JsonPathSeg::kDescend;
+    });
+    if (descend) descend_rules_.push_back(rules_.size());
+    rules_.push_back(
+        {descend ? SIZE_MAX : r.path.size(), r.path.empty() ? nullptr : &r.path.back(), 0});
+  }
+  stack_.reserve(8);  // one allocation each for most documents' depth
+  path_.reserve(8);
+  many_rules_ = cfg_.rules.size() > 64;
+  if (cfg_.engine) detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
+}
+
+const std::map<std::string, uint64_t>& JsonStreamMasker::counts() const {
+  counts_.clear();
+  for (size_t i = 0; i < rules_.size(); ++i)
+    if (rules_[i].count) counts_["json:" + cfg_.rules[i].path_text] += rules_[i].count;
+  for (size_t i = 0; i < detector_counts_.size(); ++i)
+    if (detector_counts_[i]) counts_[cfg_.engine->detector_names()[i]] += detector_counts_[i];
+  if (oversize_count_) counts_["OVERSIZE"] += oversize_count_;
+  return counts_;
+}
 
 bool JsonStreamMasker::fail(const char* why) {
   if (!dead_) error_ = why;
@@ -83,15 +136,80 @@ bool JsonStreamMasker::fail(const char* why) {
   return false;
 }
 
-int JsonStreamMasker::rule_for_value() const {
-  if (!stack_.empty() && stack_.back().rule >= 0) return stack_.back().rule;
-  for (size_t i = 0; i < cfg_.rules.size(); ++i) {
+namespace {
+
+// One segment (not kDescend) against one path element, as json_path_matches compares them.
+bool seg_matches(const JsonPathSeg& s, const JsonPathElem& e) {
+  switch (s.kind) {
+    case JsonPathSeg::kKey:
+      return !e.is_index && e.key == s.key;
+    case JsonPathSeg::kIndex:
+      return e.is_index && e.index == s.index;
+    default:  // kAnyKey, kAnyIndex: any element
+      return true;
+  }
+}
+
+// json_path_matches for a pattern without a descendant segment: its first n segments against the
+// path's first n elements, from the innermost out (the last key differs most often).
+bool prefix_matches(const std::vector<JsonPathSeg>& pat, const std::vector<JsonPathElem>& path,
+                    size_t n) {
+  for (size_t k = n; k-- > 0;)
+    if (!seg_matches(pat[k], path[k])) return false;
+  return true;
+}
+
+}  // namespace
+
+int JsonStreamMasker::rule_for_value_slow() const {
+  if (stack_.empty() || many_rules_) {  // every rule, in order: the first match wins
+    for (size_t i = 0; i < cfg_.rules.size(); ++i) {
+      if (rules_[i].len == SIZE_MAX) {
+        if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
+      } else if (rules_[i].len == path_.size() &&
+                 prefix_matches(cfg_.rules[i].path, path_, path_.size())) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+  // The lowest-numbered match, as above: the first fixed-length candidate whose last segment
+  // matches, unless a rule with a descendant segment before it matches.
+  int best = -1;
+  for (uint64_t b = stack_.back().fixed; b; b &= b - 1) {
+    auto i = static_cast<size_t>(std::countr_zero(b));
+    if (seg_matches(*rules_[i].last, path_.back())) {
+      best = static_cast<int>(i);
+      break;
+    }
+  }
+  for (size_t i : descend_rules_) {
+    if (best >= 0 && i > static_cast<size_t>(best)) break;
     if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
   }
-  return -1;
+  return best;
+}
+
+uint64_t JsonStreamMasker::fixed_rules_below() const {
+  uint64_t bits = 0;
+  if (many_rules_) return bits;
+  const size_t n = path_.size();
+  for (size_t i = 0; i < cfg_.rules.size(); ++i)
+    if (rules_[i].len == n + 1 && prefix_matches(cfg_.rules[i].path, path_, n))
+      bits |= uint64_t{1} << i;
+  return bits;
 }
 
 void JsonStreamMasker::after_value() { state_ = stack_.empty() ? State::kTop : State::kCommaOrEnd; }
+
+int JsonStreamMasker::rule_for_value() const {
+  if (!stack_.empty()) {
+    const Frame& f = stack_.back();
+    if (f.rule >= 0) return f.rule;
+    if (f.fixed == 0 && descend_rules_.empty()) return -1;  // the usual case: nothing to try
+  }
+  return rule_for_value_slow();
+}
 
 bool JsonStreamMasker::begin_value(char c, std::string& out) {
   value_rule_ = rule_for_value();
@@ -100,13 +218,14 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
     case '[':
       if (stack_.size() >= cfg_.max_depth) return fail("JSON nested too deeply");
       out += c;
-      stack_.push_back({c == '[', value_rule_});
+      stack_.push_back({c == '[', value_rule_, value_rule_ >= 0 ? 0 : fixed_rules_below()});
       path_.push_back({c == '[', {}, 0});
       state_ = c == '[' ? State::kValueOrEnd : State::kKeyOrEnd;
       return true;
     case '"':
       string_is_key_ = false;
       oversize_ = false;
+      raw_escaped_ = false;
       raw_.clear();
       string_passthrough_ = value_rule_ < 0 && cfg_.engine == nullptr;
       if (string_passthrough_) out += '"';
@@ -125,9 +244,11 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
 bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
   out.clear();
   for (size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c != '\\') {
-      out += c;
+    if (raw[i] != '\\') {  // the run up to the next escape in one append
+      size_t e = raw.find('\\', i);
+      if (e == std::string_view::npos) e = raw.size();
+      out.append(raw.substr(i, e - i));
+      i = e - 1;
       continue;
     }
     if (++i >= raw.size()) return false;
@@ -202,46 +323,60 @@ void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, 
   } else {
     append_json_string(out, masked_);
   }
-  ++counts_["json:" + r.path_text];
+  ++rules_[static_cast<size_t>(rule)].count;
 }
 
-bool JsonStreamMasker::end_string(std::string& out) {
+bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) {
+  if (!raw_escaped_) {
+    value = raw;  // nothing to unescape: decode_string would copy it unchanged
+    return true;
+  }
+  if (!decode_string(raw, decoded_)) return false;
+  value = decoded_;
+  return true;
+}
+
+bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool quoted) {
+  auto copy = [&] {  // the string as it came
+    if (quoted) {
+      out.append(raw.data() - 1, raw.size() + 2);
+    } else {
+      out += '"';
+      out += raw;
+      out += '"';
+    }
+  };
   if (string_is_key_) {
-    if (!decode_string(raw_, decoded_)) return fail("bad escape in a JSON key");
-    path_.back().key = decoded_;
-    out += '"';
-    out += raw_;
-    out += '"';
+    std::string_view key;
+    if (!unescaped(raw, key)) return fail("bad escape in a JSON key");
+    path_.back().key.assign(key);  // reuses the element's capacity
+    copy();
     state_ = State::kColon;
     return true;
   }
   if (string_passthrough_) {
     out += '"';
   } else if (value_rule_ >= 0) {
-    if (oversize_) {
-      decoded_.clear();  // the value is gone; a rule replaces it whole anyway
-    } else if (!decode_string(raw_, decoded_)) {
-      return fail("bad escape in a JSON string");
-    }
-    emit_replacement(value_rule_, decoded_, true, out);
+    std::string_view value;  // when oversize the value is gone; a rule replaces it whole anyway
+    if (!oversize_ && !unescaped(raw, value)) return fail("bad escape in a JSON string");
+    emit_replacement(value_rule_, value, true, out);
   } else if (oversize_) {
     // Too long to scan whole: replaced rather than passed unscanned (fail closed).
     out += "\"[OVERSIZE]\"";
-    ++counts_["OVERSIZE"];
+    ++oversize_count_;
   } else {
-    if (!decode_string(raw_, decoded_)) return fail("bad escape in a JSON string");
+    std::string_view value;
+    if (!unescaped(raw, value)) return fail("bad escape in a JSON string");
     findings_.clear();
-    if (!cfg_.engine->scan(decoded_, findings_)) return fail("detector scan failed");
+    if (!cfg_.engine->scan(value, findings_)) return fail("detector scan failed");
     if (findings_.empty()) {
-      out += '"';
-      out += raw_;
-      out += '"';
+      copy();
     } else {
       ActionOptions o;
       o.action = cfg_.detector_action;
       o.hmac_key = cfg_.hmac_key;
-      for (const Finding& f : findings_) ++counts_[std::string(f.name)];
-      if (apply_findings(decoded_, findings_, o, masked_) == Applied::kNull) {
+      for (const Finding& f : findings_) ++detector_counts_[f.detector];
+      if (apply_findings(value, findings_, o, masked_) == Applied::kNull) {
         out += "null";
       } else {
         append_json_string(out, masked_);
@@ -252,16 +387,73 @@ bool JsonStreamMasker::end_string(std::string& out) {
   return true;
 }
 
-bool JsonStreamMasker::end_literal(std::string& out) {
-  const bool word = raw_ == "true" || raw_ == "false" || raw_ == "null";
-  if (!word && !valid_number(raw_)) return fail("invalid JSON literal");
-  if (value_rule_ >= 0 && raw_ != "null") {
-    emit_replacement(value_rule_, raw_, false, out);
+bool JsonStreamMasker::end_literal(std::string_view lit, std::string& out) {
+  // string_view ==: a fixed-size compare, no memcmp call
+  const bool is_null = lit == "null";
+  const bool word = is_null || lit == "true" || lit == "false";
+  if (!word && !valid_number(lit)) return fail("invalid JSON literal");
+  if (value_rule_ >= 0 && !is_null) {
+    emit_replacement(value_rule_, lit, false, out);
   } else {
-    out += raw_;
+    out += lit;
   }
   after_value();
   return true;
+}
+
+bool JsonStreamMasker::literal_in_place(std::string_view in, size_t& i, std::string& out) {
+  size_t j = i;
+  while (j < in.size() && literal_char(in[j])) ++j;
+  // Not ended in this piece, or too long: the state machine goes on (raw_ has the first byte).
+  if (j == in.size() || j - i + 1 > kMaxLiteral) return true;
+  if (!end_literal(std::string_view(in.data() + i - 1, j - i + 1), out)) return false;
+  i = after_value_fast(in, j, out);
+  return true;
+}
+
+size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string& out) {
+  string_is_key_ = true;
+  string_passthrough_ = false;
+  oversize_ = false;
+  raw_escaped_ = false;
+  raw_.clear();
+  state_ = State::kString;
+  // The usual member name: no escape, whole in this piece, then ':'. Handled here as the kString
+  // and kColon states would (same output, same path), in one step.
+  size_t j = plain_run_end(in, i);
+  if (j >= in.size() || in[j] != '"' || j - i > kMaxKey) return i;
+  path_.back().key.assign(in.data() + i, j - i);
+  const size_t name = i - 1;  // the opening quote
+  i = j + 1;
+  state_ = State::kColon;
+  size_t k = i;
+  while (k < in.size() && is_ws(in[k])) ++k;
+  if (k < in.size() && in[k] == ':') {
+    ++k;
+    while (k < in.size() && is_ws(in[k])) ++k;
+    i = k;
+    state_ = State::kValue;
+  }
+  out.append(in.data() + name, i - name);  // the quoted name, and white space, ':', white space
+  return i;
+}
+
+size_t JsonStreamMasker::after_value_fast(std::string_view in, size_t i, std::string& out) {
+  if (state_ != State::kCommaOrEnd) return i;
+  size_t k = i;
+  while (k < in.size() && is_ws(in[k])) ++k;
+  if (k >= in.size() || in[k] != ',') return i;  // the loop takes '}', ']' and errors
+  ++k;
+  while (k < in.size() && is_ws(in[k])) ++k;
+  out.append(in.data() + i, k - i);  // white space, ',', white space
+  if (stack_.back().array) {
+    ++path_.back().index;
+    state_ = State::kValue;
+    return k;
+  }
+  state_ = State::kKey;
+  if (k < in.size() && in[k] == '"') return member_name(in, k + 1, out);
+  return k;
 }
 
 bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
@@ -272,11 +464,8 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
     switch (state_) {
       case State::kString: {
         // A run of ordinary characters in one step.
-        size_t j = i;
-        while (j < in.size() && in[j] != '"' && in[j] != '\\' &&
-               static_cast<unsigned char>(in[j]) >= 0x20)
-          ++j;
-        std::string_view run = in.substr(i, j - i);
+        size_t j = plain_run_end(in, i);
+        std::string_view run(in.data() + i, j - i);
         if (string_passthrough_) {
           out.append(run);
         } else if (!oversize_) {
@@ -285,6 +474,14 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
             if (string_is_key_) return fail("JSON key too long");
             oversize_ = true;
             raw_.clear();
+          } else if (raw_.empty() && j < in.size() && in[j] == '"') {
+            // The whole string is in this piece: used where it lies, not copied into raw_.
+            i = j + 1;
+            // The opening quote is in[i - 1] unless the string began in the previous piece.
+            const bool quoted = run.data() != in.data();
+            if (!end_string(run, out, quoted)) return false;
+            i = after_value_fast(in, i, out);
+            continue;
           } else {
             raw_.append(run);
           }
@@ -293,12 +490,14 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         if (i == in.size()) continue;  // the string goes on in the next piece
         c = in[i++];
         if (c == '"') {
-          if (!end_string(out)) return false;
+          if (!end_string(raw_, out)) return false;
         } else if (c == '\\') {
-          if (string_passthrough_)
+          if (string_passthrough_) {
             out += c;
-          else if (!oversize_)
+          } else if (!oversize_) {
             raw_ += c;
+            raw_escaped_ = true;
+          }
           state_ = State::kEscape;
         } else {
           return fail("control character in a JSON string");
@@ -318,27 +517,35 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         ++i;
         continue;
       }
-      case State::kLiteral:
-        if (literal_char(c)) {
-          if (raw_.size() >= kMaxLiteral) return fail("JSON literal too long");
-          raw_ += c;
-          ++i;
+      case State::kLiteral: {
+        size_t j = i;
+        while (j < in.size() && literal_char(in[j])) ++j;
+        if (j > i) {
+          if (raw_.size() + (j - i) > kMaxLiteral) return fail("JSON literal too long");
+          raw_.append(in.data() + i, j - i);
+          i = j;
           continue;
         }
-        if (!end_literal(out)) return false;
-        continue;  // `c` is handled in the new state
+        if (!end_literal(raw_, out)) return false;
+        i = after_value_fast(in, i, out);
+        continue;  // in[i] is handled in the new state
+      }
       default:
         break;
     }
     ++i;
-    if (is_ws(c)) {
-      out += c;
+    if (is_ws(c)) {  // the whole run of white space in one append
+      size_t j = i;
+      while (j < in.size() && is_ws(in[j])) ++j;
+      out.append(in.data() + i - 1, j - i + 1);
+      i = j;
       continue;
     }
     switch (state_) {
       case State::kTop:
       case State::kValue:
         if (!begin_value(c, out)) return false;
+        if (state_ == State::kLiteral && !literal_in_place(in, i, out)) return false;
         break;
       case State::kValueOrEnd:
         if (c == ']') {
@@ -346,7 +553,8 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           stack_.pop_back();
           path_.pop_back();
           after_value();
-        } else if (!begin_value(c, out)) {
+        } else if (!begin_value(c, out) ||
+                   (state_ == State::kLiteral && !literal_in_place(in, i, out))) {
           return false;
         }
         break;
@@ -358,11 +566,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           path_.pop_back();
           after_value();
         } else if (c == '"') {
-          string_is_key_ = true;
-          string_passthrough_ = false;
-          oversize_ = false;
-          raw_.clear();
-          state_ = State::kString;
+          i = member_name(in, i, out);
         } else {
           return fail("expected a member name");
         }
@@ -401,7 +605,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
 
 bool JsonStreamMasker::finish(std::string& out) {
   if (dead_) return false;
-  if (state_ == State::kLiteral && stack_.empty() && !end_literal(out)) return false;
+  if (state_ == State::kLiteral && stack_.empty() && !end_literal(raw_, out)) return false;
   if (state_ != State::kTop) return fail("truncated JSON");
   return true;
 }

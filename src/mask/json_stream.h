@@ -49,7 +49,9 @@ class JsonStreamMasker {
   bool feed(std::string_view in, std::string& out);
   // End of input: the text must be complete. Appends what was held (a trailing number).
   bool finish(std::string& out);
-  const std::map<std::string, uint64_t>& counts() const { return counts_; }
+  // What was masked, by "json:<rule path>", detector name or "OVERSIZE". Built from flat
+  // counters on each call: call it again after feeding more.
+  const std::map<std::string, uint64_t>& counts() const;
   const std::string& error() const { return error_; }
 
  private:
@@ -68,14 +70,33 @@ class JsonStreamMasker {
   struct Frame {
     bool array = false;
     int rule = -1;  // rule masking this whole container, or -1
+    // Rules without a descendant segment that can match a child: bit i for rule i, set when the
+    // rule is one segment longer than this container's path and its other segments match that
+    // path, so only the last segment is left to compare per child (unused with > 64 rules).
+    uint64_t fixed = 0;
   };
 
   bool fail(const char* why);
   bool begin_value(char c, std::string& out);
-  bool end_string(std::string& out);
-  bool end_literal(std::string& out);
+  // raw: the string as sent; quoted: raw lies in the input between its two quotes.
+  bool end_string(std::string_view raw, std::string& out, bool quoted = false);
+  bool end_literal(std::string_view lit, std::string& out);
+  // Just after begin_value started a literal at in[i - 1]: the whole literal if it ends in this
+  // piece (then i is past it, and past what after_value_fast took).
+  bool literal_in_place(std::string_view in, size_t& i, std::string& out);
+  // Fast paths of feed() for the common shapes, each doing what the state machine would do byte
+  // by byte; both return where feed() goes on. member_name: at in[i] just after the opening '"'
+  // of a member name (state kKey/kKeyOrEnd); after_value_fast: after a value (a no-op unless the
+  // state is kCommaOrEnd), the ',' and the next member name.
+  size_t member_name(std::string_view in, size_t i, std::string& out);
+  size_t after_value_fast(std::string_view in, size_t i, std::string& out);
   void after_value();
   int rule_for_value() const;
+  int rule_for_value_slow() const;
+  uint64_t fixed_rules_below() const;  // Frame::fixed for a container at path_
+  // The current string (`raw`) unescaped: raw itself when it has no '\\', else decoded_. False
+  // on a bad escape.
+  bool unescaped(std::string_view raw, std::string_view& value);
   void emit_replacement(int rule, std::string_view value, bool is_string, std::string& out);
   static bool decode_string(std::string_view raw, std::string& out);
 
@@ -86,12 +107,26 @@ class JsonStreamMasker {
   bool string_is_key_ = false;
   bool string_passthrough_ = false;  // nothing can mask it: bytes go straight out
   bool oversize_ = false;
+  bool raw_escaped_ = false;  // raw_ holds a '\\': it must be decoded (else decoded == raw)
   int value_rule_ = -1;
   std::string raw_;      // the current string (between the quotes, escaped) or literal
   std::string decoded_;  // scratch
   std::string masked_;   // scratch
   std::vector<Finding> findings_;
-  std::map<std::string, uint64_t> counts_;
+  struct RuleState {
+    // A rule without a descendant segment matches paths of one length only: that length, or
+    // SIZE_MAX (checked before json_path_matches).
+    size_t len;
+    const JsonPathSeg* last;  // its last segment (null for "$")
+    uint64_t count;           // values it masked
+  };
+  std::vector<RuleState> rules_;       // parallel to cfg_.rules
+  std::vector<size_t> descend_rules_;  // indexes of the rules with a descendant segment
+  bool many_rules_ = false;            // > 64 rules: Frame::fixed unused, every rule is tried
+  // Counts per engine detector and for OVERSIZE (per rule: rules_); counts() makes counts_.
+  std::vector<uint64_t> detector_counts_;
+  uint64_t oversize_count_ = 0;
+  mutable std::map<std::string, uint64_t> counts_;
   std::string error_;
   bool dead_ = false;
 };

@@ -157,8 +157,15 @@ int digits_before(uint64_t prev, uint64_t cur, unsigned i, unsigned n) {
 
 class Scanner {
  public:
-  Scanner(std::string_view t, const BuiltinSet& s, std::vector<Finding>& out)
-      : t_(t), set_(s), out_(out) {}
+  Scanner(std::string_view t, const BuiltinSet& s, std::vector<Finding>& out, bool digits)
+      : t_(t), set_(s), digits_(s.digits && digits), out_(out) {}
+
+  // run() for a text with no digit-anchored match and no ':' (or IPv6 off): only its '@'
+  // anchors, visited in the same (ascending) order, without the block masks.
+  void emails() {
+    if (!set_.on(Kind::kEmail)) return;
+    for (size_t a = t_.find('@'); a != std::string_view::npos; a = t_.find('@', a + 1)) email_at(a);
+  }
 
   void run() {
     const size_t n = t_.size();
@@ -187,7 +194,7 @@ class Scanner {
         }
       }
       const Masks& m = chunk[next++];
-      if (set_.digits) {
+      if (digits_) {
         // Bit i set: byte i is the first non-digit after a run (the run's exclusive end).
         uint64_t ends = ~m.digit & ((m.digit << 1) | (prev_digit >> 63));
         ends = candidate_ends(ends, prev, m);
@@ -206,8 +213,7 @@ class Scanner {
       prev = m;
     }
     // A run that ends exactly at a block boundary at the end of the text has no "next byte" bit.
-    if (set_.digits && n > 0 && n % 64 == 0 && is_digit(t_[n - 1]))
-      digit_run_end(n, prev, Masks{}, 0);
+    if (digits_ && n > 0 && n % 64 == 0 && is_digit(t_[n - 1])) digit_run_end(n, prev, Masks{}, 0);
   }
 
  private:
@@ -326,12 +332,56 @@ class Scanner {
 
   std::string_view t_;
   const BuiltinSet& set_;
+  const bool digits_;  // set_.digits, unless the caller knows no digit-anchored kind can match
   const bool avx2_ = have_avx2();
   std::vector<Finding>& out_;
   size_t email_done_ = 0, colon_done_ = 0;
 };
 
 }  // namespace
+
+namespace {
+std::atomic<bool> prefilter_off{false};
+}
+
+void disable_prefilter_for_tests(bool on) { prefilter_off.store(on, std::memory_order_relaxed); }
+
+Prefilter may_find_builtins(std::string_view text, const BuiltinSet& set) {
+  if (prefilter_off.load(std::memory_order_relaxed)) return Prefilter::kMaybe;
+  const bool email = set.on(Kind::kEmail), ipv6 = set.on(Kind::kIpv6);
+  const size_t need = set.min_digits;
+  size_t digits = 0, i = 0;
+  unsigned seen = 0;  // bit 1: an '@' seen, bit 2: a ':' seen
+#if defined(__SSE2__)
+  const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+  const __m128i at = _mm_set1_epi8('@'), colon = _mm_set1_epi8(':');
+  for (; i + 16 <= text.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+    digits += static_cast<size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_epi8(d))));
+    seen |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, at)) != 0 ? 2u : 0u) |
+            (_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)) != 0 ? 4u : 0u);
+    if (digits >= need) return Prefilter::kMaybe;
+  }
+#endif
+  // Per byte: bit 0 a digit, bit 1 '@', bit 2 ':'; branch-free over the (short) rest.
+  static constexpr auto kClass = [] {
+    std::array<uint8_t, 256> t{};
+    for (int d = '0'; d <= '9'; ++d) t[static_cast<size_t>(d)] = 1;
+    t['@'] = 2;
+    t[':'] = 4;
+    return t;
+  }();
+  const unsigned want = (email ? 2u : 0u) | (ipv6 ? 4u : 0u);
+  for (; i < text.size(); ++i) {
+    const unsigned k = kClass[static_cast<unsigned char>(text[i])];
+    digits += k & 1;
+    seen |= k;
+  }
+  if (digits >= need) return Prefilter::kMaybe;
+  if (seen & want & 4) return Prefilter::kNoDigitMatch;  // a ':' with IPv6 on: the block pass
+  return seen & want ? Prefilter::kOnlyAt : Prefilter::kNothing;
+}
 
 void force_sse2_for_tests(bool on) {
 #if defined(__x86_64__)
@@ -341,8 +391,13 @@ void force_sse2_for_tests(bool on) {
 #endif
 }
 
-void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out) {
-  Scanner(text, set, out).run();
+void find_builtins(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out,
+                   bool digits) {
+  Scanner(text, set, out, digits).run();
+}
+
+void find_emails(std::string_view text, const BuiltinSet& set, std::vector<Finding>& out) {
+  Scanner(text, set, out, false).emails();
 }
 
 }  // namespace phigate::mask::detail
