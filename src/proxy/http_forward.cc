@@ -2,6 +2,7 @@
 // the response comes back through the masker, re-framed for the client.
 #include <spdlog/spdlog.h>
 
+#include "codec/http/forwarded.h"
 #include "codec/http/headers.h"
 #include "common/clock.h"
 #include "proxy/http_body_mask.h"
@@ -68,11 +69,7 @@ http::RequestHead HttpSession::upstream_head(const Exchange& x, bool chunked_bod
   h.fields.add("X-Forwarded-For", client_ip_);
   h.fields.add("X-Forwarded-Proto", proto);
   if (host) h.fields.add("X-Forwarded-Host", *host);
-  std::string fwd = client_ip_.find(':') != std::string::npos ? "for=\"[" + client_ip_ + "]\""
-                                                              : "for=" + client_ip_;
-  fwd += std::string(";proto=") + proto;
-  if (host) fwd += ";host=" + json_string(*host);
-  h.fields.add("Forwarded", fwd);
+  h.fields.add("Forwarded", http::forwarded_element(client_ip_, proto, host));
   h.fields.add("Via", "1.1 phigate");  // RFC 9110 §7.6.3
   if (chunked_body) {
     h.fields.add("Transfer-Encoding", "chunked");
