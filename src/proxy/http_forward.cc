@@ -92,6 +92,7 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
   http::serialize(upstream_head(x, chunked), out);
   if (x.body_buffered) {
     out += x.body;
+    x.capture.request(x.body);
     x.req_bytes = x.body.size();
     co_return co_await write_upstream(out);
   }
@@ -126,6 +127,7 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
       co_return false;
     }
     if (!piece.empty()) {
+      x.capture.request(piece);
       // `out` still holds the head until the first write.
       if (chunked) {
         http::append_chunk(piece, out);
@@ -153,6 +155,8 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
 awaitable<bool> HttpSession::forward(Exchange& x) {
   const HttpResource& r = *x.res;
   const auto up_timeout = r.config->http.upstream_timeout;
+  const std::string* req_ct = x.head.fields.find("content-type");
+  x.capture.start(r.config->http.capture_bodies, req_ct ? *req_ct : std::string());
   if (!x.body_buffered && x.head.framing.has_body() && !in_.empty()) {
     // Body bytes that already arrived are parsed before anything goes upstream, so a framing
     // error sent along with the head (a bad chunk size) is refused with nothing forwarded.
@@ -263,6 +267,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   }
   const bool masking = kind != BodyMasker::Kind::kNone;
   BodyMasker masker(r, kind);
+  const std::string* resp_ct = uh.fields.find("content-type");
+  x.capture.response_head(uh.status, resp_ct ? *resp_ct : std::string());
 
   http::ResponseHead ch;
   ch.status = uh.status;
@@ -323,6 +329,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
         break;
       }
       body.clear();
+      x.capture.response(masked_piece);
       x.resp_bytes += masked_piece.size();
       if (chunk_out) {
         http::append_chunk(masked_piece, out);
@@ -370,6 +377,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
       failed = true;
       fail_why = "masking failed: " + masker.error();
     } else {
+      x.capture.response(masked_piece);
       x.resp_bytes += masked_piece.size();
       if (chunk_out) {
         http::append_chunk(masked_piece, out);

@@ -184,6 +184,7 @@ void HttpSession::record_result(Exchange& x, const char* status) {
   e.masked = x.masked;
   e.message = x.message;
   e.rule = x.verdict.rule;
+  e.capture = x.capture.store(ctx_.blobs, session_id_);
   ctx_.audit->append(std::move(e));
 }
 

@@ -22,6 +22,7 @@
 #include "codec/http/parser.h"
 #include "codec/http/target.h"
 #include "proxy/context.h"
+#include "proxy/http_capture.h"
 #include "proxy/http_runtime.h"
 
 namespace phigate::proxy {
@@ -62,6 +63,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::string error_code;  // phigate's machine code when it answered itself
     std::string message;
     bool client_keep_alive = true;
+    HttpBodyCapture capture;  // http.capture_bodies (http_capture.h)
   };
 
   enum class Phase { kClient, kUpstream, kHold };
