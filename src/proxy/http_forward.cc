@@ -57,7 +57,7 @@ http::RequestHead HttpSession::upstream_head(const Exchange& x, bool chunked_bod
   h.fields.erase("content-length");
   if (x.res->mask) {
     // Only identity-coded, whole representations can be masked: no compression, no ranges.
-    h.fields.set("Accept-Encoding", "identity");
+    h.fields.set("Accept-Encoding", x.res->accept_compressed ? "gzip, deflate" : "identity");
     h.fields.erase("range");
     h.fields.erase("if-range");
   }
@@ -266,7 +266,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
     co_return co_await refuse(x, 502, "unmaskable_response", why);
   }
   const bool masking = kind != BodyMasker::Kind::kNone;
-  BodyMasker masker(r, kind);
+  BodyMasker masker(r, kind, &uh.fields);
   const std::string* resp_ct = uh.fields.find("content-type");
   x.capture.response_head(uh.status, resp_ct ? *resp_ct : std::string());
 
@@ -283,6 +283,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
                           "accept-ranges", "content-range"})
       ch.fields.erase(f);
   }
+  if (masker.decodes()) ch.fields.erase("content-encoding");  // sent decoded (http_inflate.h)
   ch.fields.add("Via", "1.1 phigate");
   bool client_keep = x.head.framing.keep_alive && x.body_consumed;
   bool chunk_out = false;

@@ -25,9 +25,20 @@ S = {}
 CAP = 64
 
 
+GZ_PATIENT = dict(k.PATIENT, served_from="gz")
+
+
 def setup_module():
     rec = k.start_recorder()
     up = f"http://127.0.0.1:{rec.port}"
+    plain = json.dumps(k.PATIENT).encode()
+    nginx_port, _ = k.start_nginx({"static/patient.json": plain,
+                                   "static/patient.json.gz": gzip.compress(
+                                       json.dumps(GZ_PATIENT).encode()),
+                                   "dyn/patient.json": plain}, gzip=True)
+    ngx = f"http://127.0.0.1:{nginx_port}"
+    mask = {"detectors": ["US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER"],
+            "fields": [{"path": "$.patient[*].ssn", "action": "redact"}]}
     admin = h.free_port()
     resources = [
         {"name": "cap", "type": "http", "upstream": up,
@@ -36,20 +47,23 @@ def setup_module():
                   "capture_bodies": CAP}},
         {"name": "nocap", "type": "http", "upstream": up,
          "http": {"mask": {"detectors": ["US_SSN"]}}},
+        {"name": "ngx", "type": "http", "upstream": ngx, "http": {"mask": mask}},
+        {"name": "ngxz", "type": "http", "upstream": ngx,
+         "http": {"mask": dict(mask, accept_compressed=True), "capture_bodies": 4096}},
     ]
     rules = [
         {"name": "needs-review", "match": {"methods": ["POST"], "paths": ["/review*"]},
          "action": "review"},
         {"name": "ok", "match": {"methods": ["GET", "POST"]}, "action": "allow"},
     ]
-    roles = {"client": {"resources": ["cap", "nocap"], "rules": rules},
+    roles = {"client": {"resources": ["cap", "nocap", "ngx", "ngxz"], "rules": rules},
              "reviewer": {"approve": ["cap", "nocap"]}}
     cfg = k.http_config(resources, roles, {"lab": ["client"], "security": ["reviewer"]},
                         approvals={"timeout": "60s"})
     cfg["gateway"]["listen"]["admin"] = f"127.0.0.1:{admin}"
     gw = h.start_phigate(None, cfg)
     h.check(h.wait_port(admin, gw.proc), "admin API not listening")
-    S.update(rec=rec, gw=gw, port=gw.port, admin=admin, tok=gw.token("worker-1", ["lab"]),
+    S.update(rec=rec, gw=gw, nginx=nginx_port, port=gw.port, admin=admin, tok=gw.token("worker-1", ["lab"]),
              rev=gw.token("boss", ["security"]))
 
 
@@ -130,6 +144,98 @@ def test_capture_request_body_and_replay():
     h.check(sid in out, f"HTTP session listed: {out}")
     rc, out, err = gw.audit_verify()
     h.eq(rc, 0, out + err)
+
+
+def headers_and_body(path, args=()):
+    a = ["-i", url(path), "-H", f"Authorization: Bearer {S['tok']}"] + list(args)
+    rc, out, err = k.curl(a)
+    return rc, out, err
+
+
+def no_phi(text):
+    for phi in k.PHI_STRINGS:
+        h.check(phi not in text, f"{phi} reached the client")
+
+
+def test_gzip_and_deflate_from_upstream_are_decoded_and_masked():
+    for route in ("/cap/gzip", "/cap/deflate", "/cap/gzip-chunked"):
+        rc, out, err = headers_and_body(route)
+        h.eq(rc, 0, err)
+        head, _, body = out.partition("\n\n")
+        h.check(head.startswith("HTTP/1.1 200"), f"{route}: {head}")
+        h.check("content-encoding" not in head.lower(), f"{route}: Content-Encoding sent: {head}")
+        j = json.loads(body)
+        h.eq(j["patient"][0]["name"], "Ann Lee", route)
+        no_phi(body)
+        res = last(S["gw"], "http_result")
+        h.check(res["masked"].get("json:$.patient[*].ssn") == 2, res)
+    # the capture holds the decoded, masked body
+    blob = json.loads(blobs(S["gw"].data_dir)[res["capture"]])
+    h.check(blob["response"]["body"].startswith('{"resourceType"'), blob)
+
+
+def fetch_failing(path):
+    """A response that fails while decoding: 502 when nothing was sent yet, else the head is out
+    and the body ends incomplete (no last chunk: curl error 18)."""
+    rc, out, err = k.curl(["-o", "-", "-w", "\n%{http_code}", url(path),
+                           "-H", f"Authorization: Bearer {S['tok']}"])
+    body, _, code = out.rpartition("\n")
+    h.check((rc == 0 and code == "502") or rc == 18, f"{path}: rc={rc} code={code} {err}")
+    no_phi(out)
+    res = last(S["gw"], "http_result")
+    h.eq(res["status"], "error")
+    return res["message"] + " " + body
+
+
+def test_corrupt_or_truncated_gzip_fails_closed():
+    why = fetch_failing("/cap/gzip-badcrc")
+    h.check("CRC-32 mismatch" in why, why)
+    why = fetch_failing("/cap/gzip-truncated")
+    h.check("truncated" in why, why)
+
+
+def test_unknown_encoding_refused():
+    code, body = curl("/cap/br")
+    h.eq(code, 502, body)
+    h.eq(json.loads(body)["error"], "unmaskable_response")
+
+
+def test_nginx_gzip_static_always_is_decoded():
+    # nginx sends the .gz twin although phigate asked for identity
+    rc, out, err = k.curl(["-D", "-", "-o", "/dev/null",
+                           f"http://127.0.0.1:{S['nginx']}/static/patient.json",
+                           "-H", "Accept-Encoding: identity"])
+    h.check("Content-Encoding: gzip" in out, f"nginx variant does not compress: {out[:400]}")
+    for extra in ([], ["--compressed"]):
+        rc, out, err = headers_and_body("/ngx/static/patient.json", extra)
+        h.eq(rc, 0, err)
+        head, _, body = out.partition("\n\n")
+        h.check(head.startswith("HTTP/1.1 200"), head)
+        h.check("content-encoding" not in head.lower(), head)
+        h.eq(json.loads(body)["served_from"], "gz", "the .gz twin was served and decoded")
+        no_phi(body)
+
+
+def test_nginx_dynamic_gzip_with_accept_compressed():
+    rc, out, err = k.curl(["-D", "-", "-o", "/dev/null",
+                           f"http://127.0.0.1:{S['nginx']}/dyn/patient.json",
+                           "-H", "Accept-Encoding: gzip, deflate"])
+    h.check("Content-Encoding: gzip" in out, "nginx compresses for gzip clients")
+    rc, out, err = headers_and_body("/ngxz/dyn/patient.json")
+    h.eq(rc, 0, err)
+    head, _, body = out.partition("\n\n")
+    h.check(head.startswith("HTTP/1.1 200") and "content-encoding" not in head.lower(), head)
+    h.eq(json.loads(body)["patient"][1]["name"], "Bob Roe")
+    no_phi(body)
+    res = last(S["gw"], "http_result")
+    h.check(res["masked"].get("json:$.patient[*].ssn") == 2, res)
+    blob = json.loads(blobs(S["gw"].data_dir)[res["capture"]])
+    eq_body = json.loads(blob["response"]["body"])
+    h.eq(eq_body, json.loads(body), "capture = decoded masked body sent")
+    # the default resource still asks for identity: nginx then sends it plain
+    code, body = curl("/ngx/dyn/patient.json")
+    h.eq(code, 200, body)
+    no_phi(body)
 
 
 if __name__ == "__main__":
