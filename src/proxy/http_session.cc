@@ -112,6 +112,7 @@ awaitable<void> HttpSession::run() {
 }
 
 awaitable<bool> HttpSession::read_client() {
+  if (watch_) co_return co_await take_watched(watch_, in_);  // a hold's read is still out
   auto space = in_.prepare(kReadChunk);
   error_code ec;
   size_t n = co_await client_->read_some(asio::buffer(space.data(), space.size()), ec);
@@ -393,9 +394,13 @@ awaitable<bool> HttpSession::hold(Exchange& x) {
   phase_ = Phase::kHold;
   disarm();
   auto timeout = x.rt->snapshot().config().approvals.timeout;
+  bool client_gone = false;
+  std::shared_ptr<void> self = shared_from_this();  // lvalue: no temporaries in co_await (GCC 12)
   ApprovalOutcome o =
-      co_await await_approval(client_->executor(), *ctx_.approvals, std::move(h), timeout);
+      co_await await_approval_watching(client_->executor(), *ctx_.approvals, std::move(h), timeout,
+                                       *client_, self, watch_, client_gone);
   phase_ = Phase::kClient;
+  if (client_gone) co_return held_client_gone(x, o);
   // An approval counts only for exactly this request (method, path, query, body).
   if (o.decision == ApprovalDecision::kApproved && o.fingerprint == fingerprint) {
     x.verdict = Verdict::allow(rule, role);

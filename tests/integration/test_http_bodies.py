@@ -11,10 +11,11 @@ nginx from Debian) with curl as the client:
 import gzip
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import time
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -236,6 +237,96 @@ def test_nginx_dynamic_gzip_with_accept_compressed():
     code, body = curl("/ngx/dyn/patient.json")
     h.eq(code, 200, body)
     no_phi(body)
+
+
+def approvals(state="pending"):
+    rc, out, err = S["gw"].cli("approvals", "list", "--state", state, "--json", "--config",
+                               S["gw"].config, "--token", S["rev"])
+    h.eq(rc, 0, err)
+    return json.loads(out)["approvals"]
+
+
+def wait_for(fn, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    return None
+
+
+def pending(needle):
+    return wait_for(lambda: [a for a in approvals() if needle in a["summary"]])
+
+
+def test_client_hangup_cancels_held_request():
+    rec = S["rec"]
+    rec.clear()
+    proc = subprocess.Popen(["curl", "-sS", "-X", "POST", url("/cap/review/hangup"),
+                             "-H", f"Authorization: Bearer {S['tok']}",
+                             "-H", "Content-Type: application/json", "--data-binary", '{"x":1}'],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.on_exit(lambda: proc.poll() is None and proc.kill())
+    held = pending("/review/hangup")
+    h.check(held, "request not held")
+    rid = held[0]["id"]
+    proc.kill()
+    proc.wait(10)
+    gone = wait_for(lambda: not [a for a in approvals() if a["id"] == rid], 10)
+    h.check(gone, "the approval is still pending after the client hung up")
+    st = [a for a in approvals("cancelled") if a["id"] == rid]
+    h.eq(len(st), 1, "the approval is cancelled")
+    # approving it now fails: it was withdrawn
+    rc, out, err = S["gw"].cli("approvals", "approve", rid, "--config", S["gw"].config,
+                               "--token", S["rev"])
+    h.check(rc != 0, f"approved a withdrawn request: {out}")
+    h.check("/review/hangup" not in rec.paths(), "the held request was forwarded")
+    gw = S["gw"]
+    res = last(gw, "http_result")
+    h.eq((res["status"], res["error_code"]), ("cancelled", "499"), str(res))
+    h.eq(res["action"], "POST /review/hangup")
+    reqs = [json.loads(r[0]) for r in gw.audit_query(
+        "SELECT record FROM audit_events WHERE type='http_request' AND session_id=? ORDER BY seq",
+        (res["session_id"],))]
+    h.eq([r["decision"] for r in reqs], ["hold", "deny"])
+    h.check("cancelled" in reqs[-1]["message"], reqs[-1])
+    decisions = [json.loads(r[0]) for r in gw.audit_query(
+        "SELECT record FROM audit_events WHERE type='approval_decision' ORDER BY seq DESC LIMIT 5")]
+    h.check(any(d.get("approval_id") == rid and d.get("decision") == "cancelled"
+                for d in decisions), f"approval_decision cancelled: {decisions}")
+
+
+def test_pipelined_bytes_during_hold_are_kept():
+    rec = S["rec"]
+    rec.clear()
+    s = socket.create_connection(("127.0.0.1", S["port"]), timeout=30)
+    body = b'{"y":2}'
+    s.sendall(b"POST /cap/review/pipelined HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+              S["tok"].encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+              str(len(body)).encode() + b"\r\n\r\n" + body)
+    held = pending("/review/pipelined")
+    h.check(held, "request not held")
+    # the next request arrives while the first is held
+    s.sendall(b"GET /cap/v1/after-hold HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+              S["tok"].encode() + b"\r\nConnection: close\r\n\r\n")
+    time.sleep(0.5)
+    h.eq([a["id"] for a in approvals() if a["id"] == held[0]["id"]], [held[0]["id"]],
+         "still pending: pipelined bytes are not a hang-up")
+    rc, out, err = S["gw"].cli("approvals", "approve", held[0]["id"], "--config", S["gw"].config,
+                               "--token", S["rev"])
+    h.eq(rc, 0, out + err)
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    s.close()
+    h.eq(data.count(b"HTTP/1.1 200"), 2, data[:600])
+    h.eq(rec.paths(), ["/review/pipelined", "/v1/after-hold"], "both forwarded in order")
+    first = data.index(b"/review/pipelined")
+    h.check(first < data.index(b"/v1/after-hold"), "responses in order")
 
 
 if __name__ == "__main__":
