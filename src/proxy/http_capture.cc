@@ -46,6 +46,20 @@ void HttpBodyCapture::response_head(int status, std::string_view content_type) {
   resp_.content_type = audit::sanitize_utf8(content_type);
 }
 
+void HttpBodyCapture::request_whole(std::string_view body) {
+  if (cap_ == 0) return;
+  std::string ct = std::move(req_.content_type);
+  req_ = Side{};
+  req_.content_type = std::move(ct);
+  add(req_, body);
+}
+
+void HttpBodyCapture::drop_response() {
+  if (cap_ == 0) return;
+  status_ = 0;
+  resp_ = Side{};
+}
+
 void HttpBodyCapture::add(Side& s, std::string_view piece) {
   if (cap_ == 0 || piece.empty()) return;
   s.seen = true;

@@ -35,8 +35,13 @@ class HttpBodyCapture {
   bool enabled() const { return cap_ > 0; }
 
   void request(std::string_view piece) { add(req_, piece); }
+  // The whole request body at once (replaces what was captured: a retried send counts once).
+  void request_whole(std::string_view body);
   void response_head(int status, std::string_view content_type);
   void response(std::string_view piece) { add(resp_, piece); }
+  // phigate answered itself instead (a refusal after the upstream's head, e.g. a body that could
+  // not be masked or decoded): the upstream's body never reached the client, so it is not kept.
+  void drop_response();
 
   // The blob ("" when capture is off or neither side had a body).
   std::string render() const;

@@ -92,7 +92,7 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
   http::serialize(upstream_head(x, chunked), out);
   if (x.body_buffered) {
     out += x.body;
-    x.capture.request(x.body);
+    x.capture.request_whole(x.body);
     x.req_bytes = x.body.size();
     co_return co_await write_upstream(out);
   }

@@ -216,6 +216,7 @@ awaitable<bool> HttpSession::refuse(Exchange& x, int status, std::string code, s
   x.status = status;
   x.error_code = code;
   x.message = message;
+  x.capture.drop_response();  // what the client gets is phigate's answer, not the upstream's
   record_result(x, status == 403 || status == 401 || status == 413 ? "denied" : "error");
   const std::string reply = http::json_response(status, code, message, keep, extra, extra_json);
   bool ok = co_await write_client(reply);

@@ -87,5 +87,20 @@ TEST(HttpBodyCapture, StartResetsTheExchange) {
   EXPECT_EQ(j["request"]["body"], "second");
 }
 
+TEST(HttpBodyCapture, RetriedRequestCountsOnceAndRefusalDropsResponse) {
+  HttpBodyCapture c;
+  c.start(100, "text/plain");
+  c.request_whole("body");
+  c.request_whole("body");
+  c.response_head(200, "application/json");
+  c.response("{\"partial\":");
+  c.drop_response();
+  json j = json::parse(c.render());
+  EXPECT_EQ(j["request"]["body"], "body");
+  EXPECT_EQ(j["request"]["content_type"], "text/plain");
+  EXPECT_EQ(j["request"]["bytes"], 4);
+  EXPECT_FALSE(j.contains("response"));
+}
+
 }  // namespace
 }  // namespace phigate::proxy
