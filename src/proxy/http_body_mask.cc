@@ -77,6 +77,16 @@ BodyMasker::BodyMasker(const HttpResource& r, Kind kind, const http::Fields* fie
   }
 }
 
+bool BodyMasker::would_decode(const HttpResource& r, const http::Fields& f) {
+  Kind kind = Kind::kNone;
+  std::string why;
+  if (!choose(r, f, true, kind, why) || kind == Kind::kNone) return false;
+  BodyDecoder::Coding coding = BodyDecoder::Coding::kIdentity;
+  const std::string* ce = f.find("content-encoding");
+  return ce && BodyDecoder::parse_coding(*ce, coding, why) &&
+         coding != BodyDecoder::Coding::kIdentity;
+}
+
 bool BodyMasker::feed(std::string_view in, std::string& out) {
   if (decoder_) {
     decoded_.clear();

@@ -29,6 +29,9 @@ class BodyMasker {
   // the body first (decodes()). choose() has refused the codings that cannot be decoded.
   BodyMasker(const HttpResource& r, Kind kind, const http::Fields* fields = nullptr);
   bool decodes() const { return decoder_ != nullptr; }
+  // Whether a body with these fields would be decoded to be masked (a HEAD response describes
+  // the GET one: its Content-Encoding goes too).
+  static bool would_decode(const HttpResource& r, const http::Fields& fields);
   bool feed(std::string_view in, std::string& out);
   bool finish(std::string& out);
   const std::map<std::string, uint64_t>& counts() const;

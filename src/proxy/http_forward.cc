@@ -283,7 +283,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
                           "accept-ranges", "content-range"})
       ch.fields.erase(f);
   }
-  if (masker.decodes()) ch.fields.erase("content-encoding");  // sent decoded (http_inflate.h)
+  if (masker.decodes() || (head_req && BodyMasker::would_decode(r, uh.fields)))
+    ch.fields.erase("content-encoding");  // sent decoded (http_inflate.h)
   ch.fields.add("Via", "1.1 phigate");
   bool client_keep = x.head.framing.keep_alive && x.body_consumed;
   bool chunk_out = false;

@@ -55,7 +55,7 @@ def setup_module():
     rules = [
         {"name": "needs-review", "match": {"methods": ["POST"], "paths": ["/review*"]},
          "action": "review"},
-        {"name": "ok", "match": {"methods": ["GET", "POST"]}, "action": "allow"},
+        {"name": "ok", "match": {"methods": ["GET", "HEAD", "POST"]}, "action": "allow"},
     ]
     roles = {"client": {"resources": ["cap", "nocap", "ngx", "ngxz"], "rules": rules},
              "reviewer": {"approve": ["cap", "nocap"]}}
@@ -186,6 +186,12 @@ def fetch_failing(path):
     res = last(S["gw"], "http_result")
     h.eq(res["status"], "error")
     return res["message"] + " " + body
+
+
+def test_head_of_a_decoded_response_has_no_content_encoding():
+    rc, out, err = headers_and_body("/cap/gzip", ["-I"])
+    h.eq(rc, 0, err)
+    h.check(out.startswith("HTTP/1.1 200") and "content-encoding" not in out.lower(), out)
 
 
 def test_corrupt_or_truncated_gzip_fails_closed():
