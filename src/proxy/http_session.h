@@ -123,7 +123,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool timed_out_ = false;
   bool keep_ = false;  // after refuse(): whether the connection can carry another request
   uint64_t requests_ = 0;
-  std::shared_ptr<ClientWatch> watch_;  // a client read left by a hold (http_hold.h)
+  // A client read left running by a hold (http_hold.h); read_client takes it over.
+  std::shared_ptr<ClientWatch> watch_;
   std::string last_token_;  // the last token this connection verified, and its identity
   Identity last_identity_;
 };
