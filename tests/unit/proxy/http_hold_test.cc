@@ -41,6 +41,11 @@ class FakeGate : public ApprovalGate {
   std::string how_to_approve(std::string_view id) const override {
     return "phigate approvals approve " + std::string(id);
   }
+  // The callback holds the waiter's timer: drop it while its io_context still exists.
+  void drop() {
+    if (t_.joinable()) t_.join();
+    done_ = nullptr;
+  }
   HoldRequest held_;
   std::string cancelled_;
 
@@ -63,6 +68,7 @@ ApprovalOutcome run(FakeGate& gate, std::chrono::milliseconds timeout) {
       },
       asio::detached);
   io.run();
+  gate.drop();
   return out;
 }
 
