@@ -8,9 +8,10 @@ void SessionIndex::add(const Event& e) {
   if (e.session_id.empty()) return;
   // Only sessions that got as far as session_start are listed; an auth failure carries a session
   // id too but never was a session (the HIPAA report counts those).
+  // An HTTP connection has no session_start: its first http_request record starts it.
   auto it = sessions_.find(e.session_id);
   if (it == sessions_.end()) {
-    if (e.type != "session_start") return;
+    if (e.type != "session_start" && e.type != "http_request") return;
     SessionSummary s;
     s.session_id = e.session_id;
     s.start_ns = e.time_ns;
@@ -30,7 +31,7 @@ void SessionIndex::add(const Event& e) {
   }
   SessionSummary& s = it->second;
   s.last_ns = std::max(s.last_ns, e.time_ns);
-  if (e.type == "statement") {
+  if (e.type == "statement" || e.type == "http_request") {
     ++s.statements;
     if (e.decision == "allow") {
       ++s.allowed;
@@ -39,7 +40,7 @@ void SessionIndex::add(const Event& e) {
     } else {
       ++s.denied;
     }
-  } else if (e.type == "result" && e.status == "error") {
+  } else if ((e.type == "result" || e.type == "http_result") && e.status == "error") {
     ++s.errors;
   } else if (e.type == "session_end") {
     s.end_ns = e.time_ns;
@@ -68,6 +69,29 @@ void Timeline::add(const Event& e) {
   if (!seen_ || (first_.type != "session_start" && e.type == "session_start")) {
     first_ = e;
     seen_ = true;
+  }
+  if (e.type == "http_result") {
+    // An HTTP connection answers its requests one after another, so a result follows its request
+    // record; one without a request record (a 400/404 refused before any decision) stands alone.
+    TimelineEntry* t = nullptr;
+    if (auto it = by_seq_.find(e.ref_seq); e.ref_seq != 0 && it != by_seq_.end()) {
+      t = &entries_[it->second];
+    } else if (!entries_.empty() && entries_.back().type == "http_request" &&
+               !entries_.back().has_result) {
+      t = &entries_.back();
+    }
+    if (t) {
+      t->has_result = true;
+      t->status = e.status;
+      t->error_code = e.error_code;
+      t->tag = e.message;
+      t->rows = e.rows;
+      t->bytes = e.bytes;
+      t->duration_ns = e.duration_ns;
+      t->masked = e.masked;
+      t->capture = e.capture;
+      return;
+    }
   }
   if (e.type == "result") {
     // ref_seq names the statement; in async durability a result can be written before its
@@ -108,7 +132,7 @@ void Timeline::add(const Event& e) {
   t.message = e.message;
   t.status = e.status;
   t.error_code = e.error_code;
-  if (e.type == "statement") by_seq_.emplace(e.seq, entries_.size());
+  if (e.type == "statement" || e.type == "http_request") by_seq_.emplace(e.seq, entries_.size());
   entries_.push_back(std::move(t));
 }
 

@@ -160,8 +160,10 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   ctx.client_tls = tls.get();
   ctx.cancels = &cancels;
   ctx.node_id = config.gateway.node_id;
+  // The store is there for HTTP body capture too (per resource: http.capture_bodies); PostgreSQL
+  // result capture stays off while audit.capture is (capture_rows 0).
+  ctx.blobs = blobs.get();
   if (config.audit.capture.enabled) {
-    ctx.blobs = blobs.get();
     ctx.capture_rows = config.audit.capture.rows;
     ctx.capture_bytes = config.audit.capture.bytes;
   }

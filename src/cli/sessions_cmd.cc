@@ -127,6 +127,31 @@ void print_table(std::ostream& out, const json& blob, const std::string& indent)
   if (blob.value("truncated", false)) out << indent << "(capture truncated by audit.capture)\n";
 }
 
+// An HTTP body capture (proxy/http_capture.h): each side's status, type, size and body text.
+void print_http_capture(std::ostream& out, const json& blob, const std::string& indent) {
+  for (const char* side : {"request", "response"}) {
+    if (!blob.contains(side) || !blob[side].is_object()) continue;
+    const json& s = blob[side];
+    out << indent << side << " body";
+    if (s.contains("status") && s["status"].is_number())
+      out << " (status " << s["status"].dump() << ")";
+    const std::string ct = s.value("content_type", std::string());
+    out << " " << (ct.empty() ? "-" : ct) << ", " << s.value("bytes", uint64_t{0}) << " bytes"
+        << (s.value("truncated", false) ? ", capture truncated by http.capture_bodies" : "")
+        << ":\n";
+    std::string body = s.value("body", std::string());
+    std::string line;
+    for (size_t i = 0; i <= body.size(); ++i) {
+      if (i == body.size() || body[i] == '\n') {
+        out << indent << "  " << line << "\n";
+        line.clear();
+      } else if (body[i] != '\r') {
+        line += body[i];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int cmd_sessions_list(const std::string& config_path, const SessionsListArgs& args,
@@ -269,7 +294,8 @@ int cmd_replay(const std::string& config_path, const std::string& session_id, co
   const std::string pad(26, ' ');
   for (const auto& t : tl.entries()) {
     std::cout << format_time(t.time_ns) << "  ";
-    if (t.type != "statement") {
+    const bool http = t.type == "http_request";
+    if (t.type != "statement" && !http) {
       std::cout << "[" << t.type << "]" << (t.message.empty() ? "" : " " + t.message) << "\n";
       continue;
     }
@@ -289,9 +315,16 @@ int cmd_replay(const std::string& config_path, const std::string& session_id, co
       std::cout << pad << "-> no result recorded\n";
       continue;
     }
-    std::cout << pad << "-> " << t.status << (t.tag.empty() ? "" : " " + t.tag) << ", " << t.rows
-              << " rows, " << t.bytes << " bytes, " << duration_text(t.duration_ns);
-    if (!t.error_code.empty()) std::cout << ", error " << t.error_code;
+    if (http) {
+      // HTTP results: error_code is the status sent, rows the request body bytes.
+      std::cout << pad << "-> " << t.status << " " << t.error_code
+                << (t.tag.empty() ? "" : " (" + t.tag + ")") << ", request " << t.rows
+                << " bytes, response " << t.bytes << " bytes, " << duration_text(t.duration_ns);
+    } else {
+      std::cout << pad << "-> " << t.status << (t.tag.empty() ? "" : " " + t.tag) << ", " << t.rows
+                << " rows, " << t.bytes << " bytes, " << duration_text(t.duration_ns);
+      if (!t.error_code.empty()) std::cout << ", error " << t.error_code;
+    }
     if (!t.masked.empty()) {
       std::cout << ", masked";
       for (const auto& [k, v] : t.masked) std::cout << " " << k << "=" << v;
@@ -300,7 +333,11 @@ int cmd_replay(const std::string& config_path, const std::string& session_id, co
     std::string problem;
     json blob = captured(t, problem);
     if (!problem.empty()) std::cout << pad << "(" << problem << ")\n";
-    if (!blob.is_null()) print_table(std::cout, blob, pad);
+    if (!blob.is_null() && (blob.contains("request") || blob.contains("response"))) {
+      print_http_capture(std::cout, blob, pad);
+    } else if (!blob.is_null()) {
+      print_table(std::cout, blob, pad);
+    }
   }
   return rc;
 }

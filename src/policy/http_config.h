@@ -11,6 +11,9 @@
 //       passthrough: [image/png]           # content types sent unmasked (default: refused)
 //       max_value: 262144                  # longest string masked whole; longer -> "[OVERSIZE]"
 //       hmac_key_env: MASK_KEY             # for action hash (or hmac_key_file)
+//       accept_compressed: false           # true: ask for gzip/deflate (decoded to mask)
+//       max_decoded: 0                     # bytes a compressed body may decode to; 0 = no limit
+//                                          # (a ratio over 100:1 past 1 MiB is always refused)
 //     upstream_timeout: 30s                # connect, response head, and each body read
 //     capture_bodies: 4096                 # bytes of the (masked) bodies kept in audit; 0 = off
 #include <chrono>
@@ -37,6 +40,11 @@ struct HttpMaskConfig {
   std::vector<std::string> passthrough;
   uint64_t max_value = 256 * 1024;
   std::string hmac_key_env, hmac_key_file;
+  // Compressed responses (proxy/http_inflate.h): gzip and deflate bodies are decoded to be
+  // masked. By default the upstream is asked for identity; accept_compressed asks for
+  // `gzip, deflate` instead (less upstream bandwidth, more phigate CPU).
+  bool accept_compressed = false;
+  uint64_t max_decoded = 0;
 };
 
 struct HttpResourceConfig {

@@ -87,6 +87,19 @@ Handler uint(Ctx& c, uint64_t& out) {
   };
 }
 
+Handler boolean(Ctx& c, bool& out) {
+  return [&c, &out](const YAML::Node& n, const std::string& p) {
+    const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    if (s == "true") {
+      out = true;
+    } else if (s == "false") {
+      out = false;
+    } else {
+      c.error(n, p + ": expected true or false");
+    }
+  };
+}
+
 }  // namespace
 
 void parse_http_resource(const YAML::Node& n, const std::string& path, HttpResourceConfig& out,
@@ -105,6 +118,8 @@ void parse_http_resource(const YAML::Node& n, const std::string& path, HttpResou
                      {"detector_action", str(c, m.detector_action)},
                      {"passthrough", str_list(c, m.passthrough)},
                      {"max_value", uint(c, m.max_value)},
+                     {"accept_compressed", boolean(c, m.accept_compressed)},
+                     {"max_decoded", uint(c, m.max_decoded)},
                      {"hmac_key_env", str(c, m.hmac_key_env)},
                      {"hmac_key_file", str(c, m.hmac_key_file)},
                      {"fields",

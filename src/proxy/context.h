@@ -28,7 +28,8 @@ struct GatewayContext {
   // Per-resource HTTP runtime (upstream TLS, expanded inject_headers, maskers); null: no http.
   HttpRuntimeHolder* http = nullptr;
   // Result capture (audit.capture): the first rows/bytes of each result go to `blobs`; null or
-  // zero limits turn it off.
+  // zero limits turn it off. HTTP body capture (http.capture_bodies per resource) uses `blobs`
+  // too, whatever audit.capture says.
   audit::BlobStore* blobs = nullptr;
   size_t capture_rows = 0, capture_bytes = 0;
   // JIT access windows (roles granted per identity and resource until expiry); null: none.

@@ -37,13 +37,13 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
                         std::string& why) {
   kind = Kind::kNone;
   if (!r.mask || !has_body) return true;
+  if (f.count("content-encoding") > 1) {
+    why = "upstream sent more than one Content-Encoding";
+    return false;
+  }
   if (const std::string* ce = f.find("content-encoding")) {
-    std::string_view v = http::trim_ows(*ce);
-    if (!v.empty() && !iequals(v, "identity")) {
-      why = "upstream sent a Content-Encoding (" + std::string(v) +
-            ") phigate cannot mask; it asks for identity encoding";
-      return false;
-    }
+    BodyDecoder::Coding coding;
+    if (!BodyDecoder::parse_coding(*ce, coding, why)) return false;
   }
   if (f.count("content-type") > 1) {
     why = "upstream sent more than one Content-Type";
@@ -58,7 +58,18 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
   return false;
 }
 
-BodyMasker::BodyMasker(const HttpResource& r, Kind kind) : kind_(kind) {
+BodyMasker::BodyMasker(const HttpResource& r, Kind kind, const http::Fields* fields) : kind_(kind) {
+  if (kind != Kind::kNone && fields != nullptr) {
+    BodyDecoder::Coding coding = BodyDecoder::Coding::kIdentity;
+    std::string ignored;
+    const std::string* ce = fields->find("content-encoding");
+    if (ce && BodyDecoder::parse_coding(*ce, coding, ignored) &&
+        coding != BodyDecoder::Coding::kIdentity) {
+      BodyDecoder::Limits limits;
+      limits.max_output = r.max_decoded;
+      decoder_ = std::make_unique<BodyDecoder>(coding, limits);
+    }
+  }
   if (kind == Kind::kJson) json_ = std::make_unique<mask::JsonStreamMasker>(r.json);
   if (kind == Kind::kText) {
     text_ =
@@ -66,7 +77,22 @@ BodyMasker::BodyMasker(const HttpResource& r, Kind kind) : kind_(kind) {
   }
 }
 
+bool BodyMasker::would_decode(const HttpResource& r, const http::Fields& f) {
+  Kind kind = Kind::kNone;
+  std::string why;
+  if (!choose(r, f, true, kind, why) || kind == Kind::kNone) return false;
+  BodyDecoder::Coding coding = BodyDecoder::Coding::kIdentity;
+  const std::string* ce = f.find("content-encoding");
+  return ce && BodyDecoder::parse_coding(*ce, coding, why) &&
+         coding != BodyDecoder::Coding::kIdentity;
+}
+
 bool BodyMasker::feed(std::string_view in, std::string& out) {
+  if (decoder_) {
+    decoded_.clear();
+    if (!decoder_->feed(in, decoded_)) return false;
+    in = decoded_;
+  }
   if (json_) return json_->feed(in, out);
   if (text_) return text_->feed(in, out);
   out.append(in);
@@ -74,6 +100,7 @@ bool BodyMasker::feed(std::string_view in, std::string& out) {
 }
 
 bool BodyMasker::finish(std::string& out) {
+  if (decoder_ && !decoder_->finish()) return false;
   if (json_) return json_->finish(out);
   if (text_) return text_->finish(out);
   return true;
@@ -86,6 +113,9 @@ const std::map<std::string, uint64_t>& BodyMasker::counts() const {
   return kEmpty;
 }
 
-std::string BodyMasker::error() const { return json_ ? json_->error() : "text masking failed"; }
+std::string BodyMasker::error() const {
+  if (decoder_ && !decoder_->error().empty()) return decoder_->error();
+  return json_ ? json_->error() : "text masking failed";
+}
 
 }  // namespace phigate::proxy

@@ -1,15 +1,16 @@
 #pragma once
 // Chooses how a response body is masked from its head, and runs the streaming masker. What cannot
-// be masked is refused (the adapter answers 502), never passed on: compressed bodies (phigate asks
-// the upstream for `Accept-Encoding: identity`, so an upstream that compresses anyway is
-// misbehaving) and media types that are neither JSON nor text, unless the resource lists them in
-// http.mask.passthrough.
+// be masked is refused (the adapter answers 502), never passed on: bodies in a Content-Encoding
+// other than gzip or deflate (those are decoded first, proxy/http_inflate.h, and sent to the client
+// identity-coded) and media types that are neither JSON nor text, unless the resource lists them
+// in http.mask.passthrough (sent as they came, compressed or not).
 #include <map>
 #include <memory>
 #include <string>
 
 #include "codec/http/message.h"
 #include "mask/json_stream.h"
+#include "proxy/http_inflate.h"
 #include "proxy/http_runtime.h"
 
 namespace phigate::proxy {
@@ -24,7 +25,13 @@ class BodyMasker {
   // application/json, application/*+json, application/x-ndjson, ... (parameters ignored).
   static Kind kind_for_media_type(std::string_view content_type);
 
-  BodyMasker(const HttpResource& r, Kind kind);
+  // `fields`: the response's; a gzip/deflate Content-Encoding there makes a masking kind decode
+  // the body first (decodes()). choose() has refused the codings that cannot be decoded.
+  BodyMasker(const HttpResource& r, Kind kind, const http::Fields* fields = nullptr);
+  bool decodes() const { return decoder_ != nullptr; }
+  // Whether a body with these fields would be decoded to be masked (a HEAD response describes
+  // the GET one: its Content-Encoding goes too).
+  static bool would_decode(const HttpResource& r, const http::Fields& fields);
   bool feed(std::string_view in, std::string& out);
   bool finish(std::string& out);
   const std::map<std::string, uint64_t>& counts() const;
@@ -34,6 +41,8 @@ class BodyMasker {
   Kind kind_;
   std::unique_ptr<mask::JsonStreamMasker> json_;
   std::unique_ptr<mask::TextStreamMasker> text_;
+  std::unique_ptr<BodyDecoder> decoder_;
+  std::string decoded_;  // one piece of decoded body, reused
 };
 
 }  // namespace phigate::proxy

@@ -2,6 +2,7 @@
 // the response comes back through the masker, re-framed for the client.
 #include <spdlog/spdlog.h>
 
+#include "codec/http/forwarded.h"
 #include "codec/http/headers.h"
 #include "common/clock.h"
 #include "proxy/http_body_mask.h"
@@ -56,7 +57,7 @@ http::RequestHead HttpSession::upstream_head(const Exchange& x, bool chunked_bod
   h.fields.erase("content-length");
   if (x.res->mask) {
     // Only identity-coded, whole representations can be masked: no compression, no ranges.
-    h.fields.set("Accept-Encoding", "identity");
+    h.fields.set("Accept-Encoding", x.res->accept_compressed ? "gzip, deflate" : "identity");
     h.fields.erase("range");
     h.fields.erase("if-range");
   }
@@ -68,11 +69,7 @@ http::RequestHead HttpSession::upstream_head(const Exchange& x, bool chunked_bod
   h.fields.add("X-Forwarded-For", client_ip_);
   h.fields.add("X-Forwarded-Proto", proto);
   if (host) h.fields.add("X-Forwarded-Host", *host);
-  std::string fwd = client_ip_.find(':') != std::string::npos ? "for=\"[" + client_ip_ + "]\""
-                                                              : "for=" + client_ip_;
-  fwd += std::string(";proto=") + proto;
-  if (host) fwd += ";host=" + json_string(*host);
-  h.fields.add("Forwarded", fwd);
+  h.fields.add("Forwarded", http::forwarded_element(client_ip_, proto, host));
   h.fields.add("Via", "1.1 phigate");  // RFC 9110 §7.6.3
   if (chunked_body) {
     h.fields.add("Transfer-Encoding", "chunked");
@@ -95,6 +92,7 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
   http::serialize(upstream_head(x, chunked), out);
   if (x.body_buffered) {
     out += x.body;
+    x.capture.request_whole(x.body);
     x.req_bytes = x.body.size();
     co_return co_await write_upstream(out);
   }
@@ -129,6 +127,7 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
       co_return false;
     }
     if (!piece.empty()) {
+      x.capture.request(piece);
       // `out` still holds the head until the first write.
       if (chunked) {
         http::append_chunk(piece, out);
@@ -156,6 +155,8 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
 awaitable<bool> HttpSession::forward(Exchange& x) {
   const HttpResource& r = *x.res;
   const auto up_timeout = r.config->http.upstream_timeout;
+  const std::string* req_ct = x.head.fields.find("content-type");
+  x.capture.start(r.config->http.capture_bodies, req_ct ? *req_ct : std::string());
   if (!x.body_buffered && x.head.framing.has_body() && !in_.empty()) {
     // Body bytes that already arrived are parsed before anything goes upstream, so a framing
     // error sent along with the head (a bad chunk size) is refused with nothing forwarded.
@@ -265,7 +266,9 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
     co_return co_await refuse(x, 502, "unmaskable_response", why);
   }
   const bool masking = kind != BodyMasker::Kind::kNone;
-  BodyMasker masker(r, kind);
+  BodyMasker masker(r, kind, &uh.fields);
+  const std::string* resp_ct = uh.fields.find("content-type");
+  x.capture.response_head(uh.status, resp_ct ? *resp_ct : std::string());
 
   http::ResponseHead ch;
   ch.status = uh.status;
@@ -280,6 +283,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
                           "accept-ranges", "content-range"})
       ch.fields.erase(f);
   }
+  if (masker.decodes() || (head_req && BodyMasker::would_decode(r, uh.fields)))
+    ch.fields.erase("content-encoding");  // sent decoded (http_inflate.h)
   ch.fields.add("Via", "1.1 phigate");
   bool client_keep = x.head.framing.keep_alive && x.body_consumed;
   bool chunk_out = false;
@@ -326,6 +331,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
         break;
       }
       body.clear();
+      x.capture.response(masked_piece);
       x.resp_bytes += masked_piece.size();
       if (chunk_out) {
         http::append_chunk(masked_piece, out);
@@ -373,6 +379,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
       failed = true;
       fail_why = "masking failed: " + masker.error();
     } else {
+      x.capture.response(masked_piece);
       x.resp_bytes += masked_piece.size();
       if (chunk_out) {
         http::append_chunk(masked_piece, out);

@@ -124,6 +124,8 @@ Result<std::unique_ptr<HttpResource>> build_resource(const ResourceConfig& rc) {
   r->detector_action = *da;
   r->json.detector_action = *da;
   r->json.max_value = m.max_value;
+  r->accept_compressed = m.accept_compressed;
+  r->max_decoded = m.max_decoded;
   if (!m.hmac_key_env.empty() || !m.hmac_key_file.empty()) {
     std::string ref = m.hmac_key_env.empty() ? "${file:" + m.hmac_key_file + "}"
                                              : "${env:" + m.hmac_key_env + "}";

@@ -27,6 +27,8 @@ struct HttpResource {
   mask::JsonMaskConfig json;  // rules + engine (engine null when detectors are off)
   mask::Action detector_action = mask::Action::kRedact;
   std::vector<std::string> passthrough;  // lower-case media types sent unmasked
+  bool accept_compressed = false;        // http.mask.accept_compressed
+  uint64_t max_decoded = 0;              // http.mask.max_decoded (0: ratio limit only)
 };
 
 class HttpRuntime {

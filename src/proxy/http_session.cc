@@ -112,6 +112,7 @@ awaitable<void> HttpSession::run() {
 }
 
 awaitable<bool> HttpSession::read_client() {
+  if (watch_) co_return co_await take_watched(watch_, in_);  // a hold's read is still out
   auto space = in_.prepare(kReadChunk);
   error_code ec;
   size_t n = co_await client_->read_some(asio::buffer(space.data(), space.size()), ec);
@@ -184,6 +185,7 @@ void HttpSession::record_result(Exchange& x, const char* status) {
   e.masked = x.masked;
   e.message = x.message;
   e.rule = x.verdict.rule;
+  e.capture = x.capture.store(ctx_.blobs, session_id_);
   ctx_.audit->append(std::move(e));
 }
 
@@ -214,6 +216,7 @@ awaitable<bool> HttpSession::refuse(Exchange& x, int status, std::string code, s
   x.status = status;
   x.error_code = code;
   x.message = message;
+  x.capture.drop_response();  // what the client gets is phigate's answer, not the upstream's
   record_result(x, status == 403 || status == 401 || status == 413 ? "denied" : "error");
   const std::string reply = http::json_response(status, code, message, keep, extra, extra_json);
   bool ok = co_await write_client(reply);
@@ -392,9 +395,13 @@ awaitable<bool> HttpSession::hold(Exchange& x) {
   phase_ = Phase::kHold;
   disarm();
   auto timeout = x.rt->snapshot().config().approvals.timeout;
+  bool client_gone = false;
+  std::shared_ptr<void> self = shared_from_this();  // lvalue: no temporaries in co_await (GCC 12)
   ApprovalOutcome o =
-      co_await await_approval(client_->executor(), *ctx_.approvals, std::move(h), timeout);
+      co_await await_approval_watching(client_->executor(), *ctx_.approvals, std::move(h), timeout,
+                                       *client_, self, watch_, client_gone);
   phase_ = Phase::kClient;
+  if (client_gone) co_return held_client_gone(x, o);
   // An approval counts only for exactly this request (method, path, query, body).
   if (o.decision == ApprovalDecision::kApproved && o.fingerprint == fingerprint) {
     x.verdict = Verdict::allow(rule, role);

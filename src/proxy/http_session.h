@@ -22,6 +22,8 @@
 #include "codec/http/parser.h"
 #include "codec/http/target.h"
 #include "proxy/context.h"
+#include "proxy/http_capture.h"
+#include "proxy/http_hold.h"
 #include "proxy/http_runtime.h"
 
 namespace phigate::proxy {
@@ -62,6 +64,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::string error_code;  // phigate's machine code when it answered itself
     std::string message;
     bool client_keep_alive = true;
+    HttpBodyCapture capture;  // http.capture_bodies (http_capture.h)
   };
 
   enum class Phase { kClient, kUpstream, kHold };
@@ -76,6 +79,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   net::awaitable<bool> buffer_body(Exchange& x, uint64_t cap, bool& over_cap);
   net::awaitable<bool> decide(Exchange& x);
   net::awaitable<bool> hold(Exchange& x);
+  // http_session_hold.cc: the client hung up while `x` was held (the gate has cancelled it).
+  bool held_client_gone(Exchange& x, const ApprovalOutcome& o);
   // Answers with phigate's own JSON response and records it. Returns whether the connection can
   // carry another request.
   net::awaitable<bool> refuse(Exchange& x, int status, std::string code, std::string message,
@@ -118,6 +123,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool timed_out_ = false;
   bool keep_ = false;  // after refuse(): whether the connection can carry another request
   uint64_t requests_ = 0;
+  // A client read left running by a hold (http_hold.h); read_client takes it over.
+  std::shared_ptr<ClientWatch> watch_;
   std::string last_token_;  // the last token this connection verified, and its identity
   Identity last_identity_;
 };

@@ -8,6 +8,11 @@ every request it received (method, path, headers, body) so a test can prove what
   /chunked           a chunked JSON response written in several pieces
   /big?n=N           a chunked JSON array of N records (for streaming/RSS tests)
   /gzip              a gzip-encoded JSON body, whatever the client asked for
+  /deflate           a zlib-wrapped deflate JSON body (Content-Encoding: deflate)
+  /gzip-chunked      the gzip body sent in chunks of 5 bytes
+  /gzip-badcrc       a gzip body whose CRC-32 is wrong
+  /gzip-truncated    a gzip body cut short (chunked, so the framing itself is fine)
+  /br                Content-Encoding: br (phigate cannot decode it)
   /binary            application/octet-stream
   /slow              answers after a delay given by ?s= seconds
   anything else      echo: 200, JSON {"method","path","headers","body_len"}
@@ -22,6 +27,7 @@ import socketserver
 import subprocess
 import threading
 import time
+import zlib
 
 import harness as h
 
@@ -142,6 +148,28 @@ def _handler(rec):
             if route.endswith("/gzip"):
                 return self._send(200, gzip.compress(json.dumps(PATIENT).encode()),
                                   extra=[("Content-Encoding", "gzip")])
+            if route.endswith("/deflate"):
+                return self._send(200, zlib.compress(patient_json()),
+                                  extra=[("Content-Encoding", "deflate")])
+            if route.endswith("/gzip-chunked") or route.endswith("/gzip-truncated"):
+                g = gzip.compress(patient_json())
+                if route.endswith("/gzip-truncated"):
+                    g = g[:len(g) // 2]
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i in range(0, len(g), 5):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(g[i:i + 5]), g[i:i + 5]))
+                self.wfile.write(b"0\r\n\r\n")
+                return None
+            if route.endswith("/gzip-badcrc"):
+                g = bytearray(gzip.compress(patient_json()))
+                g[-8] ^= 0xFF
+                return self._send(200, bytes(g), extra=[("Content-Encoding", "gzip")])
+            if route.endswith("/br"):
+                return self._send(200, b"\x0b\x02\x80{}\x03", extra=[("Content-Encoding", "br")])
             if route.endswith("/binary"):
                 return self._send(200, b"\x00\x01123-45-6789", "application/octet-stream")
             if route.endswith("/slow"):
@@ -188,9 +216,11 @@ http {{
   default_type application/json;
   keepalive_requests 1000000;
   upstream origin {{ server 127.0.0.1:{origin_port}; keepalive 64; }}
+  {gzip}
   server {{
     listen 127.0.0.1:{port};
     root {dir}/www;
+    {gzip_static}
     location /proxy/ {{
       proxy_pass http://origin/;
       proxy_http_version 1.1;
@@ -201,9 +231,17 @@ http {{
 """
 
 
-def start_nginx(fixtures, origin_port=None, workers=1):
+# The compression variant (start_nginx(..., gzip=True)): responses compressed when the client
+# accepts gzip, and /static/ serving a file's pre-compressed .gz twin to every client.
+NGINX_GZIP = ("gzip on; gzip_types application/json text/plain; gzip_min_length 0; "
+              "gzip_proxied any;")
+NGINX_GZIP_STATIC = "location /static/ { gzip_static always; }"
+
+
+def start_nginx(fixtures, origin_port=None, workers=1, gzip=False):
     """nginx serving `fixtures` ({relpath: bytes}) from a temp root; /proxy/ passes to
-    origin_port (itself when None). Returns (port, dir)."""
+    origin_port (itself when None). gzip: the compression variant (NGINX_GZIP). Returns
+    (port, dir)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(nginx):
         raise h.Skip("nginx is not installed (scripts/install-deps.sh)")
@@ -217,7 +255,9 @@ def start_nginx(fixtures, origin_port=None, workers=1):
     os.makedirs(www, exist_ok=True)
     port = h.free_port()
     user = "user root;" if os.getuid() == 0 else ""
-    conf = NGINX_CONF.format(dir=d, port=port, origin_port=origin_port or port, user=user)
+    conf = NGINX_CONF.format(dir=d, port=port, origin_port=origin_port or port, user=user,
+                             gzip=NGINX_GZIP if gzip else "",
+                             gzip_static=NGINX_GZIP_STATIC if gzip else "")
     conf = conf.replace("worker_processes 1;", f"worker_processes {workers};")
     with open(os.path.join(d, "nginx.conf"), "w") as f:
         f.write(conf)

@@ -239,11 +239,15 @@ def test_chunked_response_and_text_masking():
 
 
 def test_unmaskable_bodies_refused():
-    code, body = get("/labs/gzip", S["tok"], ["--compressed"])
+    # gzip is decoded and masked (test_http_bodies.py); an encoding phigate cannot decode is not.
+    code, body = get("/labs/br", S["tok"], ["--compressed"])
     h.eq(code, 502, body)
     h.eq(json.loads(body)["error"], "unmaskable_response")
     h.check("Accept-Encoding" in S["rec"].last()["headers"] and
             S["rec"].last()["headers"]["Accept-Encoding"] == "identity", "asked for identity")
+    code, body = get("/labs/gzip", S["tok"], ["--compressed"])
+    h.eq(code, 200, body)
+    h.check("123-45-6789" not in body and "Ann Lee" in body, "gzip body decoded and masked")
     code, body = get("/labs/binary", S["tok"])
     h.eq(code, 502, body)
     # the unmasked resource passes the same bytes through

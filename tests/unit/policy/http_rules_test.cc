@@ -112,3 +112,30 @@ roles:
 
 }  // namespace
 }  // namespace phigate
+
+namespace phigate {
+namespace {
+
+TEST(HttpConfigParse, CompressionAndCaptureKeys) {
+  auto load = load_config_text(R"(
+resources:
+  - { name: api, type: http, upstream: "http://127.0.0.1:9000",
+      http: { mask: { accept_compressed: true, max_decoded: 1048576 }, capture_bodies: 4096 } }
+)");
+  ASSERT_TRUE(load.config) << format_errors(load);
+  const auto& http = load.config->resources[0].http;
+  EXPECT_TRUE(http.mask.accept_compressed);
+  EXPECT_EQ(http.mask.max_decoded, 1048576u);
+  EXPECT_EQ(http.capture_bodies, 4096u);
+  auto bad = load_config_text(R"(
+resources:
+  - { name: api, type: http, upstream: "http://127.0.0.1:9000",
+      http: { mask: { accept_compressed: maybe } } }
+)");
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(format_errors(bad).find("expected true or false"), std::string::npos)
+      << format_errors(bad);
+}
+
+}  // namespace
+}  // namespace phigate

@@ -41,6 +41,11 @@ class FakeGate : public ApprovalGate {
   std::string how_to_approve(std::string_view id) const override {
     return "phigate approvals approve " + std::string(id);
   }
+  // The callback holds the waiter's timer: drop it while its io_context still exists.
+  void drop() {
+    if (t_.joinable()) t_.join();
+    done_ = nullptr;
+  }
   HoldRequest held_;
   std::string cancelled_;
 
@@ -63,6 +68,7 @@ ApprovalOutcome run(FakeGate& gate, std::chrono::milliseconds timeout) {
       },
       asio::detached);
   io.run();
+  gate.drop();
   return out;
 }
 
@@ -94,6 +100,81 @@ TEST(HttpHold, GateThatCannotHoldDenies) {
   auto o = run(g, std::chrono::hours(1));
   EXPECT_EQ(o.decision, ApprovalDecision::kDenied);
   EXPECT_NE(o.reason.find("approvals store down"), std::string::npos);
+}
+
+// A connected loopback pair: `server` is what a session holds, `peer` the client.
+struct Pair {
+  explicit Pair(asio::io_context& io) : peer(io) {
+    net::tcp::acceptor acc(io, {asio::ip::make_address("127.0.0.1"), 0});
+    peer.connect(acc.local_endpoint());
+    server = std::make_unique<net::Stream>(acc.accept());
+  }
+  net::tcp::socket peer;
+  std::unique_ptr<net::Stream> server;
+};
+
+struct Watched {
+  ApprovalOutcome out;
+  bool gone = false;
+  std::shared_ptr<ClientWatch> watch;
+  Buffer in;
+  bool took = false;
+};
+
+TEST(HttpHoldWatch, ClientHangupCancelsTheHold) {
+  asio::io_context io;
+  Pair p(io);
+  FakeGate g(FakeGate::Mode::kNever);
+  Watched w;
+  HoldRequest req;
+  std::shared_ptr<void> keep;
+  std::chrono::milliseconds timeout = std::chrono::hours(1);
+  asio::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        w.out = co_await await_approval_watching(io.get_executor(), g, req, timeout, *p.server,
+                                                 keep, w.watch, w.gone);
+      },
+      asio::detached);
+  asio::post(io, [&] { p.peer.close(); });
+  io.run();
+  EXPECT_EQ(w.out.decision, ApprovalDecision::kCancelled);
+  EXPECT_TRUE(w.gone);
+  EXPECT_EQ(w.out.id, "req-1");
+  EXPECT_EQ(g.cancelled_, "req-1");
+}
+
+TEST(HttpHoldWatch, BytesArrivingWhileHeldAreKept) {
+  asio::io_context io;
+  Pair p(io);
+  FakeGate g(FakeGate::Mode::kNever);
+  Watched w;
+  HoldRequest req;
+  std::shared_ptr<void> keep;
+  std::chrono::milliseconds timeout(300);
+  asio::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        w.out = co_await await_approval_watching(io.get_executor(), g, req, timeout, *p.server,
+                                                 keep, w.watch, w.gone);
+        // The held request ended (timed out here); the session reads on: first what the watch
+        // read, then (its read still outstanding) what comes next.
+        const std::string prefix = "prefix|";
+        w.in.append(ByteSpan(reinterpret_cast<const uint8_t*>(prefix.data()), prefix.size()));
+        w.took = co_await take_watched(w.watch, w.in);
+        bool more = co_await take_watched(w.watch, w.in);
+        EXPECT_TRUE(more);
+        EXPECT_EQ(w.watch, nullptr);
+      },
+      asio::detached);
+  asio::write(p.peer, asio::buffer(std::string("GET /next HTTP/1.1\r\n")));
+  asio::steady_timer later(io, std::chrono::milliseconds(500));
+  later.async_wait([&](net::error_code) { asio::write(p.peer, asio::buffer(std::string("X"))); });
+  io.run();
+  EXPECT_EQ(w.out.decision, ApprovalDecision::kTimedOut);
+  EXPECT_FALSE(w.gone);
+  EXPECT_TRUE(w.took);
+  EXPECT_EQ(w.in.view(), "prefix|GET /next HTTP/1.1\r\nX");
 }
 
 }  // namespace
