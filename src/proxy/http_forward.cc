@@ -40,46 +40,60 @@ awaitable<bool> HttpSession::write_upstream(const std::string& bytes) {
   co_return !ec;
 }
 
-http::RequestHead HttpSession::upstream_head(const Exchange& x, bool chunked_body) const {
-  http::RequestHead h;
-  h.method = x.head.method;
-  h.version = 11;
-  h.target = x.res->target.base_path + x.rel_path;
-  if (x.target.has_query) h.target += "?" + x.target.query;
-  h.fields = x.head.fields;
-  http::strip_hop_by_hop(h.fields);
-  http::strip_identity_fields(h.fields);
-  // The token is phigate's business only (DESIGN.md §5); the upstream gets the resource's own
-  // credentials instead (inject_headers, below).
-  h.fields.erase("authorization");
-  h.fields.erase("host");
-  h.fields.erase("expect");  // phigate answered 100-continue itself
-  h.fields.erase("content-length");
-  if (x.res->mask) {
-    // Only identity-coded, whole representations can be masked: no compression, no ranges.
-    h.fields.set("Accept-Encoding", x.res->accept_compressed ? "gzip, deflate" : "identity");
-    h.fields.erase("range");
-    h.fields.erase("if-range");
+// Written straight from the client's head (no copy of its fields): what phigate forwards is the
+// client's fields minus hop-by-hop, identity-asserting, credential and framing ones, then
+// phigate's own.
+void HttpSession::append_upstream_head(const Exchange& x, bool chunked_body,
+                                       std::string& out) const {
+  const HttpResource& r = *x.res;
+  out += x.head.method;
+  out += ' ';
+  out += r.target.base_path;
+  out += x.rel_path;
+  if (x.target.has_query) {
+    out += '?';
+    out += x.target.query;
   }
-  h.fields.add("Host", x.res->target.authority);
-  for (const auto& [name, value] : x.res->inject) h.fields.set(name, value);
+  out += " HTTP/1.1\r\n";
+  auto injected = [&](std::string_view n) {
+    for (const auto& kv : r.inject)
+      if (iequals(kv.first, n)) return true;
+    return false;
+  };
+  const http::HopFilter hop(x.head.fields);
+  for (const http::Field& f : x.head.fields.list) {
+    std::string_view n = f.name;
+    // The token is phigate's business only (DESIGN.md §5); the upstream gets the resource's own
+    // credentials instead (inject_headers, below). Expect was answered by phigate itself.
+    if (iequals(n, "authorization") || iequals(n, "host") || iequals(n, "expect") ||
+        iequals(n, "content-length") || hop.drops(n) || http::is_identity_field(n) || injected(n))
+      continue;
+    // Only identity-coded, whole representations can be masked: no compression, no ranges.
+    if (r.mask && (iequals(n, "accept-encoding") || iequals(n, "range") || iequals(n, "if-range")))
+      continue;
+    http::append_field(n, f.value, out);
+  }
+  if (r.mask && !injected("accept-encoding"))
+    http::append_field("Accept-Encoding", r.accept_compressed ? "gzip, deflate" : "identity", out);
+  if (!injected("host")) http::append_field("Host", r.target.authority, out);
+  for (const auto& [name, value] : r.inject) http::append_field(name, value, out);
   // RFC 7239 and the de-facto X-Forwarded-*: set by phigate alone (client copies were stripped).
   const char* proto = client_->is_tls() ? "https" : "http";
   const std::string* host = x.head.fields.find("host");
-  h.fields.add("X-Forwarded-For", client_ip_);
-  h.fields.add("X-Forwarded-Proto", proto);
-  if (host) h.fields.add("X-Forwarded-Host", *host);
-  h.fields.add("Forwarded", http::forwarded_element(client_ip_, proto, host));
-  h.fields.add("Via", "1.1 phigate");  // RFC 9110 §7.6.3
+  http::append_field("X-Forwarded-For", client_ip_, out);
+  http::append_field("X-Forwarded-Proto", proto, out);
+  if (host) http::append_field("X-Forwarded-Host", *host, out);
+  http::append_field("Forwarded", http::forwarded_element(client_ip_, proto, host), out);
+  http::append_field("Via", "1.1 phigate", out);  // RFC 9110 §7.6.3
   if (chunked_body) {
-    h.fields.add("Transfer-Encoding", "chunked");
+    http::append_field("Transfer-Encoding", "chunked", out);
   } else if (x.body_buffered) {
     if (!x.body.empty() || x.head.framing.content_length.has_value())
-      h.fields.add("Content-Length", std::to_string(x.body.size()));
+      http::append_field("Content-Length", std::to_string(x.body.size()), out);
   } else if (x.head.framing.content_length) {
-    h.fields.add("Content-Length", std::to_string(*x.head.framing.content_length));
+    http::append_field("Content-Length", std::to_string(*x.head.framing.content_length), out);
   }
-  return h;
+  out += "\r\n";
 }
 
 // Writes the head and the body. The body is either held whole (x.body) or streamed from the
@@ -89,7 +103,8 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
   const bool stream = !x.body_buffered && x.head.framing.has_body();
   const bool chunked = stream && x.head.framing.chunked;
   std::string out;
-  http::serialize(upstream_head(x, chunked), out);
+  out.reserve(1024);
+  append_upstream_head(x, chunked, out);
   if (x.body_buffered) {
     out += x.body;
     x.capture.request_whole(x.body);
@@ -270,41 +285,45 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   const std::string* resp_ct = uh.fields.find("content-type");
   x.capture.response_head(uh.status, resp_ct ? *resp_ct : std::string());
 
-  http::ResponseHead ch;
-  ch.status = uh.status;
-  ch.version = 11;
-  ch.fields = uh.fields;
-  http::strip_hop_by_hop(ch.fields);
-  ch.fields.erase("content-length");
-  if (masking || (r.mask && head_req)) {
-    // The masked representation differs from the upstream's: its digests and validators do not
-    // describe it.
-    for (const char* f : {"content-md5", "digest", "content-digest", "repr-digest", "etag",
-                          "accept-ranges", "content-range"})
-      ch.fields.erase(f);
+  // The client's head, written straight from the upstream's (no copy of its fields).
+  // The masked representation differs from the upstream's: its digests and validators do not
+  // describe it; a decoded one is sent without its Content-Encoding (http_inflate.h).
+  const bool new_repr = masking || (r.mask && head_req);
+  const bool decoded = masker.decodes() || (head_req && BodyMasker::would_decode(r, uh.fields));
+  std::string out;
+  out.reserve(512 + up_in_.size());
+  http::append_status_line(11, uh.status, out);
+  const http::HopFilter hop(uh.fields);
+  for (const http::Field& f : uh.fields.list) {
+    std::string_view n = f.name;
+    if (iequals(n, "content-length") || hop.drops(n)) continue;
+    if (new_repr &&
+        (iequals(n, "content-md5") || iequals(n, "digest") || iequals(n, "content-digest") ||
+         iequals(n, "repr-digest") || iequals(n, "etag") || iequals(n, "accept-ranges") ||
+         iequals(n, "content-range")))
+      continue;
+    if (decoded && iequals(n, "content-encoding")) continue;
+    http::append_field(n, f.value, out);
   }
-  if (masker.decodes() || (head_req && BodyMasker::would_decode(r, uh.fields)))
-    ch.fields.erase("content-encoding");  // sent decoded (http_inflate.h)
-  ch.fields.add("Via", "1.1 phigate");
+  http::append_field("Via", "1.1 phigate", out);
   bool client_keep = x.head.framing.keep_alive && x.body_consumed;
   bool chunk_out = false;
   if (head_req) {
     if (!r.mask && uh.framing.content_length) {
-      ch.fields.add("Content-Length", std::to_string(*uh.framing.content_length));
+      http::append_field("Content-Length", std::to_string(*uh.framing.content_length), out);
     }
   } else if (!has_body) {
-    if (uh.status != 204 && uh.status != 304) ch.fields.add("Content-Length", "0");
+    if (uh.status != 204 && uh.status != 304) http::append_field("Content-Length", "0", out);
   } else if (!masking && uh.framing.content_length) {
-    ch.fields.add("Content-Length", std::to_string(*uh.framing.content_length));
+    http::append_field("Content-Length", std::to_string(*uh.framing.content_length), out);
   } else if (x.head.version == 11) {
     chunk_out = true;
-    ch.fields.add("Transfer-Encoding", "chunked");
+    http::append_field("Transfer-Encoding", "chunked", out);
   } else {
     client_keep = false;  // HTTP/1.0: the body ends when the connection does
   }
-  if (!client_keep) ch.fields.add("Connection", "close");
-  std::string out;
-  http::serialize(ch, out);
+  if (!client_keep) http::append_field("Connection", "close", out);
+  out += "\r\n";
 
   // Body: parse -> mask -> frame -> write, one read at a time.
   std::string masked_piece;

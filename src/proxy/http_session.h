@@ -45,7 +45,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::string rel_path;     // path below the resource, as forwarded
     std::string rel_decoded;  // the same, decoded: what path rules see
     std::vector<std::pair<std::string, std::string>> query;
-    Identity identity;
+    // Shared with the connection's cache of its last verified token: not copied per request.
+    std::shared_ptr<const Identity> idp;
+    const Identity& id() const {
+      static const Identity kNone;
+      return idp ? *idp : kNone;
+    }
     bool authenticated = false;
     Verdict verdict;
     std::string approver;
@@ -99,7 +104,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // http_forward.cc: upstream exchange and the response stream
   net::awaitable<bool> forward(Exchange& x);
-  http::RequestHead upstream_head(const Exchange& x, bool chunked_body) const;
+  void append_upstream_head(const Exchange& x, bool chunked_body, std::string& out) const;
   net::awaitable<bool> send_request(Exchange& x, bool& body_started);
   net::awaitable<bool> relay_response(Exchange& x);
   net::awaitable<bool> read_upstream();
@@ -125,8 +130,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   uint64_t requests_ = 0;
   // A client read left running by a hold (http_hold.h); read_client takes it over.
   std::shared_ptr<ClientWatch> watch_;
-  std::string last_token_;  // the last token this connection verified, and its identity
-  Identity last_identity_;
+  std::string
+      last_auth_;  // the Authorization value this connection verified last, and its identity
+  std::shared_ptr<const Identity> last_identity_;
 };
 
 }  // namespace phigate::proxy

@@ -1,6 +1,7 @@
 #include "codec/http/headers.h"
 
 #include <array>
+#include <cstdio>
 #include <vector>
 
 namespace phigate::http {
@@ -20,26 +21,41 @@ constexpr std::array<std::string_view, 9> kHopByHop = {
 
 }  // namespace
 
-void strip_hop_by_hop(Fields& f) {
-  // Fields named in Connection first: they are hop-by-hop for this message only (§7.6.1).
-  std::vector<std::string> named;
+HopFilter::HopFilter(const Fields& f) {
+  // Fields named in Connection are hop-by-hop for this message only (§7.6.1).
   for (const Field& fl : f.list) {
     if (!iequals(fl.name, "connection")) continue;
     std::string_view v = fl.value;
     while (!v.empty()) {
       size_t comma = v.find(',');
       std::string_view tok = trim_ows(v.substr(0, comma));
-      if (!tok.empty()) named.emplace_back(tok);
+      // Never let Connection make phigate drop what it relies on for framing or identity.
+      if (!tok.empty() && !iequals(tok, "host") && !iequals(tok, "content-length"))
+        named_.push_back(tok);
       if (comma == std::string_view::npos) break;
       v.remove_prefix(comma + 1);
     }
   }
-  for (const std::string& n : named) {
-    // Never let Connection make phigate drop what it relies on for framing or identity.
-    if (iequals(n, "host") || iequals(n, "content-length")) continue;
-    f.erase(n);
-  }
-  for (std::string_view h : kHopByHop) f.erase(h);
+}
+
+bool HopFilter::drops(std::string_view name) const {
+  for (std::string_view h : kHopByHop)
+    if (iequals(name, h)) return true;
+  for (std::string_view n : named_)
+    if (iequals(name, n)) return true;
+  return false;
+}
+
+void strip_hop_by_hop(Fields& f) {
+  HopFilter hop(f);
+  std::erase_if(f.list, [&](const Field& fl) { return hop.drops(fl.name); });
+}
+
+void append_field(std::string_view name, std::string_view value, std::string& out) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
 }
 
 bool is_identity_field(std::string_view n) {
@@ -204,14 +220,19 @@ void serialize(const RequestHead& h, std::string& out) {
   fields_out(h.fields, out);
 }
 
-void serialize(const ResponseHead& h, std::string& out) {
-  out += h.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += std::to_string(h.status);
-  out += ' ';
+void append_status_line(int version, int status, std::string& out) {
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  char code[8];
+  int n = snprintf(code, sizeof code, "%d ", status);
+  out.append(code, static_cast<size_t>(n));
   // The reason phrase is informational (RFC 9112 §4); phigate sends its own so nothing the
   // upstream chose (control bytes, length) reaches the client.
-  out += reason_phrase(h.status);
+  out += reason_phrase(status);
   out += "\r\n";
+}
+
+void serialize(const ResponseHead& h, std::string& out) {
+  append_status_line(h.version, h.status, out);
   fields_out(h.fields, out);
 }
 

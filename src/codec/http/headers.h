@@ -3,6 +3,7 @@
 // the client-supplied identity fields an upstream might trust. Pure functions on Fields.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/json_text.h"
 #include "codec/http/message.h"
@@ -12,7 +13,22 @@ namespace phigate::http {
 // RFC 9110 §7.6.1: Connection, the fields it names, and the classic hop-by-hop set (Keep-Alive,
 // Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authenticate,
 // Proxy-Authorization). Framing fields (Content-Length) are left for the caller to re-set.
+// HopFilter answers per name, so a proxy can write the fields it forwards straight from the
+// received head instead of copying it and erasing (views into `f`: keep `f` alive).
+class HopFilter {
+ public:
+  explicit HopFilter(const Fields& f);
+  bool drops(std::string_view name) const;
+
+ private:
+  std::vector<std::string_view> named_;  // tokens of Connection, except Host and Content-Length
+};
 void strip_hop_by_hop(Fields& f);
+
+// One "name: value" line of a head (the caller has checked both).
+void append_field(std::string_view name, std::string_view value, std::string& out);
+// "HTTP/1.1 200 OK" and CRLF, with phigate's own reason phrase.
+void append_status_line(int version, int status, std::string& out);
 
 // Fields that carry an identity asserted by whoever sent them (X-Forwarded-User, X-Remote-User,
 // X-Auth-Request-*, X-Phigate-*, ...). An upstream behind phigate must only ever see the ones
