@@ -102,8 +102,8 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
   body_started = false;
   const bool stream = !x.body_buffered && x.head.framing.has_body();
   const bool chunked = stream && x.head.framing.chunked;
-  std::string out;
-  out.reserve(1024);
+  std::string& out = out_buf_;
+  out.clear();
   append_upstream_head(x, chunked, out);
   if (x.body_buffered) {
     out += x.body;
@@ -233,7 +233,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   const HttpResource& r = *x.res;
   const auto up_timeout = r.config->http.upstream_timeout;
   const bool head_req = iequals(x.head.method, "HEAD");
-  std::string body;
+  std::string& body = body_buf_;
+  body.clear();
   std::unique_ptr<http::ResponseParser> rp;
   // Head; 1xx interim responses are consumed (phigate handled Expect itself; RFC 9110 §15.2).
   for (;;) {
@@ -290,8 +291,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   // describe it; a decoded one is sent without its Content-Encoding (http_inflate.h).
   const bool new_repr = masking || (r.mask && head_req);
   const bool decoded = masker.decodes() || (head_req && BodyMasker::would_decode(r, uh.fields));
-  std::string out;
-  out.reserve(512 + up_in_.size());
+  std::string& out = out_buf_;
+  out.clear();
   http::append_status_line(11, uh.status, out);
   const http::HopFilter hop(uh.fields);
   for (const http::Field& f : uh.fields.list) {
@@ -326,7 +327,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   out += "\r\n";
 
   // Body: parse -> mask -> frame -> write, one read at a time.
-  std::string masked_piece;
+  std::string& masked_piece = masked_buf_;
+  masked_piece.clear();
   bool done = !has_body;
   bool head_sent = false;
   bool failed = false;

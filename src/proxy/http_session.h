@@ -119,6 +119,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::unique_ptr<http::RequestParser> parser_;
   Buffer in_;     // client bytes not yet parsed (may hold pipelined requests)
   Buffer up_in_;  // upstream bytes not yet parsed
+  // Scratch of one exchange at a time (head and framed body out, parsed and masked body pieces),
+  // kept with their capacity: per-request strings of a few KiB were a visible share of malloc.
+  std::string out_buf_, body_buf_, masked_buf_;
   std::string session_id_, client_addr_, client_ip_;
   bool client_loopback_ = false;  // asked once: getpeername per request showed in profiles
   net::asio::steady_timer watchdog_;
