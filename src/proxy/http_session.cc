@@ -182,7 +182,7 @@ void HttpSession::record_result(Exchange& x, const char* status) {
   e.bytes = x.resp_bytes;
   e.rows = x.req_bytes;
   e.duration_ns = mono_ns() - x.start_mono;
-  e.masked = x.masked;
+  e.masked = std::move(x.masked);  // the exchange ends with this record
   e.message = x.message;
   e.rule = x.verdict.rule;
   e.capture = x.capture.store(ctx_.blobs, session_id_);
@@ -238,6 +238,7 @@ bool HttpSession::route(Exchange& x, std::string& why) const {
       x.rel_path = rest.empty() ? "/" : std::string(rest);
     }
   }
+  bool by_host = false;
   if (x.res == nullptr) {
     if (const std::string* host = x.head.fields.find("host")) {
       std::string_view h = http::trim_ows(*host);
@@ -249,6 +250,7 @@ bool HttpSession::route(Exchange& x, std::string& why) const {
           x.res = r;
           x.resource = label;
           x.rel_path = x.target.path;
+          by_host = true;
         }
       }
     }
@@ -257,8 +259,21 @@ bool HttpSession::route(Exchange& x, std::string& why) const {
     why = "no http resource named by the path prefix or the Host";
     return false;
   }
+  // The decoded form of the relative path. normalize_target decoded the whole path once, and a
+  // resource name has no escapes, so the decoded path starts with "/<name>" too: what follows is
+  // the relative path decoded (decoding never joins bytes across a '/').
+  std::string_view d = x.target.decoded;
+  if (by_host) {
+    x.rel_decoded = x.target.decoded;  // chosen by Host: nothing stripped
+    return true;
+  }
+  if (d.size() > x.resource.size() && d[0] == '/' && d.substr(1, x.resource.size()) == x.resource &&
+      (d.size() == 1 + x.resource.size() || d[1 + x.resource.size()] == '/')) {
+    std::string_view rest = d.substr(1 + x.resource.size());
+    x.rel_decoded = rest.empty() ? "/" : std::string(rest);
+    return true;
+  }
   x.rel_decoded = x.rel_path;
-  // The decoded form of the relative path: normalize_target decoded the whole path once.
   http::Target t;
   std::string ignored;
   if (http::normalize_target(x.rel_path, t, ignored)) x.rel_decoded = t.decoded;
