@@ -52,19 +52,26 @@ def wrk(url, token=None, pid=None):
     return rps, p99, int(errors.group(1)) if errors else 0, cpu
 
 
-def main():
+def start(mask=True):
+    """nginx (origin + proxy_pass location) and phigate in front of it, configured as benchmarked.
+    Returns (nginx port, gateway, token)."""
     port, _ = k.start_nginx({"api/bundle.json": BODY})
+    http = {"mask": {"detectors": ["US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER"],
+                     "fields": [{"path": "$.entry[*].ssn", "action": "redact"}]}}
     cfg = k.http_config(
         [{"name": "api", "type": "http", "upstream": f"http://127.0.0.1:{port}/api",
-          "http": {"mask": {"detectors": ["US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER"],
-                            "fields": [{"path": "$.entry[*].ssn", "action": "redact"}]}}}],
+          **({"http": http} if mask else {})}],
         {"client": {"resources": ["api"],
                     "rules": [{"match": {"methods": ["GET"], "paths": ["/bundle*"]},
                                "action": "allow"}]}},
         {"bench": ["client"]},
         extra_gateway={"threads": GW_THREADS} if GW_THREADS else None)
     gw = h.start_phigate(None, cfg)
-    token = gw.token("bench", ["bench"], ttl="1h")
+    return port, gw, gw.token("bench", ["bench"], ttl="1h")
+
+
+def main():
+    port, gw, token = start()
     targets = {
         "direct": (f"http://127.0.0.1:{port}/api/bundle.json", None),
         "nginx-proxy": (f"http://127.0.0.1:{port}/proxy/api/bundle.json", None),
