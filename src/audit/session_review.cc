@@ -64,6 +64,21 @@ std::vector<SessionSummary> SessionIndex::list(const SessionFilter& f) const {
   return out;
 }
 
+namespace {
+// A result record (SQL `result` or `http_result`) completes the entry of what it answers.
+void set_result(TimelineEntry& t, const Event& e) {
+  t.has_result = true;
+  t.status = e.status;
+  t.error_code = e.error_code;
+  t.tag = e.message;
+  t.rows = e.rows;
+  t.bytes = e.bytes;
+  t.duration_ns = e.duration_ns;
+  t.masked = e.masked;
+  t.capture = e.capture;
+}
+}  // namespace
+
 void Timeline::add(const Event& e) {
   if (e.session_id != session_id_) return;
   if (!seen_ || (first_.type != "session_start" && e.type == "session_start")) {
@@ -81,15 +96,7 @@ void Timeline::add(const Event& e) {
       t = &entries_.back();
     }
     if (t) {
-      t->has_result = true;
-      t->status = e.status;
-      t->error_code = e.error_code;
-      t->tag = e.message;
-      t->rows = e.rows;
-      t->bytes = e.bytes;
-      t->duration_ns = e.duration_ns;
-      t->masked = e.masked;
-      t->capture = e.capture;
+      set_result(*t, e);
       return;
     }
   }
@@ -109,15 +116,7 @@ void Timeline::add(const Event& e) {
       if (next_unresulted_ < entries_.size()) t = &entries_[next_unresulted_];
     }
     if (!t) return;
-    t->has_result = true;
-    t->status = e.status;
-    t->error_code = e.error_code;
-    t->tag = e.message;
-    t->rows = e.rows;
-    t->bytes = e.bytes;
-    t->duration_ns = e.duration_ns;
-    t->masked = e.masked;
-    t->capture = e.capture;
+    set_result(*t, e);
     return;
   }
   TimelineEntry t;

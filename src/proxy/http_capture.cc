@@ -7,28 +7,9 @@
 #include "audit/blob_store.h"
 #include "audit/canonical.h"
 #include "common/crypto.h"
+#include "proxy/capture_text.h"
 
 namespace phigate::proxy {
-namespace {
-
-bool printable(std::string_view s) {
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
-  }
-  return audit::is_valid_utf8(s);
-}
-
-// The longest prefix of `s` of at most `n` bytes that does not end inside a UTF-8 sequence.
-size_t utf8_prefix(std::string_view s, size_t n) {
-  if (n >= s.size()) return s.size();
-  size_t k = n;
-  while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
-  // Not UTF-8 text at all (k went back over more than a sequence): keep the bytes as they are.
-  return n - k > 3 ? n : k;
-}
-
-}  // namespace
 
 void HttpBodyCapture::start(uint64_t cap, std::string_view request_content_type) {
   cap_ = cap;
@@ -77,7 +58,7 @@ std::string HttpBodyCapture::render() const {
     const bool truncated = s.total > v.size();
     if (truncated) v = v.substr(0, utf8_prefix(v, v.size()));
     json body;
-    if (printable(v)) {
+    if (printable_text(v)) {
       body = std::string(v);
     } else {
       ByteSpan raw(reinterpret_cast<const uint8_t*>(s.data.data()), s.data.size());

@@ -4,6 +4,7 @@
 
 #include "audit/canonical.h"
 #include "common/crypto.h"
+#include "proxy/capture_text.h"
 
 namespace phigate::proxy {
 namespace {
@@ -22,23 +23,6 @@ bool read_i32(ByteSpan b, size_t& at, int32_t& v) {
   at += 4;
   return true;
 }
-
-// Text a reader can show as is; anything else is rendered as hex.
-bool printable(std::string_view s) {
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
-  }
-  return audit::is_valid_utf8(s);
-}
-
-// Cuts at most `n` bytes off the front of `s` without splitting a UTF-8 sequence.
-size_t utf8_prefix(std::string_view s, size_t n) {
-  if (n >= s.size()) return s.size();
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return n;
-}
-
 }  // namespace
 
 ResultCapture::ResultCapture(size_t max_rows, size_t max_bytes)
@@ -154,7 +138,7 @@ std::string ResultCapture::render() const {
           continue;
         }
         std::string_view v(arena_.data() + c.off, c.len);
-        if (printable(v)) {
+        if (printable_text(v)) {
           row.push_back(std::string(v));
         } else {
           ByteSpan raw(reinterpret_cast<const uint8_t*>(v.data()), v.size());
