@@ -48,9 +48,9 @@ struct Batch {
       *w->out = r ? Result<uint64_t>(*r + w->index) : Result<uint64_t>(r.error());
       w->resume();
     }
-    // Keep the capacity for the next turn (the vectors were moved out empty-handed).
+    // Keep the capacity for the next turn, unless something was appended meanwhile.
     ev.clear();
-    if (events.capacity() < ev.capacity()) events.swap(ev);
+    if (events.empty() && events.capacity() < ev.capacity()) events.swap(ev);
   }
 };
 
