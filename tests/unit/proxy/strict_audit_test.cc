@@ -1,0 +1,90 @@
+#include "proxy/strict_audit.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "../audit/fake_store.h"
+
+namespace phigate::proxy {
+namespace {
+
+namespace asio = net::asio;
+using audit::testing::FakeState;
+using audit::testing::FakeStore;
+
+audit::Event ev(const std::string& action) {
+  audit::Event e;
+  e.time_ns = 1;
+  e.session_id = "s1";
+  e.type = "http_request";
+  e.action = action;
+  return e;
+}
+
+// Sessions that reach their strict record in the same turn of the event loop share one commit,
+// each learns its own seq, and every record is in the store before any of them resumes.
+TEST(StrictAudit, OneTurnIsOneCommitWithEachSeq) {
+  auto state = std::make_shared<FakeState>();
+  audit::Log log(std::make_unique<FakeStore>(state), "gw-1");
+  ASSERT_TRUE(log.open().ok());
+  asio::io_context io(1);
+  constexpr int kSessions = 5;
+  std::vector<uint64_t> seqs(kSessions, 0);
+  std::vector<size_t> stored_when_resumed(kSessions, 0);
+  for (int i = 0; i < kSessions; ++i) {
+    asio::co_spawn(
+        io,
+        [&, i]() -> net::awaitable<void> {
+          auto r = co_await append_strict(log, ev("GET /" + std::to_string(i)));
+          EXPECT_TRUE(r.ok());
+          if (r) seqs[i] = *r;
+          std::lock_guard lk(state->mu);
+          stored_when_resumed[i] = state->rows.size();
+        },
+        asio::detached);
+  }
+  io.run();
+  ASSERT_EQ(state->batch_sizes.size(), 1u);
+  EXPECT_EQ(state->batch_sizes[0], static_cast<size_t>(kSessions));
+  for (int i = 0; i < kSessions; ++i) {
+    EXPECT_EQ(seqs[i], seqs[0] + i);
+    EXPECT_EQ(state->rows[i].seq, seqs[i]);
+    EXPECT_EQ(state->rows[i].action, "GET /" + std::to_string(i));
+    EXPECT_EQ(stored_when_resumed[i], static_cast<size_t>(kSessions));
+  }
+  log.close();
+}
+
+// Records of different turns are separate commits; a failed commit fails every record of its
+// turn (the proxy then refuses those requests) and is not retried silently.
+TEST(StrictAudit, TurnsCommitSeparatelyAndFailuresReachEverySession) {
+  auto state = std::make_shared<FakeState>();
+  audit::Log log(std::make_unique<FakeStore>(state), "gw-1");
+  ASSERT_TRUE(log.open().ok());
+  asio::io_context io(1);
+  std::vector<bool> ok;
+  asio::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        ok.push_back((co_await append_strict(log, ev("a"))).ok());
+        ok.push_back((co_await append_strict(log, ev("b"))).ok());
+        {
+          std::lock_guard lk(state->mu);
+          state->fail = true;
+        }
+        ok.push_back((co_await append_strict(log, ev("c"))).ok());
+      },
+      asio::detached);
+  io.run();
+  ASSERT_EQ(ok.size(), 3u);
+  EXPECT_TRUE(ok[0]);
+  EXPECT_TRUE(ok[1]);
+  EXPECT_FALSE(ok[2]);
+  EXPECT_EQ(state->batch_sizes, (std::vector<size_t>{1, 1}));
+  log.close();
+}
+
+}  // namespace
+}  // namespace phigate::proxy
