@@ -64,7 +64,7 @@ def setup_module():
     cfg["gateway"]["listen"]["admin"] = f"127.0.0.1:{admin}"
     gw = h.start_phigate(None, cfg)
     h.check(h.wait_port(admin, gw.proc), "admin API not listening")
-    S.update(rec=rec, gw=gw, nginx=nginx_port, port=gw.port, admin=admin, tok=gw.token("worker-1", ["lab"]),
+    S.update(cfg=cfg, rec=rec, gw=gw, nginx=nginx_port, port=gw.port, admin=admin, tok=gw.token("worker-1", ["lab"]),
              rev=gw.token("boss", ["security"]))
 
 
@@ -245,9 +245,10 @@ def test_nginx_dynamic_gzip_with_accept_compressed():
     no_phi(body)
 
 
-def approvals(state="pending"):
-    rc, out, err = S["gw"].cli("approvals", "list", "--state", state, "--json", "--config",
-                               S["gw"].config, "--token", S["rev"])
+def approvals(state="pending", gw=None, token=None):
+    gw = gw or S["gw"]
+    rc, out, err = gw.cli("approvals", "list", "--state", state, "--json", "--config",
+                          gw.config, "--token", token or S["rev"])
     h.eq(rc, 0, err)
     return json.loads(out)["approvals"]
 
@@ -333,6 +334,38 @@ def test_pipelined_bytes_during_hold_are_kept():
     h.eq(rec.paths(), ["/review/pipelined", "/v1/after-hold"], "both forwarded in order")
     first = data.index(b"/review/pipelined")
     h.check(first < data.index(b"/v1/after-hold"), "responses in order")
+
+
+def test_hold_over_tls_approved_then_answered():
+    """Over TLS the hold's client watch keeps a read in flight on the TLS stream while phigate
+    waits; once approved, the response is written on that same stream."""
+    d = h.tmpdir("http-tls")
+    crt, key = os.path.join(d, "gw.crt"), os.path.join(d, "gw.key")
+    h.make_cert(crt, key)
+    cfg = json.loads(json.dumps(S["cfg"]))
+    admin = h.free_port()
+    cfg["gateway"]["listen"]["admin"] = f"127.0.0.1:{admin}"
+    gw = h.start_phigate(None, cfg, tls=(crt, key))
+    h.check(h.wait_port(admin, gw.proc), "admin API not listening")
+    tok, rev = gw.token("worker-1", ["lab"]), gw.token("boss", ["security"])
+    S["rec"].clear()
+    proc = subprocess.Popen(["curl", "-sS", "-k", "-o", "-", "-w", "\n%{http_code}", "-X", "POST",
+                             f"https://127.0.0.1:{gw.port}/cap/review/tls",
+                             "-H", f"Authorization: Bearer {tok}",
+                             "-H", "Content-Type: application/json", "--data-binary", '{"z":3}'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    h.on_exit(lambda: proc.poll() is None and proc.kill())
+    held = wait_for(lambda: [a for a in approvals(gw=gw, token=rev)
+                             if "/review/tls" in a["summary"]])
+    h.check(held, "request not held")
+    h.check("/review/tls" not in S["rec"].paths(), "forwarded before approval")
+    rc, out, err = gw.cli("approvals", "approve", held[0]["id"], "--config", gw.config,
+                          "--token", rev)
+    h.eq(rc, 0, f"approve: {out} {err}")
+    out, err = proc.communicate(timeout=30)
+    body, _, code = out.rpartition("\n")
+    h.eq(code, "200", f"{out} {err}")
+    h.check("/review/tls" in S["rec"].paths(), "the approved request was not forwarded")
 
 
 if __name__ == "__main__":
