@@ -196,14 +196,12 @@ Result<std::string> ApprovalService::hold(HoldRequest req,
   r.fingerprint = std::move(req.fingerprint);
   r.created_ns = now_ns();
   r.deadline_ns = r.created_ns + std::chrono::nanoseconds(timeout()).count();
-  if (auto st = store_.put(r); !st) {
-    spdlog::error("approvals: cannot store request: {}", st.error().message);
-    return make_error("unavailable", "the approval store is unavailable");
-  }
   std::string id = r.id;
   int64_t deadline = r.deadline_ns;
-  // Live before anyone hears of it: a webhook receiver may decide at once.
-  audit_request(r, req.requester);
+  // Live before anyone hears of it: `approvals list` reads the store, so a reviewer who finds the
+  // request there must find it live too (storing first let a quick reviewer get "not found"
+  // instead of the answer for a pending request), and a webhook receiver may decide at once.
+  Identity requester = req.requester;
   {
     std::lock_guard lock(mu_);
     Live live;
@@ -212,6 +210,13 @@ Result<std::string> ApprovalService::hold(HoldRequest req,
     live.done = std::move(done);
     live_.emplace(id, std::move(live));
   }
+  if (auto st = store_.put(r); !st) {
+    spdlog::error("approvals: cannot store request: {}", st.error().message);
+    std::lock_guard lock(mu_);
+    live_.erase(id);  // nobody could have found it: it was never listed or announced
+    return make_error("unavailable", "the approval store is unavailable");
+  }
+  audit_request(r, requester);
   notify("approval_request", r);
   arm_timer(id, deadline);
   return id;
