@@ -655,6 +655,15 @@ def pg_error(fn):
     raise AssertionError("expected a PostgreSQL error, got none")
 
 
+_failure_hooks = []
+
+
+def on_failure(fn):
+    """`fn()` runs right after a test fails, before its locals are released: e.g. to end what the
+    test left waiting (a held statement whose connection would otherwise block on release)."""
+    _failure_hooks.append(fn)
+
+
 def main(ns):
     """Runs every test_* function of the calling module in definition order."""
     tests = [(n, f) for n, f in ns.items() if n.startswith("test_") and callable(f)]
@@ -685,6 +694,11 @@ def main(ns):
             print(f"SKIP {name}: {e}", flush=True)
         except Exception:
             failed += 1
+            for hook in _failure_hooks:
+                try:
+                    hook()
+                except Exception:  # noqa: BLE001
+                    traceback.print_exc()
             traceback.print_exc()
             _dump_gateway_logs()
             _restart_dead_gateways(name)

@@ -82,6 +82,7 @@ def setup_module():
                          ("dave", "archive-sec"), ("erin", "analysts"), ("frank", "analysts")):
         TOK[name] = gw.token(name, groups)
     TOK["carol-task"] = gw.token("carol-bot", "security", act="carol")
+    h.on_failure(deny_all_pending)
 
 
 # -- helpers
@@ -129,6 +130,14 @@ def pending_for(sub, needle=None, token=None, timeout=30, port=None):
 
     h.check(w.wait_until(look, timeout), f"no pending approval for {sub} / {needle!r}")
     return found["r"]
+
+
+def deny_all_pending():
+    """After a failed test: its held statements are denied so their threads and connections end."""
+    st, body = api("GET", "/v1/approvals?state=pending", token=TOK["bob"])
+    for r in body.get("approvals", []) if st == 200 else []:
+        api("POST", f"/v1/approvals/{r['id']}/deny", token=TOK["bob"],
+            body={"reason": "test failed"})
 
 
 def state_of(rid, token=None):
