@@ -7,45 +7,6 @@ namespace phigate::proxy {
 
 namespace asio = net::asio;
 
-net::awaitable<ApprovalOutcome> await_approval(asio::any_io_executor ex, ApprovalGate& gate,
-                                               HoldRequest request,
-                                               std::chrono::milliseconds timeout) {
-  struct State {
-    explicit State(asio::any_io_executor e) : timer(e) {}
-    asio::steady_timer timer;
-    std::optional<ApprovalOutcome> outcome;
-  };
-  auto st = std::make_shared<State>(ex);
-  st->timer.expires_after(timeout);
-  auto id = gate.hold(std::move(request), [st, ex](ApprovalOutcome o) {
-    // Any thread; `post` never runs the handler inline, so it lands after the co_await below.
-    asio::post(ex, [st, o = std::move(o)]() mutable {
-      if (st->outcome) return;  // exactly once, but be strict about it
-      st->outcome = std::move(o);
-      st->timer.cancel();
-    });
-  });
-  if (!id) {
-    ApprovalOutcome refused;
-    refused.decision = ApprovalDecision::kDenied;
-    refused.reason = "the request cannot be held for approval: " + id.error().message;
-    co_return refused;
-  }
-  net::error_code ec;
-  if (!st->outcome) {
-    co_await st->timer.async_wait(asio::redirect_error(net::use_awaitable, ec));
-  }
-  if (st->outcome) {
-    ApprovalOutcome o = *st->outcome;
-    if (o.id.empty()) o.id = *id;
-    co_return o;
-  }
-  // Timed out: mark it decided first so a late callback is ignored, then withdraw it.
-  st->outcome = ApprovalOutcome{ApprovalDecision::kTimedOut, *id, {}, "approval timed out", {}};
-  gate.cancel(*id);
-  co_return *st->outcome;
-}
-
 namespace {
 
 constexpr size_t kWatchChunk = 16 * 1024;
@@ -75,9 +36,18 @@ void start_read(net::Stream& client, const std::shared_ptr<void>& keep,
 
 }  // namespace
 
+net::awaitable<ApprovalOutcome> await_approval(asio::any_io_executor ex, ApprovalGate& gate,
+                                               HoldRequest request,
+                                               std::chrono::milliseconds timeout) {
+  std::shared_ptr<ClientWatch> unwatched;
+  bool gone = false;
+  co_return co_await await_approval_watching(ex, gate, std::move(request), timeout, nullptr, {},
+                                             unwatched, gone);
+}
+
 net::awaitable<ApprovalOutcome> await_approval_watching(
     asio::any_io_executor ex, ApprovalGate& gate, HoldRequest request,
-    std::chrono::milliseconds timeout, net::Stream& client, std::shared_ptr<void> keep,
+    std::chrono::milliseconds timeout, net::Stream* client, std::shared_ptr<void> keep,
     std::shared_ptr<ClientWatch>& watch, bool& client_gone) {
   client_gone = false;
   if (!watch) watch = std::make_shared<ClientWatch>(ex);
@@ -115,7 +85,8 @@ net::awaitable<ApprovalOutcome> await_approval_watching(
       gate.cancel(*id);
       co_return **outcome;
     }
-    if (!w->active && w->data.size() < ClientWatch::kHeldBacklog) start_read(client, keep, w);
+    if (client != nullptr && !w->active && w->data.size() < ClientWatch::kHeldBacklog)
+      start_read(*client, keep, w);
     w->wake.expires_at(deadline);
     net::error_code ec;
     co_await w->wake.async_wait(asio::redirect_error(net::use_awaitable, ec));

@@ -35,13 +35,14 @@ struct ClientWatch {
   net::asio::steady_timer wake;  // cancelled when a read completes or the gate answers
 };
 
-// await_approval that also watches the client: when it hangs up, the request is withdrawn from
-// the gate (cancel: the gate records the decision `cancelled`) and the outcome is kCancelled with
-// `client_gone` set. `keep` keeps the owner of `client` alive while a read is outstanding; `watch`
-// is created here and left to the caller (take_watched) when it holds bytes or a pending read.
+// await_approval that also watches `client` (null: not watched): when it hangs up, the request
+// is withdrawn from the gate (cancel: the gate records the decision `cancelled`) and the outcome is
+// kCancelled with `client_gone` set. `keep` keeps the owner of `client` alive while a read is
+// outstanding; `watch` is created here and left to the caller (take_watched) when it holds bytes
+// or a pending read.
 net::awaitable<ApprovalOutcome> await_approval_watching(
     net::asio::any_io_executor ex, ApprovalGate& gate, HoldRequest request,
-    std::chrono::milliseconds timeout, net::Stream& client, std::shared_ptr<void> keep,
+    std::chrono::milliseconds timeout, net::Stream* client, std::shared_ptr<void> keep,
     std::shared_ptr<ClientWatch>& watch, bool& client_gone);
 
 // A session's client read after a hold: hands over what the watch read (to the end of `in`), or

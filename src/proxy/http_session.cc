@@ -417,7 +417,7 @@ awaitable<bool> HttpSession::hold(Exchange& x) {
   std::shared_ptr<void> self = shared_from_this();  // lvalue: no temporaries in co_await (GCC 12)
   ApprovalOutcome o =
       co_await await_approval_watching(client_->executor(), *ctx_.approvals, std::move(h), timeout,
-                                       *client_, self, watch_, client_gone);
+                                       client_.get(), self, watch_, client_gone);
   phase_ = Phase::kClient;
   if (client_gone) co_return held_client_gone(x, o);
   // An approval counts only for exactly this request (method, path, query, body).

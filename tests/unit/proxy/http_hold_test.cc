@@ -132,7 +132,7 @@ TEST(HttpHoldWatch, ClientHangupCancelsTheHold) {
   asio::co_spawn(
       io,
       [&]() -> net::awaitable<void> {
-        w.out = co_await await_approval_watching(io.get_executor(), g, req, timeout, *p.server,
+        w.out = co_await await_approval_watching(io.get_executor(), g, req, timeout, p.server.get(),
                                                  keep, w.watch, w.gone);
       },
       asio::detached);
@@ -155,7 +155,7 @@ TEST(HttpHoldWatch, BytesArrivingWhileHeldAreKept) {
   asio::co_spawn(
       io,
       [&]() -> net::awaitable<void> {
-        w.out = co_await await_approval_watching(io.get_executor(), g, req, timeout, *p.server,
+        w.out = co_await await_approval_watching(io.get_executor(), g, req, timeout, p.server.get(),
                                                  keep, w.watch, w.gone);
         // The held request ended (timed out here); the session reads on: first what the watch
         // read, then (its read still outstanding) what comes next.
