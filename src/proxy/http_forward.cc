@@ -293,7 +293,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   const bool decoded = masker.decodes() || (head_req && BodyMasker::would_decode(r, uh.fields));
   std::string& out = out_buf_;
   out.clear();
-  http::append_status_line(11, uh.status, out);
+  http::append_status_line(uh.status, out);
   const http::HopFilter hop(uh.fields);
   for (const http::Field& f : uh.fields.list) {
     std::string_view n = f.name;

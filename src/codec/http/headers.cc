@@ -200,40 +200,15 @@ std::vector<std::string> audit_query(std::string_view q) {
   return out;
 }
 
-namespace {
-void fields_out(const Fields& f, std::string& out) {
-  for (const Field& fl : f.list) {
-    out += fl.name;
-    out += ": ";
-    out += fl.value;
-    out += "\r\n";
-  }
-  out += "\r\n";
-}
-}  // namespace
-
-void serialize(const RequestHead& h, std::string& out) {
-  out += h.method;
-  out += ' ';
-  out += h.target;
-  out += h.version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
-  fields_out(h.fields, out);
-}
-
-void append_status_line(int version, int status, std::string& out) {
-  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  char code[8];
-  int n = snprintf(code, sizeof code, "%d ", status);
+void append_status_line(int status, std::string& out) {
+  // phigate speaks HTTP/1.1 to every client (an HTTP/1.0 client accepts it, RFC 9110 §6.2).
+  char code[16];
+  int n = snprintf(code, sizeof code, "HTTP/1.1 %d ", status);
   out.append(code, static_cast<size_t>(n));
   // The reason phrase is informational (RFC 9112 §4); phigate sends its own so nothing the
   // upstream chose (control bytes, length) reaches the client.
   out += reason_phrase(status);
   out += "\r\n";
-}
-
-void serialize(const ResponseHead& h, std::string& out) {
-  append_status_line(h.version, h.status, out);
-  fields_out(h.fields, out);
 }
 
 void append_chunk(std::string_view data, std::string& out) {
@@ -318,15 +293,14 @@ std::string json_response(int status, std::string_view code, std::string_view me
     body += extra_json;
   }
   body += "}\n";
-  ResponseHead h;
-  h.status = status;
-  h.fields = more_fields;
-  h.fields.add("Content-Type", "application/json");
-  h.fields.add("Cache-Control", "no-store");
-  h.fields.add("Content-Length", std::to_string(body.size()));
-  if (!keep_alive) h.fields.add("Connection", "close");
   std::string out;
-  serialize(h, out);
+  append_status_line(status, out);
+  for (const Field& f : more_fields.list) append_field(f.name, f.value, out);
+  append_field("Content-Type", "application/json", out);
+  append_field("Cache-Control", "no-store", out);
+  append_field("Content-Length", std::to_string(body.size()), out);
+  if (!keep_alive) append_field("Connection", "close", out);
+  out += "\r\n";
   out += body;
   return out;
 }

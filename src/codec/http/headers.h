@@ -28,7 +28,7 @@ void strip_hop_by_hop(Fields& f);
 // One "name: value" line of a head (the caller has checked both).
 void append_field(std::string_view name, std::string_view value, std::string& out);
 // "HTTP/1.1 200 OK" and CRLF, with phigate's own reason phrase.
-void append_status_line(int version, int status, std::string& out);
+void append_status_line(int status, std::string& out);
 
 // Fields that carry an identity asserted by whoever sent them (X-Forwarded-User, X-Remote-User,
 // X-Auth-Request-*, X-Phigate-*, ...). An upstream behind phigate must only ever see the ones
@@ -44,10 +44,6 @@ bool bearer_token(const Fields& f, std::string& token, bool& present);
 // password, secret, ...) replaced by "[REDACTED]", split into "name=value" items for the audit.
 std::vector<std::string> audit_query(std::string_view query);
 bool is_secret_param(std::string_view name);
-
-// Serialises a head (RFC 9112 §3, §4, §5): start line, fields, blank line.
-void serialize(const RequestHead& h, std::string& out);
-void serialize(const ResponseHead& h, std::string& out);
 
 // Chunked coding (RFC 9112 §7.1): one chunk, and the last chunk with no trailers.
 void append_chunk(std::string_view data, std::string& out);
