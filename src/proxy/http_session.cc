@@ -238,7 +238,6 @@ bool HttpSession::route(Exchange& x, std::string& why) const {
       x.rel_path = rest.empty() ? "/" : std::string(rest);
     }
   }
-  bool by_host = false;
   if (x.res == nullptr) {
     if (const std::string* host = x.head.fields.find("host")) {
       std::string_view h = http::trim_ows(*host);
@@ -250,7 +249,6 @@ bool HttpSession::route(Exchange& x, std::string& why) const {
           x.res = r;
           x.resource = label;
           x.rel_path = x.target.path;
-          by_host = true;
         }
       }
     }
@@ -259,24 +257,7 @@ bool HttpSession::route(Exchange& x, std::string& why) const {
     why = "no http resource named by the path prefix or the Host";
     return false;
   }
-  // The decoded form of the relative path. normalize_target decoded the whole path once, and a
-  // resource name has no escapes, so the decoded path starts with "/<name>" too: what follows is
-  // the relative path decoded (decoding never joins bytes across a '/').
-  std::string_view d = x.target.decoded;
-  if (by_host) {
-    x.rel_decoded = x.target.decoded;  // chosen by Host: nothing stripped
-    return true;
-  }
-  if (d.size() > x.resource.size() && d[0] == '/' && d.substr(1, x.resource.size()) == x.resource &&
-      (d.size() == 1 + x.resource.size() || d[1 + x.resource.size()] == '/')) {
-    std::string_view rest = d.substr(1 + x.resource.size());
-    x.rel_decoded = rest.empty() ? "/" : std::string(rest);
-    return true;
-  }
-  x.rel_decoded = x.rel_path;
-  http::Target t;
-  std::string ignored;
-  if (http::normalize_target(x.rel_path, t, ignored)) x.rel_decoded = t.decoded;
+  x.rel_decoded = http::decode_path(x.rel_path);  // what path rules see
   return true;
 }
 

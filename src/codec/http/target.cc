@@ -32,6 +32,8 @@ std::string decode_component(std::string_view s, bool plus_space) {
 
 }  // namespace
 
+std::string decode_path(std::string_view path) { return decode_component(path, false); }
+
 bool normalize_target(std::string_view target, Target& out, std::string& why) {
   out = Target{};
   if (target.empty() || target[0] != '/') {
@@ -110,7 +112,7 @@ bool normalize_target(std::string_view target, Target& out, std::string& why) {
     out.path += s;
   }
   if (out.path.empty() || trailing_slash) out.path += '/';
-  out.decoded = decode_component(out.path, false);
+  out.decoded = decode_path(out.path);
   return true;
 }
 

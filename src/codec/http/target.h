@@ -18,6 +18,10 @@ struct Target {
   bool has_query = false;
 };
 
+// A normalised path (Target::path or a part of it cut at a '/') percent-decoded once: what path
+// globs match (Target::decoded is this of the whole path).
+std::string decode_path(std::string_view path);
+
 // False (with `why`) when the target must be refused with 400.
 bool normalize_target(std::string_view target, Target& out, std::string& why);
 

@@ -227,6 +227,17 @@ TEST(HttpTarget, Normalisation) {
   EXPECT_EQ(q[3].first, "flag");
 }
 
+// The proxy decodes the path below a resource prefix on its own: that must be the matching part
+// of the whole path decoded (decoding never joins bytes across a '/').
+TEST(HttpTarget, DecodedPartIsPartOfDecodedPath) {
+  Target t;
+  std::string why;
+  ASSERT_TRUE(normalize_target("/labs/v1/%72esults/x%20y%3Az", t, why));
+  EXPECT_EQ(decode_path("/v1/%72esults/x%20y%3Az"), "/v1/results/x y:z");
+  const std::string rest = t.path.substr(std::string("/labs").size());
+  EXPECT_EQ("/labs" + decode_path(rest), t.decoded);
+}
+
 TEST(HttpEncode, JsonResponseAndChunks) {
   std::string r = json_response(403, "forbidden", "no \"way\"\n", false);
   EXPECT_NE(r.find("HTTP/1.1 403 Forbidden\r\n"), std::string::npos);
