@@ -329,6 +329,16 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   // Body: parse -> mask -> frame -> write, one read at a time.
   std::string& masked_piece = masked_buf_;
   masked_piece.clear();
+  // A masked piece as the client gets it: captured, counted, framed.
+  auto emit = [&](std::string_view piece) {
+    x.capture.response(piece);
+    x.resp_bytes += piece.size();
+    if (chunk_out) {
+      http::append_chunk(piece, out);
+    } else {
+      out += piece;
+    }
+  };
   bool done = !has_body;
   bool head_sent = false;
   bool failed = false;
@@ -352,13 +362,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
         break;
       }
       body.clear();
-      x.capture.response(masked_piece);
-      x.resp_bytes += masked_piece.size();
-      if (chunk_out) {
-        http::append_chunk(masked_piece, out);
-      } else {
-        out += masked_piece;
-      }
+      emit(masked_piece);
     }
     if (done) break;
     if (!out.empty()) {
@@ -400,13 +404,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
       failed = true;
       fail_why = "masking failed: " + masker.error();
     } else {
-      x.capture.response(masked_piece);
-      x.resp_bytes += masked_piece.size();
-      if (chunk_out) {
-        http::append_chunk(masked_piece, out);
-      } else {
-        out += masked_piece;
-      }
+      emit(masked_piece);
     }
   }
   x.masked = masker.counts();

@@ -150,25 +150,26 @@ audit::Event HttpSession::make_event(const Exchange& x, const char* type) const 
   return e;
 }
 
-bool HttpSession::record_request(Exchange& x, const char* decision) {
+audit::Event HttpSession::request_event(const Exchange& x, const char* decision) const {
   audit::Event e = make_event(x, "http_request");
   e.decision = decision;
   e.rule = x.verdict.rule;
   e.approver = x.approver;
   e.message = x.verdict.message;
-  ctx_.audit->append(std::move(e));
-  return true;
+  return e;
+}
+
+void HttpSession::record_request(Exchange& x, const char* decision) {
+  ctx_.audit->append(request_event(x, decision));
 }
 
 awaitable<bool> HttpSession::record_allow(Exchange& x) {
-  if (!ctx_.strict_audit) co_return record_request(x, "allow");
-  audit::Event e = make_event(x, "http_request");
-  e.decision = "allow";
-  e.rule = x.verdict.rule;
-  e.approver = x.approver;
-  e.message = x.verdict.message;
+  if (!ctx_.strict_audit) {
+    record_request(x, "allow");
+    co_return true;
+  }
   // Strict durability (DESIGN.md §4): the record is on disk before a byte goes upstream.
-  auto seq = co_await append_strict(*ctx_.audit, std::move(e));
+  auto seq = co_await append_strict(*ctx_.audit, request_event(x, "allow"));
   if (!seq) co_return false;
   x.seq = *seq;
   co_return true;

@@ -92,8 +92,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                               const http::Fields& extra = {}, std::string extra_json = {});
   net::awaitable<void> refuse_malformed(const http::ParseError& e);
   audit::Event make_event(const Exchange& x, const char* type) const;
+  // The `http_request` record of `x` with its decision.
+  audit::Event request_event(const Exchange& x, const char* decision) const;
   // Records the request and its decision (not waiting for the commit).
-  bool record_request(Exchange& x, const char* decision);
+  void record_request(Exchange& x, const char* decision);
   // Records an allowed request; in strict mode durably before it returns (false: not recorded,
   // the request must not be forwarded).
   net::awaitable<bool> record_allow(Exchange& x);
