@@ -48,17 +48,6 @@ audit::Event base_event(const char* type, const ApprovalRecord& r, const std::st
   return e;
 }
 
-void set_identity(audit::Event& e, const Identity& id) {
-  e.sub = id.sub;
-  e.issuer = id.issuer;
-  e.jti = id.jti;
-  e.task_id = id.task_id;
-  e.workflow_id = id.workflow_id;
-  e.act_sub = id.act_sub;
-  e.groups = id.groups;
-  e.roles = id.roles;
-}
-
 }  // namespace
 
 std::string rfc3339(int64_t ns) {
@@ -479,7 +468,7 @@ Result<ApprovalRecord> ApprovalService::get(const Identity& caller, const std::s
 void ApprovalService::audit_request(const ApprovalRecord& r, const Identity& requester) {
   if (!audit_) return;
   audit::Event e = base_event("approval_request", r, node_id_);
-  set_identity(e, requester);
+  audit::set_identity(e, requester);
   e.decision = "hold";
   e.status = "pending";
   e.message = r.kind == "access" ? r.reason : std::string();
@@ -489,7 +478,7 @@ void ApprovalService::audit_request(const ApprovalRecord& r, const Identity& req
 void ApprovalService::audit_decision(const ApprovalRecord& r, const Identity* actor) {
   if (!audit_) return;
   audit::Event e = base_event("approval_decision", r, node_id_);
-  if (actor) set_identity(e, *actor);
+  if (actor) audit::set_identity(e, *actor);
   e.decision = r.state;
   e.status = r.state;
   e.approver = r.reviewer_sub;

@@ -128,14 +128,7 @@ Reply AdminApi::handle(const HttpRequest& req) const {
     e.time_ns = now_ns();
     e.type = "admin_request";
     e.node_id = node_id_;
-    e.sub = who.sub;
-    e.issuer = who.issuer;
-    e.jti = who.jti;
-    e.task_id = who.task_id;
-    e.workflow_id = who.workflow_id;
-    e.act_sub = who.act_sub;
-    e.groups = who.groups;
-    e.roles = who.roles;
+    audit::set_identity(e, who);
     e.client_addr = req.client_addr;
     e.protocol = "admin";
     size_t q = req.target.find('?');

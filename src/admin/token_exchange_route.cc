@@ -28,15 +28,7 @@ void audit_exchange(audit::Log* log, const std::string& node_id, const TokenExch
   e.action = "POST /v1/token/exchange";
   const Identity* who = r.issued ? &*r.issued : (r.subject ? &*r.subject : nullptr);
   if (who) {
-    e.sub = who->sub;
-    e.issuer = who->issuer;
-    e.jti = who->jti;
-    e.groups = who->groups;
-    e.roles = who->roles;
-    e.task_id = who->task_id;
-    e.workflow_id = who->workflow_id;
-    e.act_sub = who->act_sub;
-    e.act_chain = who->act_chain;
+    audit::set_identity(e, *who);
     if (who->resources) {
       for (const auto& res : *who->resources) e.resource += (e.resource.empty() ? "" : ",") + res;
     }

@@ -56,4 +56,20 @@ struct Event {
   std::string approval_id;
 };
 
+// Copies who acted into `e`: the identity chain fields, the same in every record type and
+// adapter. A template so the audit sink need not know the identity module's type (any value with
+// these members, in practice phigate::Identity).
+template <class Id>
+void set_identity(Event& e, const Id& id) {
+  e.sub = id.sub;
+  e.issuer = id.issuer;
+  e.jti = id.jti;
+  e.task_id = id.task_id;
+  e.workflow_id = id.workflow_id;
+  e.act_sub = id.act_sub;
+  e.act_chain = id.act_chain;
+  e.groups = id.groups;
+  e.roles = id.roles;
+}
+
 }  // namespace phigate::audit

@@ -132,15 +132,7 @@ audit::Event HttpSession::make_event(const Exchange& x, const char* type) const 
   e.time_ns = now_ns();
   e.session_id = session_id_;
   e.type = type;
-  const Identity& id = x.id();
-  e.sub = id.sub;
-  e.issuer = id.issuer;
-  e.jti = id.jti;
-  e.task_id = id.task_id;
-  e.workflow_id = id.workflow_id;
-  e.act_sub = id.act_sub;
-  e.groups = id.groups;
-  e.roles = id.roles;
+  audit::set_identity(e, x.id());
   e.client_addr = client_addr_;
   e.resource = x.resource;
   e.protocol = "http";

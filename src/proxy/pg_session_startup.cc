@@ -59,15 +59,7 @@ audit::Event PgSession::make_event(const char* type) const {
   e.time_ns = now_ns();
   e.session_id = session_id_;
   e.type = type;
-  e.sub = identity_.sub;
-  e.issuer = identity_.issuer;
-  e.jti = identity_.jti;
-  e.task_id = identity_.task_id;
-  e.workflow_id = identity_.workflow_id;
-  e.act_sub = identity_.act_sub;
-  e.act_chain = identity_.act_chain;
-  e.groups = identity_.groups;
-  e.roles = identity_.roles;
+  audit::set_identity(e, identity_);
   e.client_user = client_user_;
   e.client_addr = client_addr_;
   e.resource = resource_;
