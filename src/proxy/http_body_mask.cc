@@ -33,58 +33,53 @@ BodyMasker::Kind BodyMasker::kind_for_media_type(std::string_view content_type) 
   return Kind::kNone;
 }
 
-bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_body, Kind& kind,
+bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_body, Plan& plan,
                         std::string& why) {
-  kind = Kind::kNone;
+  plan = Plan{};
   if (!r.mask || !has_body) return true;
-  if (f.count("content-encoding") > 1) {
-    why = "upstream sent more than one Content-Encoding";
-    return false;
-  }
-  if (const std::string* ce = f.find("content-encoding")) {
-    BodyDecoder::Coding coding;
-    if (!BodyDecoder::parse_coding(*ce, coding, why)) return false;
-  }
   if (f.count("content-type") > 1) {
     why = "upstream sent more than one Content-Type";
     return false;
   }
   const std::string* ct = f.find("content-type");
   const std::string t = ct ? lower_media_type(*ct) : std::string();
-  kind = kind_for_media_type(t);  // no Content-Type: scanned as text
-  if (kind != Kind::kNone) return true;
-  if (std::find(r.passthrough.begin(), r.passthrough.end(), t) != r.passthrough.end()) return true;
-  why = "response media type '" + t + "' cannot be masked (allow it with http.mask.passthrough)";
-  return false;
+  const Kind kind = kind_for_media_type(t);  // no Content-Type: scanned as text
+  if (kind == Kind::kNone) {
+    if (std::find(r.passthrough.begin(), r.passthrough.end(), t) != r.passthrough.end())
+      return true;  // sent as it came
+    why = "response media type '" + t + "' cannot be masked (allow it with http.mask.passthrough)";
+    return false;
+  }
+  if (f.count("content-encoding") > 1) {
+    why = "upstream sent more than one Content-Encoding";
+    return false;
+  }
+  if (const std::string* ce = f.find("content-encoding")) {
+    if (!BodyDecoder::parse_coding(*ce, plan.coding, why)) return false;
+  }
+  plan.kind = kind;
+  return true;
 }
 
-BodyMasker::BodyMasker(const HttpResource& r, Kind kind, const http::Fields* fields) : kind_(kind) {
-  if (kind != Kind::kNone && fields != nullptr) {
-    BodyDecoder::Coding coding = BodyDecoder::Coding::kIdentity;
-    std::string ignored;
-    const std::string* ce = fields->find("content-encoding");
-    if (ce && BodyDecoder::parse_coding(*ce, coding, ignored) &&
-        coding != BodyDecoder::Coding::kIdentity) {
-      BodyDecoder::Limits limits;
-      limits.max_output = r.max_decoded;
-      decoder_ = std::make_unique<BodyDecoder>(coding, limits);
-    }
+BodyMasker::BodyMasker(const HttpResource& r, Plan plan) : kind_(plan.kind) {
+  if (plan.kind == Kind::kNone) return;
+  if (plan.coding != BodyDecoder::Coding::kIdentity) {
+    BodyDecoder::Limits limits;
+    limits.max_output = r.max_decoded;
+    decoder_ = std::make_unique<BodyDecoder>(plan.coding, limits);
   }
-  if (kind == Kind::kJson) json_ = std::make_unique<mask::JsonStreamMasker>(r.json);
-  if (kind == Kind::kText) {
+  if (plan.kind == Kind::kJson) json_ = std::make_unique<mask::JsonStreamMasker>(r.json);
+  if (plan.kind == Kind::kText) {
     text_ =
         std::make_unique<mask::TextStreamMasker>(r.json.engine, r.detector_action, r.json.hmac_key);
   }
 }
 
 bool BodyMasker::would_decode(const HttpResource& r, const http::Fields& f) {
-  Kind kind = Kind::kNone;
+  Plan plan;
   std::string why;
-  if (!choose(r, f, true, kind, why) || kind == Kind::kNone) return false;
-  BodyDecoder::Coding coding = BodyDecoder::Coding::kIdentity;
-  const std::string* ce = f.find("content-encoding");
-  return ce && BodyDecoder::parse_coding(*ce, coding, why) &&
-         coding != BodyDecoder::Coding::kIdentity;
+  return choose(r, f, true, plan, why) && plan.kind != Kind::kNone &&
+         plan.coding != BodyDecoder::Coding::kIdentity;
 }
 
 bool BodyMasker::feed(std::string_view in, std::string& out) {

@@ -18,16 +18,20 @@ namespace phigate::proxy {
 class BodyMasker {
  public:
   enum class Kind { kNone, kJson, kText };
-  // kNone: send the body as it is (masking off, no body, or a passthrough type). False with `why`
-  // when the body must be refused.
+  // How a response body goes to the client: masked as `kind` after decoding `coding`, or as it
+  // came (kind kNone: masking off, no body, or a passthrough type, whatever its coding).
+  struct Plan {
+    Kind kind = Kind::kNone;
+    BodyDecoder::Coding coding = BodyDecoder::Coding::kIdentity;
+  };
+  // False with `why` when the body must be refused (a type that cannot be masked, a coding that
+  // cannot be decoded, repeated Content-Type or Content-Encoding).
   static bool choose(const HttpResource& r, const http::Fields& response_fields, bool has_body,
-                     Kind& kind, std::string& why);
+                     Plan& plan, std::string& why);
   // application/json, application/*+json, application/x-ndjson, ... (parameters ignored).
   static Kind kind_for_media_type(std::string_view content_type);
 
-  // `fields`: the response's; a gzip/deflate Content-Encoding there makes a masking kind decode
-  // the body first (decodes()). choose() has refused the codings that cannot be decoded.
-  BodyMasker(const HttpResource& r, Kind kind, const http::Fields* fields = nullptr);
+  explicit BodyMasker(const HttpResource& r, Plan plan);
   bool decodes() const { return decoder_ != nullptr; }
   // Whether a body with these fields would be decoded to be masked (a HEAD response describes
   // the GET one: its Content-Encoding goes too).

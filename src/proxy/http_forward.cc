@@ -274,15 +274,15 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   const http::ResponseHead& uh = rp->head();
   x.status = uh.status;
   const bool has_body = !head_req && uh.framing.has_body();
-  BodyMasker::Kind kind = BodyMasker::Kind::kNone;
+  BodyMasker::Plan plan;
   std::string why;
-  if (!BodyMasker::choose(r, uh.fields, has_body, kind, why)) {
+  if (!BodyMasker::choose(r, uh.fields, has_body, plan, why)) {
     drop_upstream();
     phase_ = Phase::kClient;
     co_return co_await refuse(x, 502, "unmaskable_response", why);
   }
-  const bool masking = kind != BodyMasker::Kind::kNone;
-  BodyMasker masker(r, kind, &uh.fields);
+  const bool masking = plan.kind != BodyMasker::Kind::kNone;
+  BodyMasker masker(r, plan);
   const std::string* resp_ct = uh.fields.find("content-type");
   x.capture.response_head(uh.status, resp_ct ? *resp_ct : std::string());
 
