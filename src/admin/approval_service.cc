@@ -7,6 +7,7 @@
 
 #include "admin/webhook.h"
 #include "common/clock.h"
+#include "common/time_text.h"
 #include "common/crypto.h"
 
 namespace phigate::admin {
@@ -51,13 +52,7 @@ audit::Event base_event(const char* type, const ApprovalRecord& r, const std::st
 }  // namespace
 
 std::string rfc3339(int64_t ns) {
-  if (ns <= 0) return {};
-  std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return ns <= 0 ? std::string() : utc_rfc3339(ns / 1'000'000'000);
 }
 
 nlohmann::json approval_json(const ApprovalRecord& r) {

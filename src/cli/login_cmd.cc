@@ -35,6 +35,7 @@
 #include "cli/identity_setup.h"
 #include "cli/login.h"
 #include "common/clock.h"
+#include "common/time_text.h"
 #include "identity/http_client.h"
 #include "identity/jwt.h"
 
@@ -406,15 +407,6 @@ std::string first_resource(const Config& c, const std::string& type) {
   return "";
 }
 
-std::string iso_time(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Result<std::string> read_pasted_token(bool json) {
   prompt_stream(json) << "Paste the token shown after the login, then press Enter:\n" << std::flush;
   std::string line;
@@ -587,7 +579,7 @@ int cmd_login(const std::string& config_path, const LoginArgs& args) {
   std::cout << "Logged in as " << id.sub << " (issuer " << id.issuer << ", "
             << (roles.empty() ? "no roles: group_roles maps none of this identity's groups"
                               : "roles: " + roles)
-            << "), token valid until " << iso_time(id.expires_at) << "\n"
+            << "), token valid until " << utc_rfc3339(id.expires_at) << "\n"
             << "Token saved to " << path << " (mode 0600)\n";
   if (!psql.empty()) std::cout << psql << "\n";
   if (!curl.empty()) std::cout << curl << "\n";
