@@ -1,5 +1,7 @@
 #include "cli/identity_setup.h"
 
+#include <iostream>
+
 #include "policy/issuer_options.h"
 
 namespace phigate::cli {
@@ -25,6 +27,15 @@ Result<IdentitySetup> setup_identity(const Config& config) {
   if (!oidc.empty()) {
     s.fetcher = std::make_unique<JwksFetcher>(std::move(oidc));
     s.verifier->set_refresher(s.fetcher.get());
+  }
+  return s;
+}
+
+Result<IdentitySetup> setup_identity_offline(const Config& config) {
+  auto s = setup_identity(config);
+  if (s && s->fetcher) {
+    if (auto st = s->fetcher->fetch_all_blocking(); !st.ok())
+      std::cerr << "warning: " << st.error().message << "\n";
   }
   return s;
 }

@@ -20,5 +20,9 @@ struct IdentitySetup {
 // Loads (or creates) the local issuer key and wires the oidc issuers into one verifier; the
 // fetcher is created but not started (serve starts it; offline tools call fetch_all_blocking).
 Result<IdentitySetup> setup_identity(const Config& config);
+// For commands that verify tokens without serving: setup_identity, then the oidc keys fetched
+// once now. An issuer that cannot be reached is only a warning on stderr: a token from it then
+// fails as unknown_key.
+Result<IdentitySetup> setup_identity_offline(const Config& config);
 
 }  // namespace phigate::cli

@@ -469,17 +469,10 @@ int cmd_login(const std::string& config_path, const LoginArgs& args) {
               << "registered at the IdP for phigate login)\n";
     return 2;
   }
-  auto identity = setup_identity(*config);
+  auto identity = setup_identity_offline(*config);
   if (!identity) {
     std::cerr << "login: cannot set up token verification: " << identity.error().message << "\n";
     return 1;
-  }
-  if (identity->fetcher) {
-    if (auto st = identity->fetcher->fetch_all_blocking(); !st.ok()) {
-      // Another issuer being unreachable does not matter; this one's keys failing shows up as
-      // unknown_key below.
-      std::cerr << "warning: " << st.error().message << "\n";
-    }
   }
   auto deadline = Clock::now() + std::chrono::seconds(args.timeout_seconds);
 

@@ -54,17 +54,10 @@ int print_result(int status, const std::string& body, bool json) {
 }
 
 int exchange_locally(const Config& config, const TokenExchangeRequest& req, bool json) {
-  auto identity = setup_identity(config);
+  auto identity = setup_identity_offline(config);
   if (!identity) {
     std::cerr << "cannot load the local issuer key: " << identity.error().message << "\n";
     return 1;
-  }
-  if (identity->fetcher) {
-    // Offline, the keys are fetched once now; a subject token from an issuer that cannot be
-    // reached then fails as "unknown_key".
-    if (auto st = identity->fetcher->fetch_all_blocking(); !st.ok()) {
-      std::cerr << "warning: " << st.error().message << "\n";
-    }
   }
   auto snap = PolicySnapshot::compile(config, 1);
   if (!snap) {
