@@ -8,6 +8,7 @@
 #include "codec/pg/decoder.h"
 #include "codec/pg/encoder.h"
 #include "net/server.h"
+#include "sql/quote.h"
 
 namespace phigate::proxy {
 
@@ -29,17 +30,6 @@ std::string rel_key(std::string_view schema, std::string_view name) {
   return k;
 }
 
-// A quoted identifier: the parser already folded unquoted names, so quoting keeps them exact.
-std::string ident(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '\0') continue;
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
 constexpr auto kQueryTimeout = std::chrono::seconds(10);
 
 bool same_upstream(const ResourceConfig& a, const ResourceConfig& b) {
@@ -60,19 +50,6 @@ upstream::PgTarget target_of(const ResourceConfig& res) {
   t.ca_file = res.upstream_ca;
   t.options.emplace_back("application_name", "phigate-catalog");
   return t;
-}
-
-// A SQL string literal; the connection is phigate's own, with standard_conforming_strings on
-// (the default), so doubling quotes is the whole escaping. A NUL cannot be sent at all.
-std::string literal(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\0') continue;
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
 }
 
 }  // namespace
@@ -291,7 +268,7 @@ awaitable<Result<uint32_t>> PgCatalog::resolve(std::string relation) {
       "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "WHERE a.attnum > 0 AND a.attrelid = pg_catalog.to_regclass(" +
-      literal(relation) + ")";
+      sql::quote_literal(relation) + ")";
   auto rows = co_await query(sql);
   if (!rows) co_return rows.error();
   if (tables_.size() + 1 > kMaxTables || relations_.size() >= kMaxTables) clear();
@@ -317,9 +294,10 @@ awaitable<Status> PgCatalog::fetch_relations(
   for (const auto& [schema, name] : rels) {
     std::string key = rel_key(schema, name);
     if (rel_info_.count(key) || std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
-    std::string q = schema.empty() ? ident(name) : ident(schema) + "." + ident(name);
+    std::string q = schema.empty() ? sql::quote_ident(name)
+                                   : sql::quote_ident(schema) + "." + sql::quote_ident(name);
     if (!values.empty()) values += ',';
-    values += "(" + std::to_string(keys.size()) + "," + literal(q) + ")";
+    values += "(" + std::to_string(keys.size()) + "," + sql::quote_literal(q) + ")";
     keys.push_back(std::move(key));
   }
   if (keys.empty()) co_return ok_status();

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sql/quote.h"
+
 namespace phigate::sql {
 namespace {
 
@@ -14,16 +16,6 @@ std::string sval(const nlohmann::json& node) {
     if (auto v = s->find("str"); v != s->end() && v->is_string()) return v->get<std::string>();
   }
   return {};
-}
-
-// A quoted identifier: the parse tree holds names already case-folded and unquoted.
-std::string quote_ident(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
 }
 
 }  // namespace
