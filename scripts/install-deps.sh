@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang-format
   libboost-dev libboost-system-dev libssl-dev libpg-query-dev libyaml-cpp-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3 libpq-dev libspdlog-dev libfmt-dev libcli11-dev libhyperscan-dev
-  libgtest-dev libgmock-dev libbenchmark-dev liblasso3-dev xmlsec1
+  libgtest-dev libgmock-dev libbenchmark-dev liblasso3-dev xmlsec1 libjemalloc-dev
   postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
   python3 python3-psycopg2 openssl procps iproute2 curl nginx-light wrk rsyslog
   default-jdk-headless libpostgresql-jdbc-java
