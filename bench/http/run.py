@@ -2,7 +2,9 @@
 """HTTP data path benchmark: wrk against nginx directly, through nginx proxy_pass, and through
 phigate (bearer token auth, a policy decision per request, JSON masking with detectors and a path
 rule, strict audit: a durable request record before forwarding plus a result record), in one run,
-alternating targets per round. Prints rps medians, ratios and p99 latency; writes last-run.txt."""
+alternating targets per round; plus, when built, the reference relay of bench/http/relay_floor.cc
+(what the topology leaves for a proxy that does nothing). Prints rps medians, ratios, p99 latency
+and CPU per request of nginx's worker and of each proxy process; writes last-run.txt."""
 import json
 import os
 import re
@@ -34,9 +36,9 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def wrk(url, token=None, pid=None):
-    """rps, p99 ms, non-2xx count, and the CPU µs per request spent by `pid` (None: not asked)."""
-    before = cpu_ticks(pid) if pid else 0
+def wrk(url, token=None, pids=()):
+    """rps, p99 ms, non-2xx count, and the CPU µs per request spent by each of `pids`."""
+    before = [cpu_ticks(p) for p in pids]
     cmd = ["wrk", "-t", str(THREADS), "-c", str(CONN), "-d", f"{DUR}s", "--latency", url]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
@@ -45,17 +47,47 @@ def wrk(url, token=None, pid=None):
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    cpu = None
-    if pid:
-        n = int(re.search(r"(\d+) requests in", out).group(1))
-        cpu = (cpu_ticks(pid) - before) * 1e6 / os.sysconf("SC_CLK_TCK") / max(n, 1)
+    n = max(int(re.search(r"(\d+) requests in", out).group(1)), 1)
+    cpu = [(cpu_ticks(p) - b) * 1e6 / os.sysconf("SC_CLK_TCK") / n for p, b in zip(pids, before)]
     return rps, p99, int(errors.group(1)) if errors else 0, cpu
+
+
+def nginx_worker(nginx_dir):
+    """The pid of the (single) worker of the nginx started in `nginx_dir`."""
+    conf = os.path.join(nginx_dir, "nginx.conf")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode()
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = f.read().rsplit(")", 1)[1].split()[1]
+            with open(f"/proc/{ppid}/cmdline", "rb") as f:
+                parent = f.read().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if cmd.startswith("nginx: worker") and conf in parent:
+            return int(pid)
+    raise AssertionError("no nginx worker found for " + nginx_dir)
+
+
+def start_relay(origin_port):
+    """The reference relay (bench/http/relay_floor.cc) in front of nginx, when it is built next
+    to phigate; None otherwise."""
+    exe = os.path.join(os.path.dirname(os.path.dirname(os.environ.get("PHIGATE_BIN", ""))),
+                       "bench", "http_relay_floor")
+    if not os.path.exists(exe):
+        return None
+    port = h.free_port()
+    proc = subprocess.Popen([exe, str(port), str(origin_port)])
+    h.on_exit(proc.kill)
+    assert h.wait_port(port, proc, timeout=10), "relay_floor did not start"
+    return port, proc
 
 
 def start(mask=True):
     """nginx (origin + proxy_pass location) and phigate in front of it, configured as benchmarked.
     Returns (nginx port, gateway, token)."""
-    port, _ = k.start_nginx({"api/bundle.json": BODY})
+    port, nginx_dir = k.start_nginx({"api/bundle.json": BODY})
     http = {"mask": {"detectors": ["US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER"],
                      "fields": [{"path": "$.entry[*].ssn", "action": "redact"}]}}
     cfg = k.http_config(
@@ -67,29 +99,37 @@ def start(mask=True):
         {"bench": ["client"]},
         extra_gateway={"threads": GW_THREADS} if GW_THREADS else None)
     gw = h.start_phigate(None, cfg)
-    return port, gw, gw.token("bench", ["bench"], ttl="1h")
+    return port, nginx_dir, gw, gw.token("bench", ["bench"], ttl="1h")
 
 
 def main():
-    port, gw, token = start()
+    port, nginx_dir, gw, token = start()
+    worker = nginx_worker(nginx_dir)
+    # (url, token, the proxy's pid or None); nginx's worker CPU is measured in every target.
     targets = {
-        "direct": (f"http://127.0.0.1:{port}/api/bundle.json", None),
-        "nginx-proxy": (f"http://127.0.0.1:{port}/proxy/api/bundle.json", None),
-        "phigate": (f"http://127.0.0.1:{gw.port}/api/bundle.json", token),
+        "direct": (f"http://127.0.0.1:{port}/api/bundle.json", None, None),
+        "nginx-proxy": (f"http://127.0.0.1:{port}/proxy/api/bundle.json", None, None),
+        "phigate": (f"http://127.0.0.1:{gw.port}/api/bundle.json", token, gw.proc.pid),
     }
+    relay = start_relay(port)
+    if relay:
+        targets["asio-relay"] = (f"http://127.0.0.1:{relay[0]}/api/bundle.json", None,
+                                 relay[1].pid)
     # Sanity: the proxied body is masked, nginx's is not.
     rc, out, _ = k.curl(["-H", f"Authorization: Bearer {token}", targets["phigate"][0]])
     assert "412-39-7710" not in out and "[ssn]" in out, out[:200]
     rc, out, _ = k.curl([targets["nginx-proxy"][0]])
     assert "412-39-7710" in out, out[:200]
+    rc, out, _ = k.curl([targets["asio-relay"][0]]) if relay else (0, "412-39-7710", "")
+    assert "412-39-7710" in out, out[:200]
     res = {t: [] for t in targets}
     for r in range(R):
-        for name, (url, tok) in targets.items():
-            res[name].append(wrk(url, tok, gw.proc.pid if name == "phigate" else None))
-            cpu = res[name][-1][3]
-            print(f"round {r + 1} {name:12s} rps={res[name][-1][0]:.0f} "
-                  f"p99={res[name][-1][1]:.2f}ms non2xx={res[name][-1][2]}"
-                  + (f" phigate-cpu={cpu:.1f}us/req" if cpu is not None else ""), flush=True)
+        for name, (url, tok, pid) in targets.items():
+            res[name].append(wrk(url, tok, [worker] + ([pid] if pid else [])))
+            rps, p99, non2xx, cpu = res[name][-1]
+            print(f"round {r + 1} {name:12s} rps={rps:.0f} p99={p99:.2f}ms non2xx={non2xx} "
+                  f"nginx-cpu={cpu[0]:.1f}us/req"
+                  + (f" proxy-cpu={cpu[1]:.1f}us/req" if pid else ""), flush=True)
     rc, out, err = gw.audit_verify()
     load = open("/proc/loadavg").read().split()[:3]
     lines = [f"bench/http: R={R} DUR={DUR}s wrk -t{THREADS} -c{CONN}, body {len(BODY)} bytes, "
@@ -101,9 +141,15 @@ def main():
         lines.append(f"{t:12s} {med[t]:10.0f} {med[t] / med['direct']:8.2f}x "
                      f"{med[t] / med['nginx-proxy']:8.2f}x "
                      f"{statistics.median(x[1] for x in v):7.2f} {sum(x[2] for x in v):6d}")
-    cpus = [x[3] for x in res["phigate"]]
-    lines.append(f"phigate CPU per request (all threads, user+sys): median "
-                 f"{statistics.median(cpus):.1f} us")
+    # CPU µs per request (user+sys, all threads), medians of the rounds: the nginx worker in every
+    # target (origin only for direct, phigate and the relay; origin + proxy for nginx-proxy), and
+    # the proxy process for phigate and the relay.
+    lines.append("CPU per request, us (user+sys, all threads; medians):")
+    for t, v in res.items():
+        ngx = statistics.median(x[3][0] for x in v)
+        own = statistics.median(x[3][1] for x in v) if len(v[0][3]) > 1 else None
+        lines.append(f"  {t:12s} nginx worker {ngx:5.1f}"
+                     + (f"   {t} process {own:5.1f}" if own is not None else ""))
     lines.append(f"audit verify: rc={rc} {out.strip().splitlines()[-1] if out.strip() else err.strip()}")
     report = "\n".join(lines)
     print(report)
