@@ -254,6 +254,33 @@ TEST(SqliteStore, NoSecondaryIndexesAndOldOnesAreDropped) {
   EXPECT_EQ(v, kSqliteSchemaVersion);  // no bump: older binaries still read the file
 }
 
+int page_size(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &s, nullptr), SQLITE_OK);
+  int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+// New stores get 64 KiB pages (cheaper ingest per record); a file that already has another page
+// size keeps it and works as before.
+TEST(SqliteStore, NewStoresUseLargePagesOldOnesKeepTheirs) {
+  TempDir dir;
+  std::string fresh = dir.file("fresh.db");
+  write_chain(fresh, 300);
+  EXPECT_EQ(page_size(fresh), 65536);
+  EXPECT_EQ(verify(fresh), "ok 300");
+  std::string old = dir.file("old.db");
+  raw_sql(old, "PRAGMA page_size = 16384; CREATE TABLE unrelated (x INTEGER);");
+  ASSERT_EQ(page_size(old), 16384);
+  write_chain(old, 300);
+  EXPECT_EQ(page_size(old), 16384);
+  EXPECT_EQ(verify(old), "ok 300");
+}
+
 // Tampering with the file behind phigate's back, the way an attacker with file access would.
 class Tamper : public ::testing::Test {
  protected:
