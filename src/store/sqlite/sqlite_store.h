@@ -5,7 +5,8 @@
 // Schema (PRAGMA user_version = kSqliteSchemaVersion; bump it and migrate on open when it changes):
 //   audit_events(seq INTEGER PRIMARY KEY, time_ns INTEGER, session_id TEXT, type TEXT, sub TEXT,
 //                resource TEXT, record TEXT NOT NULL, hash TEXT NOT NULL)
-//   indexes on session_id, time_ns, sub.
+//   no secondary indexes: every reader goes by seq (stores from earlier versions had indexes on
+//   session_id, time_ns, sub; the writer drops them on open, see sqlite_db.cc).
 //   audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT NOT NULL): signed checkpoints
 //                (audit::checkpoint_to_json), written synchronously, never replaced; added without
 //                a version bump because it is additive.

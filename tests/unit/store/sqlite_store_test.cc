@@ -197,6 +197,90 @@ TEST(SqliteStore, InvalidUtf8SurvivesStorage) {
   EXPECT_EQ(read(path, 1).sub, "al\xef\xbf\xbdice");
 }
 
+int audit_index_count(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                               "tbl_name = 'audit_events'",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+// Secondary indexes cost the ingest and no reader uses them: new stores have none, and the
+// indexes of stores written by earlier versions go when a writer opens them; the rows stay.
+TEST(SqliteStore, NoSecondaryIndexesAndOldOnesAreDropped) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  write_chain(path, 20);
+  EXPECT_EQ(audit_index_count(path), 0);
+  // As the first versions created them.
+  raw_sql(path,
+          "CREATE INDEX audit_events_session ON audit_events(session_id);"
+          "CREATE INDEX audit_events_time ON audit_events(time_ns);"
+          "CREATE INDEX audit_events_sub ON audit_events(sub);");
+  ASSERT_EQ(audit_index_count(path), 3);
+  // Readers never change the file.
+  EXPECT_EQ(verify(path), "ok 20");
+  EXPECT_EQ(audit_index_count(path), 3);
+  {
+    auto st = open_sqlite_audit_store(path);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_EQ(audit_index_count(path), 0);
+    audit::Log log(std::move(*st), "gw-2");
+    ASSERT_TRUE(log.open().ok());
+    log.append(ev(21));
+    log.flush();
+    EXPECT_FALSE(log.failed());
+  }
+  EXPECT_EQ(verify(path), "ok 21");
+  EXPECT_EQ(read(path, 7).session_id, "s1");
+  EXPECT_EQ(read(path, 21).node_id, "gw-2");
+  auto v = [&] {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr);
+    int out = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
+  }();
+  EXPECT_EQ(v, kSqliteSchemaVersion);  // no bump: older binaries still read the file
+}
+
+int page_size(const std::string& path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &s, nullptr), SQLITE_OK);
+  int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+// New stores get 64 KiB pages (cheaper ingest per record); a file that already has another page
+// size keeps it and works as before.
+TEST(SqliteStore, NewStoresUseLargePagesOldOnesKeepTheirs) {
+  TempDir dir;
+  std::string fresh = dir.file("fresh.db");
+  write_chain(fresh, 300);
+  EXPECT_EQ(page_size(fresh), 65536);
+  EXPECT_EQ(verify(fresh), "ok 300");
+  std::string old = dir.file("old.db");
+  raw_sql(old, "PRAGMA page_size = 16384; CREATE TABLE unrelated (x INTEGER);");
+  ASSERT_EQ(page_size(old), 16384);
+  write_chain(old, 300);
+  EXPECT_EQ(page_size(old), 16384);
+  EXPECT_EQ(verify(old), "ok 300");
+}
+
 // Tampering with the file behind phigate's back, the way an attacker with file access would.
 class Tamper : public ::testing::Test {
  protected:
