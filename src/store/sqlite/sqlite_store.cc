@@ -606,9 +606,6 @@ Result<std::unique_ptr<audit::Store>> open_sqlite_audit_store(const std::string&
                                                               const std::string& sync) {
   SqliteOptions opts;
   opts.sync = sync;
-  if (const char* x = getenv("PHIGATE_EXP_INTERVAL"))
-    opts.ingest_interval = std::chrono::milliseconds(atoi(x));
-  if (const char* x = getenv("PHIGATE_EXP_RECORDS")) opts.ingest_records = atoi(x);
   return open_impl(path, opts, /*readonly=*/false);
 }
 
