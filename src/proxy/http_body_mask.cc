@@ -41,7 +41,7 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
     why = "upstream sent more than one Content-Type";
     return false;
   }
-  const std::string* ct = f.find("content-type");
+  const std::string_view* ct = f.find("content-type");
   const std::string t = ct ? lower_media_type(*ct) : std::string();
   const Kind kind = kind_for_media_type(t);  // no Content-Type: scanned as text
   if (kind == Kind::kNone) {
@@ -54,7 +54,7 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
     why = "upstream sent more than one Content-Encoding";
     return false;
   }
-  if (const std::string* ce = f.find("content-encoding")) {
+  if (const std::string_view* ce = f.find("content-encoding")) {
     if (!BodyDecoder::parse_coding(*ce, plan.coding, why)) return false;
   }
   plan.kind = kind;
