@@ -358,7 +358,10 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
     done = st == http::ParseStatus::kDone;
   }
   while (!failed) {
-    if (!body.empty()) {
+    if (!body.empty() && !masking) {
+      emit(body);  // passed through: not copied once more through the masker
+      body.clear();
+    } else if (!body.empty()) {
       masked_piece.clear();
       if (!masker.feed(body, masked_piece)) {
         failed = true;

@@ -498,18 +498,18 @@ awaitable<bool> HttpSession::handle_one() {
   Exchange x;
   x.start_mono = mono_ns();
   // The head moves into the exchange (its fields are not copied) and the spare takes its place
-  // in the parser, keeping the request line for a later framing error's audit record. The
-  // exchange's head is the spare of the next request: no head buffer is allocated twice.
+  // in the parser, keeping the request line for a later framing error's audit record. However
+  // the exchange ends, its head becomes the spare of the next request, so a keep-alive
+  // connection allocates no head buffers. (The session outlives this frame: run() holds it.)
   x.head = std::move(parser_->head());
   parser_->head() = std::move(spare_head_);
   parser_->head().method = x.head.method;
   parser_->head().target = x.head.target;
-  const bool keep = co_await handle_exchange(x);
-  spare_head_ = std::move(x.head);
-  co_return keep;
-}
-
-awaitable<bool> HttpSession::handle_exchange(Exchange& x) {
+  struct RecycleHead {
+    http::RequestHead& from;
+    http::RequestHead& to;
+    ~RecycleHead() { to = std::move(from); }
+  } recycle{x.head, spare_head_};
   x.rt = ctx_.http->get();
   x.body_consumed = !x.head.framing.has_body();
   if (const std::string_view* expect = x.head.fields.find("expect")) {

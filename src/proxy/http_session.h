@@ -77,8 +77,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // http_session.cc: connection, request head, routing, authentication, policy
   net::awaitable<void> run();
   net::awaitable<bool> handle_one();
-  // Everything after the head: routing, authentication, policy, forwarding.
-  net::awaitable<bool> handle_exchange(Exchange& x);
   net::awaitable<bool> read_client();
   net::awaitable<bool> write_client(const std::string& bytes);
   bool route(Exchange& x, std::string& why) const;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/http/headers.h"
 #include "codec/http/message.h"
 #include "codec/http/parser.h"
 
@@ -177,6 +178,20 @@ TEST(HttpParser, ResponseParserResetSwitchesHeadMode) {
   EXPECT_EQ(body, "abc");
   EXPECT_EQ(rp.head().status, 200);
   EXPECT_EQ(rp.head().reason, "OK");
+}
+
+// Connection tokens past the ones HopFilter keeps inline are honoured as well.
+TEST(HttpHeaders, HopFilterManyConnectionTokens) {
+  Fields f;
+  std::string conn = "Host, Content-Length";
+  for (int i = 0; i < 12; ++i) conn += ", X-T" + std::to_string(i);
+  f.add("Connection", conn);
+  HopFilter hop(f);
+  for (int i = 0; i < 12; ++i) EXPECT_TRUE(hop.drops("x-t" + std::to_string(i))) << i;
+  EXPECT_TRUE(hop.drops("keep-alive"));
+  EXPECT_FALSE(hop.drops("host"));
+  EXPECT_FALSE(hop.drops("content-length"));
+  EXPECT_FALSE(hop.drops("X-T12"));
 }
 
 }  // namespace
