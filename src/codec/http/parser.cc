@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -37,64 +38,67 @@ constexpr std::array<bool, 256> kPlainHeadByte = [] {
 
 namespace {
 
-// One 64-bit load tells whether 8 bytes are all plain (no byte below 0x20, no DEL): the
-// has-less-than trick is exact for "any byte in the word", which is all the fast path asks.
+// Index of the first byte at or after `i` that is not plain (below 0x20 or DEL), or `n`. Eight
+// bytes per load: the has-less-than trick flags such bytes, and its lowest flag is exact (a
+// borrow only spills into bytes above a flagged one), so the first one is found without a loop.
 constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
-inline bool word_is_plain(uint64_t w) {
-  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHighs;
-  const uint64_t del = w ^ (kOnes * 0x7f);
-  return ((below_space | ((del - kOnes) & ~del & kHighs))) == 0;
+inline size_t skip_plain(const unsigned char* p, size_t i, size_t n) {
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const uint64_t del = w ^ (kOnes * 0x7f);
+    const uint64_t flags = ((w - kOnes * 0x20) & ~w & kHighs) | ((del - kOnes) & ~del & kHighs);
+    if (flags != 0) {
+      if constexpr (std::endian::native == std::endian::little) {
+        return i + static_cast<size_t>(std::countr_zero(flags)) / 8;
+      } else {
+        return i + static_cast<size_t>(std::countl_zero(flags)) / 8;
+      }
+    }
+  }
+  while (i < n && kPlainHeadByte[p[i]]) ++i;
+  return i;
 }
 
 }  // namespace
 
-// The end of the head and the byte checks in one pass: plain bytes 8 at a time, CR, LF and
-// anything else one by one. A CR needs the bytes after it (LF, then what tells obs-fold from the
-// next line); without them the scan stops at the CR and resumes there, so the outcome never
+// The end of the head and the byte checks in one pass: runs of plain bytes 8 at a time, CR, LF
+// and anything else one by one. A CR needs the bytes after it (LF, then what tells obs-fold from
+// the next line); without them the scan stops at the CR and resumes there, so the outcome never
 // depends on how the bytes were split.
 HeadScan scan_head(std::string_view in, size_t& pos, size_t limit) {
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const size_t n = std::min(in.size(), limit);
   size_t i = pos <= n ? pos : 0;
   for (;;) {
-    while (i + 8 <= n) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      if (!word_is_plain(w)) break;
-      i += 8;
+    i = skip_plain(p, i, n);
+    if (i >= n) break;
+    const unsigned char c = p[i];
+    if (c == '\t') {  // plain, but flagged by skip_plain with the other bytes below 0x20
+      ++i;
+      continue;
     }
-    // At most one word byte by byte (a CR may step past it), then the fast path again.
-    const size_t stop = std::min(i + 8, n);
-    while (i < stop) {
-      const unsigned char c = p[i];
-      if (kPlainHeadByte[c]) {
-        ++i;
-        continue;
+    if (c == '\r') {
+      if (i + 1 >= n) break;
+      if (p[i + 1] != '\n') return {HeadScan::kError, 0, {400, "bare_cr", "bare CR in head"}};
+      // CRLF right after CRLF: the blank line that ends the head.
+      if (i >= 2 && p[i - 2] == '\r' && p[i - 1] == '\n') return {HeadScan::kComplete, i + 2, {}};
+      if (i + 2 >= n) break;
+      // RFC 9112 §5.2: a server MUST reject obs-fold in a request (or replace it; phigate
+      // rejects, since two parsers could read the folded line differently).
+      if (p[i + 2] == ' ' || p[i + 2] == '\t') {
+        return {HeadScan::kError,
+                0,
+                {400, "obs_fold", "obsolete line folding (obs-fold) is not accepted"}};
       }
-      if (c == '\r') {
-        if (i + 1 >= n) break;
-        if (p[i + 1] != '\n') return {HeadScan::kError, 0, {400, "bare_cr", "bare CR in head"}};
-        // CRLF right after CRLF: the blank line that ends the head.
-        if (i >= 2 && p[i - 2] == '\r' && p[i - 1] == '\n') return {HeadScan::kComplete, i + 2, {}};
-        if (i + 2 >= n) break;
-        // RFC 9112 §5.2: a server MUST reject obs-fold in a request (or replace it; phigate
-        // rejects, since two parsers could read the folded line differently).
-        if (p[i + 2] == ' ' || p[i + 2] == '\t') {
-          return {HeadScan::kError,
-                  0,
-                  {400, "obs_fold", "obsolete line folding (obs-fold) is not accepted"}};
-        }
-        i += 2;
-        continue;
-      }
-      if (c == '\n') return {HeadScan::kError, 0, {400, "bare_lf", "bare LF in head"}};
-      return {HeadScan::kError, 0, {400, "invalid_byte", "control character in head"}};
+      i += 2;
+      continue;
     }
-    if (i < stop || i >= n) {
-      pos = i;  // at a CR waiting for what follows it, or at the end of what arrived
-      return {HeadScan::kNeedMore, 0, {}};
-    }
+    if (c == '\n') return {HeadScan::kError, 0, {400, "bare_lf", "bare LF in head"}};
+    return {HeadScan::kError, 0, {400, "invalid_byte", "control character in head"}};
   }
+  pos = i;  // at a CR waiting for what follows it, or at the end of what arrived
+  return {HeadScan::kNeedMore, 0, {}};
 }
 
 ParseError check_raw_head(std::string_view head) {

@@ -65,6 +65,8 @@ TEST(HttpHeadScan, ResumesAtEverySplitWithTheSameOutcome) {
       "GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n",              // DEL
       "GET / HTTP/1.1\r\nHost: h\r\nX: \xc3\xa9t\xc3\xa9\r\n\r\n",  // obs-text is fine
       "\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost:\th\t\r\nX-Tabs:\t\ta\tb\t\r\n\r\n",  // HTAB is fine
+      std::string("GET / HTTP/1.1\r\nHost: h\r\nX: 0123456789abcdef") + '\0' + "\r\n\r\n",  // NUL
   };
   for (const std::string& wire : wires) {
     size_t whole_pos = 0;
@@ -88,6 +90,12 @@ TEST(HttpHeadScan, ResumesAtEverySplitWithTheSameOutcome) {
   EXPECT_EQ(scan_head(wires[1], pos, 1 << 20).err.code, "obs_fold");
   pos = 0;
   EXPECT_EQ(scan_head(wires[4], pos, 1 << 20).err.code, "invalid_byte");
+  pos = 0;
+  EXPECT_EQ(scan_head(wires[7], pos, 1 << 20).result, HeadScan::kComplete);
+  pos = 0;
+  EXPECT_EQ(scan_head(wires[8], pos, 1 << 20).err.code, "invalid_byte");
+  pos = 0;
+  EXPECT_EQ(scan_head(wires[5], pos, 1 << 20).result, HeadScan::kComplete);
   // Bytes past the limit are not looked at: the head is incomplete there.
   pos = 0;
   EXPECT_EQ(scan_head(wires[0], pos, 20).result, HeadScan::kNeedMore);
