@@ -41,10 +41,12 @@ class Fields {
     erase(name);
     add(name, value);
   }
-  // Empty again; the capacity stays for the next head.
-  void clear() {
+  // Empty again; the capacity stays for the next head, unless it is over `keep` bytes (a huge
+  // head once should not stay with an idle keep-alive connection).
+  void clear(size_t keep = SIZE_MAX) {
     list.clear();
     bytes_.clear();
+    if (bytes_.capacity() > keep) bytes_.shrink_to_fit();
   }
 
   // For a parser: replaces everything with a copy of `raw` and returns the copy, which
@@ -73,12 +75,13 @@ struct RequestHead {
   int version = 11;    // 10 or 11
   Fields fields;
   Framing framing;
-  // Ready for the next message, keeping the capacity of its buffers.
-  void clear() {
+  // Ready for the next message, keeping the capacity of its buffers (see Fields::clear).
+  void clear(size_t keep = SIZE_MAX) {
     method.clear();
     target.clear();
+    if (target.capacity() > keep) target.shrink_to_fit();
     version = 11;
-    fields.clear();
+    fields.clear(keep);
     framing = {};
   }
 };
@@ -89,11 +92,12 @@ struct ResponseHead {
   int version = 11;
   Fields fields;
   Framing framing;
-  void clear() {
+  void clear(size_t keep = SIZE_MAX) {
     status = 0;
     reason.clear();
+    if (reason.capacity() > keep) reason.shrink_to_fit();
     version = 11;
-    fields.clear();
+    fields.clear(keep);
     framing = {};
   }
 };

@@ -144,6 +144,9 @@ ParseError from_beast(const error_code& ec, bool request) {
   return {400, "malformed", "malformed HTTP message: " + ec.message()};
 }
 
+// Head buffers a parser keeps between messages: typical heads fit, a rare huge one is given back.
+constexpr size_t kKeepHeadBytes = 16 * 1024;
+
 // What a parser keeps between messages: the head (its buffers reused), and per message the error,
 // body progress and where the head scan stopped. Beast's parser cannot be reset, so Core is
 // rebuilt in place for each message around the same State.
@@ -161,7 +164,7 @@ struct State {
   uint32_t content_lengths = 0, transfer_encodings = 0, hosts = 0;
 
   void reset() {
-    head.clear();
+    head.clear(kKeepHeadBytes);
     err = {};
     body_out = nullptr;
     body_bytes = 0;
