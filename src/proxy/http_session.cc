@@ -499,17 +499,26 @@ awaitable<bool> HttpSession::handle_one() {
   x.start_mono = mono_ns();
   // The head moves into the exchange (its fields are not copied) and the spare takes its place
   // in the parser, keeping the request line for a later framing error's audit record. However
-  // the exchange ends, its head becomes the spare of the next request, so a keep-alive
-  // connection allocates no head buffers. (The session outlives this frame: run() holds it.)
+  // the exchange ends, its head and target become the spares of the next request, so a
+  // keep-alive connection allocates no head or target buffers. (The session outlives this
+  // frame: run() holds it.)
   x.head = std::move(parser_->head());
   parser_->head() = std::move(spare_head_);
+  parser_->head().clear();  // nothing of the request before last
   parser_->head().method = x.head.method;
   parser_->head().target = x.head.target;
-  struct RecycleHead {
-    http::RequestHead& from;
-    http::RequestHead& to;
-    ~RecycleHead() { to = std::move(from); }
-  } recycle{x.head, spare_head_};
+  // Cleared at once: refusals before normalize_target record x.target, which must not show the
+  // previous request's path.
+  x.target = std::move(spare_target_);
+  x.target.clear();
+  struct Recycle {
+    Exchange& x;
+    HttpSession& s;
+    ~Recycle() {
+      s.spare_head_ = std::move(x.head);
+      s.spare_target_ = std::move(x.target);
+    }
+  } recycle{x, *this};
   x.rt = ctx_.http->get();
   x.body_consumed = !x.head.framing.has_body();
   if (const std::string_view* expect = x.head.fields.find("expect")) {

@@ -41,10 +41,7 @@ std::string decode_path(std::string_view path) { return decode_component(path, f
 
 bool normalize_target(std::string_view target, Target& out, std::string& why) {
   // Cleared rather than replaced: a Target reused for the next request keeps its buffers.
-  out.path.clear();
-  out.decoded.clear();
-  out.query.clear();
-  out.has_query = false;
+  out.clear();
   if (target.empty() || target[0] != '/') {
     why = "request-target must start with /";
     return false;
