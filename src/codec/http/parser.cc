@@ -162,6 +162,7 @@ struct State {
   size_t scanned = 0;  // how far scan_head got in an incomplete head
   // Framing fields seen so far, counted as they arrive instead of searched for again.
   uint32_t content_lengths = 0, transfer_encodings = 0, hosts = 0;
+  uint32_t fields_seen = 0;  // head and trailer fields, against Limits::max_fields
 
   void reset() {
     head.clear(kKeepHeadBytes);
@@ -169,7 +170,7 @@ struct State {
     body_out = nullptr;
     body_bytes = 0;
     scanned = 0;
-    content_lengths = transfer_encodings = hosts = 0;
+    content_lengths = transfer_encodings = hosts = fields_seen = 0;
   }
 };
 
@@ -227,7 +228,8 @@ class Core : public bhttp::basic_parser<isRequest> {
   void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
                      error_code& ec) override {
     Fields& fields = s_.head.fields;
-    if (fields.list.size() >= s_.limits.max_fields) {
+    // Counted apart from the list: the head may have been moved out before the trailers come.
+    if (s_.fields_seen++ >= s_.limits.max_fields) {
       return fail(ec, {431, "too_many_fields", "too many header fields"});
     }
     std::string_view n(name.data(), name.size());
@@ -252,7 +254,13 @@ class Core : public bhttp::basic_parser<isRequest> {
     } else if (iequals(n, "host")) {
       ++s_.hosts;
     }
-    fields.add_held(n, v);
+    // Head fields are views into the held head; trailer fields (after a chunked body) are in the
+    // caller's buffer, which moves on, so they are copied.
+    if (this->is_header_done()) {
+      fields.add(n, v);
+    } else {
+      fields.add_held(n, v);
+    }
   }
 
   void on_header_impl(error_code& ec) override {

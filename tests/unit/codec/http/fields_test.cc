@@ -188,6 +188,35 @@ TEST(HttpParser, ResponseParserResetSwitchesHeadMode) {
   EXPECT_EQ(rp.head().reason, "OK");
 }
 
+// Trailer fields arrive after the head was handed over: they are copied (the caller's buffer
+// moves on), and count against max_fields with the head's whether or not it was moved out.
+TEST(HttpParser, TrailersAfterTheHeadMovedOut) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string rest = "1\r\nx\r\n0\r\nX-Trailer: kept\r\n\r\n";
+  for (bool move_out : {false, true}) {
+    RequestParser parser;
+    std::string body;
+    size_t consumed = 0;
+    ASSERT_EQ(parser.feed(head, consumed, body), ParseStatus::kHeader);
+    RequestHead taken;
+    if (move_out) taken = std::move(parser.head());
+    std::string buf = rest;
+    ASSERT_EQ(parser.feed(buf, consumed, body), ParseStatus::kDone) << parser.error().code;
+    buf.assign(buf.size(), '#');  // the caller's bytes are gone
+    const std::string_view* t = parser.head().fields.find("x-trailer");
+    ASSERT_NE(t, nullptr) << move_out;
+    EXPECT_EQ(*t, "kept");
+    EXPECT_EQ(body, "x");
+
+    RequestParser small(Limits{64 * 1024, 3});
+    ASSERT_EQ(small.feed(head, consumed, body), ParseStatus::kHeader);
+    if (move_out) taken = std::move(small.head());
+    std::string two = "0\r\nA: 1\r\nB: 2\r\n\r\n";
+    EXPECT_EQ(small.feed(two, consumed, body), ParseStatus::kError) << move_out;
+    EXPECT_EQ(small.error().code, "too_many_fields") << move_out;
+  }
+}
+
 // Connection tokens past the ones HopFilter keeps inline are honoured as well.
 TEST(HttpHeaders, HopFilterManyConnectionTokens) {
   Fields f;
