@@ -2,32 +2,45 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
+
 namespace phigate::proxy {
 
 namespace {
 
-std::string lower_media_type(std::string_view ct) {
-  std::string_view t = http::trim_ows(ct.substr(0, ct.find(';')));
+// The media type of a Content-Type, without parameters; compared case-insensitively (RFC 9110
+// §8.3.1) instead of lowered into a new string once or twice per response.
+std::string_view media_type(std::string_view ct) {
+  return http::trim_ows(ct.substr(0, ct.find(';')));
+}
+
+std::string lower(std::string_view t) {
   std::string out(t);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out) c = ascii_lower(c);
   return out;
 }
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+bool iends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
 }
 
 }  // namespace
 
 BodyMasker::Kind BodyMasker::kind_for_media_type(std::string_view content_type) {
-  const std::string t = lower_media_type(content_type);
-  if (t == "application/json" || t == "application/x-ndjson" || t == "application/jsonl" ||
-      t == "text/json" || (t.rfind("application/", 0) == 0 && ends_with(t, "+json"))) {
+  const std::string_view t = media_type(content_type);
+  if (iequals(t, "application/json") || iequals(t, "application/x-ndjson") ||
+      iequals(t, "application/jsonl") || iequals(t, "text/json") ||
+      (istarts_with(t, "application/") && iends_with(t, "+json"))) {
     return Kind::kJson;
   }
-  if (t.rfind("text/", 0) == 0 || t == "application/xml" || ends_with(t, "+xml") ||
-      t == "application/x-www-form-urlencoded" || t == "application/javascript" ||
-      t == "application/csv" || t == "application/graphql-response+json" || t.empty()) {
+  if (istarts_with(t, "text/") || iequals(t, "application/xml") || iends_with(t, "+xml") ||
+      iequals(t, "application/x-www-form-urlencoded") || iequals(t, "application/javascript") ||
+      iequals(t, "application/csv") || iequals(t, "application/graphql-response+json") ||
+      t.empty()) {
     return Kind::kText;
   }
   return Kind::kNone;
@@ -41,20 +54,23 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
     why = "upstream sent more than one Content-Type";
     return false;
   }
-  const std::string* ct = f.find("content-type");
-  const std::string t = ct ? lower_media_type(*ct) : std::string();
+  const std::string_view* ct = f.find("content-type");
+  const std::string_view t = ct ? media_type(*ct) : std::string_view();
   const Kind kind = kind_for_media_type(t);  // no Content-Type: scanned as text
   if (kind == Kind::kNone) {
-    if (std::find(r.passthrough.begin(), r.passthrough.end(), t) != r.passthrough.end())
+    // passthrough entries are lower-case (http_runtime.cc).
+    if (std::any_of(r.passthrough.begin(), r.passthrough.end(),
+                    [&](const std::string& p) { return iequals(p, t); }))
       return true;  // sent as it came
-    why = "response media type '" + t + "' cannot be masked (allow it with http.mask.passthrough)";
+    why = "response media type '" + lower(t) +
+          "' cannot be masked (allow it with http.mask.passthrough)";
     return false;
   }
   if (f.count("content-encoding") > 1) {
     why = "upstream sent more than one Content-Encoding";
     return false;
   }
-  if (const std::string* ce = f.find("content-encoding")) {
+  if (const std::string_view* ce = f.find("content-encoding")) {
     if (!BodyDecoder::parse_coding(*ce, plan.coding, why)) return false;
   }
   plan.kind = kind;

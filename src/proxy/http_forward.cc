@@ -79,11 +79,13 @@ void HttpSession::append_upstream_head(const Exchange& x, bool chunked_body,
   for (const auto& [name, value] : r.inject) http::append_field(name, value, out);
   // RFC 7239 and the de-facto X-Forwarded-*: set by phigate alone (client copies were stripped).
   const char* proto = client_->is_tls() ? "https" : "http";
-  const std::string* host = x.head.fields.find("host");
+  const std::string_view* host = x.head.fields.find("host");
   http::append_field("X-Forwarded-For", client_ip_, out);
   http::append_field("X-Forwarded-Proto", proto, out);
   if (host) http::append_field("X-Forwarded-Host", *host, out);
-  http::append_field("Forwarded", http::forwarded_element(client_ip_, proto, host), out);
+  out += "Forwarded: ";
+  http::append_forwarded_element(client_ip_, proto, host, out);
+  out += "\r\n";
   http::append_field("Via", "1.1 phigate", out);  // RFC 9110 §7.6.3
   if (chunked_body) {
     http::append_field("Transfer-Encoding", "chunked", out);
@@ -170,8 +172,8 @@ awaitable<bool> HttpSession::send_request(Exchange& x, bool& body_started) {
 awaitable<bool> HttpSession::forward(Exchange& x) {
   const HttpResource& r = *x.res;
   const auto up_timeout = r.config->http.upstream_timeout;
-  const std::string* req_ct = x.head.fields.find("content-type");
-  x.capture.start(r.config->http.capture_bodies, req_ct ? *req_ct : std::string());
+  const std::string_view* req_ct = x.head.fields.find("content-type");
+  x.capture.start(r.config->http.capture_bodies, req_ct ? *req_ct : std::string_view());
   if (!x.body_buffered && x.head.framing.has_body() && !in_.empty()) {
     // Body bytes that already arrived are parsed before anything goes upstream, so a framing
     // error sent along with the head (a bad chunk size) is refused with nothing forwarded.
@@ -235,10 +237,12 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   const bool head_req = iequals(x.head.method, "HEAD");
   std::string& body = body_buf_;
   body.clear();
-  std::unique_ptr<http::ResponseParser> rp;
+  // One response parser per connection, reset per response: its head buffers are reused.
+  if (!resp_parser_) resp_parser_ = std::make_unique<http::ResponseParser>(head_req);
+  http::ResponseParser* rp = resp_parser_.get();
   // Head; 1xx interim responses are consumed (phigate handled Expect itself; RFC 9110 §15.2).
   for (;;) {
-    rp = std::make_unique<http::ResponseParser>(head_req);
+    rp->reset(head_req);
     http::ParseStatus st;
     for (;;) {
       size_t consumed = 0;
@@ -283,8 +287,8 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   }
   const bool masking = plan.kind != BodyMasker::Kind::kNone;
   BodyMasker masker(r, plan);
-  const std::string* resp_ct = uh.fields.find("content-type");
-  x.capture.response_head(uh.status, resp_ct ? *resp_ct : std::string());
+  const std::string_view* resp_ct = uh.fields.find("content-type");
+  x.capture.response_head(uh.status, resp_ct ? *resp_ct : std::string_view());
 
   // The client's head, written straight from the upstream's (no copy of its fields).
   // The masked representation differs from the upstream's: its digests and validators do not
@@ -354,7 +358,10 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
     done = st == http::ParseStatus::kDone;
   }
   while (!failed) {
-    if (!body.empty()) {
+    if (!body.empty() && !masking) {
+      emit(body);  // passed through: not copied once more through the masker
+      body.clear();
+    } else if (!body.empty()) {
       masked_piece.clear();
       if (!masker.feed(body, masked_piece)) {
         failed = true;

@@ -232,7 +232,7 @@ bool HttpSession::route(Exchange& x, std::string& why) const {
     }
   }
   if (x.res == nullptr) {
-    if (const std::string* host = x.head.fields.find("host")) {
+    if (const std::string_view* host = x.head.fields.find("host")) {
       std::string_view h = http::trim_ows(*host);
       size_t dot = h.find('.');
       if (dot != std::string_view::npos && dot > 0) {
@@ -275,7 +275,7 @@ awaitable<bool> HttpSession::authenticate(Exchange& x) {
   // Keep-alive clients send the same token with every request: a connection remembers the
   // Authorization value it verified last (until the token expires), which saves parsing it and
   // a signature check per request. Equal bytes parse to the same token.
-  const std::string* auth = x.head.fields.find("authorization");
+  const std::string_view* auth = x.head.fields.find("authorization");
   if (auth != nullptr && last_identity_ && *auth == last_auth_ &&
       x.head.fields.count("authorization") == 1 && last_identity_->expires_at > now_unix()) {
     x.idp = last_identity_;
@@ -431,7 +431,7 @@ awaitable<bool> HttpSession::decide(Exchange& x) {
       if (x.body_buffered) {
         bv.size_known = true;
         bv.size = x.body.size();
-        const std::string* ct = x.head.fields.find("content-type");
+        const std::string_view* ct = x.head.fields.find("content-type");
         if (ct && BodyMasker::kind_for_media_type(*ct) == BodyMasker::Kind::kJson) {
           parsed = nlohmann::json::parse(x.body, nullptr, /*allow_exceptions=*/false);
           if (!parsed.is_discarded()) {
@@ -466,7 +466,11 @@ awaitable<bool> HttpSession::decide(Exchange& x) {
 }
 
 awaitable<bool> HttpSession::handle_one() {
-  parser_ = std::make_unique<http::RequestParser>();
+  if (parser_) {
+    parser_->reset();
+  } else {
+    parser_ = std::make_unique<http::RequestParser>();
+  }
   phase_ = Phase::kClient;
   arm(ctx_.startup_timeout);  // head timeout; also the keep-alive idle timeout
   std::string unused;
@@ -493,14 +497,31 @@ awaitable<bool> HttpSession::handle_one() {
   ++requests_;
   Exchange x;
   x.start_mono = mono_ns();
-  // The head moves into the exchange (its fields are not copied); the parser keeps the request
-  // line for a later framing error's audit record.
+  // The head moves into the exchange (its fields are not copied) and the spare takes its place
+  // in the parser, keeping the request line for a later framing error's audit record. However
+  // the exchange ends, its head and target become the spares of the next request, so a
+  // keep-alive connection allocates no head or target buffers. (The session outlives this
+  // frame: run() holds it.)
   x.head = std::move(parser_->head());
+  parser_->head() = std::move(spare_head_);
+  parser_->head().clear();  // nothing of the request before last
   parser_->head().method = x.head.method;
   parser_->head().target = x.head.target;
+  // Cleared at once: refusals before normalize_target record x.target, which must not show the
+  // previous request's path.
+  x.target = std::move(spare_target_);
+  x.target.clear();
+  struct Recycle {
+    Exchange& x;
+    HttpSession& s;
+    ~Recycle() {
+      s.spare_head_ = std::move(x.head);
+      s.spare_target_ = std::move(x.target);
+    }
+  } recycle{x, *this};
   x.rt = ctx_.http->get();
   x.body_consumed = !x.head.framing.has_body();
-  if (const std::string* expect = x.head.fields.find("expect")) {
+  if (const std::string_view* expect = x.head.fields.find("expect")) {
     // RFC 9110 §10.1.1: phigate answers 100-continue itself once it wants the body; any other
     // expectation cannot be met (417).
     if (!iequals(http::trim_ows(*expect), "100-continue")) {

@@ -118,7 +118,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::unique_ptr<net::Stream> upstream_;
   std::string upstream_key_;
   bool upstream_reused_ = false;
+  // Parsers live as long as the connection and are reset per message, so a keep-alive
+  // connection reuses their head buffers. Two request heads take turns: the parser fills one
+  // while the previous exchange's (spare_head_) waits to be reused; its Target likewise.
   std::unique_ptr<http::RequestParser> parser_;
+  std::unique_ptr<http::ResponseParser> resp_parser_;
+  http::RequestHead spare_head_;
+  http::Target spare_target_;
   Buffer in_;     // client bytes not yet parsed (may hold pipelined requests)
   Buffer up_in_;  // upstream bytes not yet parsed
   // Scratch of one exchange at a time (head and framed body out, parsed and masked body pieces),

@@ -33,17 +33,38 @@ bool is_token(std::string_view s) {
   return true;
 }
 
-std::optional<std::string> quoted_string(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
+namespace {
+
+// Appends `s` as a quoted-string, or nothing and false when it holds a control character.
+bool append_quoted(std::string_view s, std::string& out) {
+  const size_t mark = out.size();
   out += '"';
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7F) return std::nullopt;
+    if ((c < 0x20 && c != '\t') || c == 0x7F) {
+      out.resize(mark);
+      return false;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += ch;
   }
   out += '"';
+  return true;
+}
+
+// forwarded_value appended; false (and nothing appended) when it cannot be represented.
+bool append_value(std::string_view s, std::string& out) {
+  if (!is_token(s)) return append_quoted(s, out);
+  out += s;
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> quoted_string(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  if (!append_quoted(s, out)) return std::nullopt;
   return out;
 }
 
@@ -52,21 +73,44 @@ std::optional<std::string> forwarded_value(std::string_view s) {
   return quoted_string(s);
 }
 
-std::string forwarded_element(std::string_view client_ip, std::string_view proto,
-                              const std::string* host) {
-  std::string out = "for=";
+void append_forwarded_element(std::string_view client_ip, std::string_view proto,
+                              const std::string_view* host, std::string& out) {
+  out += "for=";
   if (client_ip.empty()) {
     out += "unknown";
   } else if (client_ip.find(':') != std::string_view::npos) {
-    out += quoted_string("[" + std::string(client_ip) + "]").value_or("unknown");
-  } else {
-    out += forwarded_value(client_ip).value_or("unknown");
+    // An IPv6 address is never a token: the brackets are quoted along with it.
+    const size_t mark = out.size();
+    out += "\"[";
+    bool ok = true;
+    for (char ch : client_ip) {
+      auto c = static_cast<unsigned char>(ch);
+      if ((c < 0x20 && c != '\t') || c == 0x7F) ok = false;
+      if (c == '"' || c == '\\') out += '\\';
+      out += ch;
+    }
+    out += "]\"";
+    if (!ok) {
+      out.resize(mark);
+      out += "unknown";
+    }
+  } else if (!append_value(client_ip, out)) {
+    out += "unknown";
   }
   out += ";proto=";
-  out += forwarded_value(proto).value_or("http");
+  if (!append_value(proto, out)) out += "http";
   if (host != nullptr) {
-    if (auto v = forwarded_value(*host)) out += ";host=" + *v;
+    const size_t mark = out.size();
+    out += ";host=";
+    if (!append_value(*host, out)) out.resize(mark);
   }
+}
+
+std::string forwarded_element(std::string_view client_ip, std::string_view proto,
+                              const std::string* host) {
+  std::string out;
+  std::string_view h = host != nullptr ? std::string_view(*host) : std::string_view();
+  append_forwarded_element(client_ip, proto, host != nullptr ? &h : nullptr, out);
   return out;
 }
 

@@ -26,5 +26,9 @@ std::optional<std::string> forwarded_value(std::string_view s);
 // `host` (the client's Host field; may be null) is left out when it cannot be represented.
 std::string forwarded_element(std::string_view client_ip, std::string_view proto,
                               const std::string* host);
+// The same element appended to `out`, with no string of its own (the proxy writes one per
+// request).
+void append_forwarded_element(std::string_view client_ip, std::string_view proto,
+                              const std::string_view* host, std::string& out);
 
 }  // namespace phigate::http

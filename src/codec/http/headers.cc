@@ -30,8 +30,13 @@ HopFilter::HopFilter(const Fields& f) {
       size_t comma = v.find(',');
       std::string_view tok = trim_ows(v.substr(0, comma));
       // Never let Connection make phigate drop what it relies on for framing or identity.
-      if (!tok.empty() && !iequals(tok, "host") && !iequals(tok, "content-length"))
-        named_.push_back(tok);
+      if (!tok.empty() && !iequals(tok, "host") && !iequals(tok, "content-length")) {
+        if (count_ < first_.size()) {
+          first_[count_++] = tok;
+        } else {
+          more_.push_back(tok);
+        }
+      }
       if (comma == std::string_view::npos) break;
       v.remove_prefix(comma + 1);
     }
@@ -41,7 +46,9 @@ HopFilter::HopFilter(const Fields& f) {
 bool HopFilter::drops(std::string_view name) const {
   for (std::string_view h : kHopByHop)
     if (iequals(name, h)) return true;
-  for (std::string_view n : named_)
+  for (size_t i = 0; i < count_; ++i)
+    if (iequals(name, first_[i])) return true;
+  for (std::string_view n : more_)
     if (iequals(name, n)) return true;
   return false;
 }

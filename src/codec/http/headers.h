@@ -1,6 +1,7 @@
 #pragma once
 // Field handling of a proxy (RFC 9110 §7.6): hop-by-hop fields, the fields phigate sets itself and
 // the client-supplied identity fields an upstream might trust. Pure functions on Fields.
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +22,11 @@ class HopFilter {
   bool drops(std::string_view name) const;
 
  private:
-  std::vector<std::string_view> named_;  // tokens of Connection, except Host and Content-Length
+  // Tokens of Connection, except Host and Content-Length: the first few inline, since one is
+  // built per message and Connection rarely names more than "keep-alive" or "close".
+  std::array<std::string_view, 8> first_{};
+  size_t count_ = 0;
+  std::vector<std::string_view> more_;
 };
 void strip_hop_by_hop(Fields& f);
 

@@ -40,6 +40,10 @@ class RequestParser {
   ~RequestParser();
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
+  // Starts the next message on the same connection. The head's buffers (its strings, its field
+  // list and the bytes the fields are views into) keep their capacity, so a keep-alive
+  // connection parses heads without allocating.
+  void reset();
 
   // Parses from `in`; `consumed` is how many bytes were used (erase them from the caller's buffer).
   // Until the head is complete nothing is consumed and the whole buffered head must be passed
@@ -63,6 +67,8 @@ class ResponseParser {
   ~ResponseParser();
   ResponseParser(const ResponseParser&) = delete;
   ResponseParser& operator=(const ResponseParser&) = delete;
+  // The next response on the same connection (as RequestParser::reset).
+  void reset(bool head_request);
 
   ParseStatus feed(std::string_view in, size_t& consumed, std::string& body);
   // The upstream closed the connection: completes a close-delimited body, else an error.
@@ -76,9 +82,20 @@ class ResponseParser {
   std::unique_ptr<Impl> impl_;
 };
 
-// Checks the raw head (up to and including the blank line) for what Beast tolerates but a proxy
-// must not: obs-fold (RFC 9112 §5.2), bare CR or LF, NUL and other control bytes (RFC 9110 §5.5).
-// Returns an empty code when it is clean.
+// Finds the end of a head (the first blank line) in `in`, checking on the way what Beast tolerates
+// but a proxy must not: obs-fold (RFC 9112 §5.2), bare CR or LF, NUL and other control bytes
+// (RFC 9110 §5.5). Only the first `limit` bytes are looked at. kNeedMore leaves in `pos` where to
+// go on once more bytes arrived (pass the same bytes again, plus the new ones): a head that
+// arrives in pieces is scanned once, and the result does not depend on the split.
+struct HeadScan {
+  enum Result { kNeedMore, kComplete, kError } result = kNeedMore;
+  size_t size = 0;  // kComplete: bytes of the head, blank line included
+  ParseError err;   // kError
+};
+HeadScan scan_head(std::string_view in, size_t& pos, size_t limit);
+
+// The checks of scan_head on a whole head (up to and including the blank line). Returns an empty
+// code when it is clean.
 ParseError check_raw_head(std::string_view head);
 
 }  // namespace phigate::http

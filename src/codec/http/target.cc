@@ -16,8 +16,8 @@ bool unreserved(unsigned char c) {  // RFC 3986 §2.3
          c == '.' || c == '_' || c == '~';
 }
 
-std::string decode_component(std::string_view s, bool plus_space) {
-  std::string out;
+void decode_into(std::string_view s, bool plus_space, std::string& out) {
+  out.clear();
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
@@ -27,6 +27,11 @@ std::string decode_component(std::string_view s, bool plus_space) {
       out += plus_space && s[i] == '+' ? ' ' : s[i];
     }
   }
+}
+
+std::string decode_component(std::string_view s, bool plus_space) {
+  std::string out;
+  decode_into(s, plus_space, out);
   return out;
 }
 
@@ -35,7 +40,8 @@ std::string decode_component(std::string_view s, bool plus_space) {
 std::string decode_path(std::string_view path) { return decode_component(path, false); }
 
 bool normalize_target(std::string_view target, Target& out, std::string& why) {
-  out = Target{};
+  // Cleared rather than replaced: a Target reused for the next request keeps its buffers.
+  out.clear();
   if (target.empty() || target[0] != '/') {
     why = "request-target must start with /";
     return false;
@@ -48,10 +54,11 @@ bool normalize_target(std::string_view target, Target& out, std::string& why) {
   std::string_view raw_path = target.substr(0, q);
   if (q != std::string_view::npos) {
     out.has_query = true;
-    out.query = std::string(target.substr(q + 1));
+    out.query.assign(target.substr(q + 1));
   }
-  // Pass 1: percent-decoding of unreserved characters and refusal of the ambiguous ones.
-  std::string p;
+  // Pass 1: percent-decoding of unreserved characters and refusal of the ambiguous ones, into
+  // `decoded` as scratch space (it is written last, from `path`).
+  std::string& p = out.decoded;
   p.reserve(raw_path.size());
   for (size_t i = 0; i < raw_path.size(); ++i) {
     auto c = static_cast<unsigned char>(raw_path[i]);
@@ -88,31 +95,30 @@ bool normalize_target(std::string_view target, Target& out, std::string& why) {
     i += 2;
   }
   // Pass 2: segments; "." dropped, ".." pops (never above the root), empty segments collapse.
-  std::vector<std::string_view> segs;
+  // `path` is the stack of segments, each as "/seg".
+  std::string& path = out.path;
+  path.reserve(p.size() + 1);
   std::string_view rest = p;
   bool trailing_slash = !p.empty() && p.back() == '/';
   while (!rest.empty()) {
     size_t slash = rest.find('/');
     std::string_view seg = rest.substr(0, slash);
     if (seg == "..") {
-      if (!segs.empty()) segs.pop_back();
+      path.resize(path.empty() ? 0 : path.rfind('/'));
       trailing_slash = true;
     } else if (seg == ".") {
       trailing_slash = true;
     } else if (!seg.empty()) {
-      segs.push_back(seg);
+      path += '/';
+      path += seg;
       trailing_slash = false;
     }
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);
     if (rest.empty()) trailing_slash = true;
   }
-  for (std::string_view s : segs) {
-    out.path += '/';
-    out.path += s;
-  }
-  if (out.path.empty() || trailing_slash) out.path += '/';
-  out.decoded = decode_path(out.path);
+  if (path.empty() || trailing_slash) path += '/';
+  decode_into(path, false, out.decoded);
   return true;
 }
 

@@ -16,6 +16,13 @@ struct Target {
   std::string decoded;  // `path` fully percent-decoded once: what path globs match
   std::string query;    // raw, after '?', forwarded as is ("" when absent)
   bool has_query = false;
+  // Empty, keeping the capacity (a Target reused for the next request).
+  void clear() {
+    path.clear();
+    decoded.clear();
+    query.clear();
+    has_query = false;
+  }
 };
 
 // A normalised path (Target::path or a part of it cut at a '/') percent-decoded once: what path
