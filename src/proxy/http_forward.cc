@@ -185,11 +185,16 @@ awaitable<bool> HttpSession::forward(Exchange& x) {
       co_return false;
     }
   }
+  // A request that may be sent twice (RFC 9110 §9.2.2: idempotent; and no body, so nothing was
+  // consumed from the client) takes a pooled connection without the liveness peek: if the
+  // upstream had closed it, the response never starts and the request is replayed once on a
+  // fresh connection, as it is when the write fails. Others keep the peek (one syscall).
+  const bool replayable = !x.head.framing.has_body() && http::is_idempotent(x.head.method);
   for (int attempt = 0; attempt < 2; ++attempt) {
     phase_ = Phase::kUpstream;
     arm(up_timeout);
     timed_out_ = false;
-    upstream_ = upstream::HttpPool::local().take(r.target.pool_key);
+    upstream_ = upstream::HttpPool::local().take(r.target.pool_key, !replayable || attempt > 0);
     upstream_reused_ = upstream_ != nullptr;
     up_in_.clear();
     if (!upstream_) {
@@ -217,8 +222,13 @@ awaitable<bool> HttpSession::forward(Exchange& x) {
     if (sent) {
       phase_ = Phase::kUpstream;
       arm(up_timeout);
-      bool ok = co_await relay_response(x);
-      co_return ok;
+      bool stale = false;
+      bool ok = co_await relay_response(
+          x, replayable && upstream_reused_ && attempt == 0 ? &stale : nullptr);
+      if (!stale) co_return ok;
+      spdlog::debug("http session {}: pooled connection to {} was closed; replaying on a new one",
+                    session_id_, x.resource);
+      continue;
     }
     // Writing to a pooled connection failed before any response: the upstream had closed it.
     // Safe to retry once on a fresh connection because nothing was consumed from the client.
@@ -231,7 +241,7 @@ awaitable<bool> HttpSession::forward(Exchange& x) {
   co_return false;
 }
 
-awaitable<bool> HttpSession::relay_response(Exchange& x) {
+awaitable<bool> HttpSession::relay_response(Exchange& x, bool* stale) {
   const HttpResource& r = *x.res;
   const auto up_timeout = r.config->http.upstream_timeout;
   const bool head_req = iequals(x.head.method, "HEAD");
@@ -240,6 +250,7 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
   // One response parser per connection, reset per response: its head buffers are reused.
   if (!resp_parser_) resp_parser_ = std::make_unique<http::ResponseParser>(head_req);
   http::ResponseParser* rp = resp_parser_.get();
+  bool heard = !up_in_.empty();  // any byte of a response from this connection
   // Head; 1xx interim responses are consumed (phigate handled Expect itself; RFC 9110 §15.2).
   for (;;) {
     rp->reset(head_req);
@@ -249,9 +260,15 @@ awaitable<bool> HttpSession::relay_response(Exchange& x) {
       st = rp->feed(up_in_.view(), consumed, body);
       up_in_.consume(consumed);
       if (st != http::ParseStatus::kNeedMore) break;
-      if (!co_await read_upstream()) {
+      if (co_await read_upstream()) {
+        heard = true;
+      } else {
         bool timed_out = timed_out_;
         drop_upstream();
+        if (stale && !heard && !timed_out) {
+          *stale = true;
+          co_return false;
+        }
         phase_ = Phase::kClient;
         if (timed_out) {
           co_return co_await refuse(x, 504, "upstream_timeout",

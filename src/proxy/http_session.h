@@ -108,7 +108,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   net::awaitable<bool> forward(Exchange& x);
   void append_upstream_head(const Exchange& x, bool chunked_body, std::string& out) const;
   net::awaitable<bool> send_request(Exchange& x, bool& body_started);
-  net::awaitable<bool> relay_response(Exchange& x);
+  // `stale` non-null: a reused connection that ends before any byte of the response is reported
+  // there (and nothing is answered) instead of a 502, for the caller to retry.
+  net::awaitable<bool> relay_response(Exchange& x, bool* stale = nullptr);
   net::awaitable<bool> read_upstream();
   net::awaitable<bool> write_upstream(const std::string& bytes);
   void drop_upstream();

@@ -150,13 +150,14 @@ HttpPool& HttpPool::local() {
   return pool;
 }
 
-std::unique_ptr<net::Stream> HttpPool::take(const std::string& key) {
+std::unique_ptr<net::Stream> HttpPool::take(const std::string& key, bool check_alive) {
   auto it = impl_->idle.find(key);
   if (it == impl_->idle.end()) return nullptr;
   auto& v = it->second;
   while (!v.empty()) {
     std::unique_ptr<net::Stream> s = std::move(v.back());
     v.pop_back();
+    if (!check_alive) return s;
     // An idle connection must have nothing to read: EOF means the upstream closed it, and bytes
     // (an unsolicited response, a TLS close_notify) mean it cannot be trusted for a new request.
     char b;

@@ -37,8 +37,10 @@ net::awaitable<Result<std::unique_ptr<net::Stream>>> connect_http(
 class HttpPool {
  public:
   static HttpPool& local();
-  // An idle connection to `key` that the upstream has not closed, or null.
-  std::unique_ptr<net::Stream> take(const std::string& key);
+  // An idle connection to `key`, or null. `check_alive`: one that the upstream has not closed
+  // (a non-blocking peek, one syscall). A caller that can replay its request on a fresh
+  // connection when this one turns out dead (HttpSession: idempotent and bodiless) passes false.
+  std::unique_ptr<net::Stream> take(const std::string& key, bool check_alive = true);
   void put(const std::string& key, std::unique_ptr<net::Stream> s);
   static constexpr size_t kMaxIdlePerKey = 64;
 

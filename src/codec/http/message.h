@@ -11,6 +11,13 @@
 
 namespace phigate::http {
 
+// RFC 9110 §9.2.2: a request with one of these methods may be sent again when the connection
+// failed before the response (method names are case-sensitive, §9.1).
+inline bool is_idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
 struct Field {
   std::string_view name;
   std::string_view value;
