@@ -116,7 +116,7 @@ Status Log::open() {
   return ok_status();
 }
 
-void Log::append(Event e, Done done) {
+void Log::enqueue(Event&& e, Done&& done) {
   std::unique_lock lk(mu_);
   if (!opened_ || stopping_) {
     lk.unlock();
@@ -148,7 +148,7 @@ void Log::append(Event e, Done done) {
   // record waits for the next commit (at most kLazyFlush), saving a futex wake per record.
   bool wake = (done != nullptr || queue_.size() + 1 >= kLazyBatch) && !urgent_;
   if (wake) urgent_ = true;
-  queue_.push_back(Item{std::move(e), std::move(done)});
+  queue_.emplace_back(std::move(e), std::move(done));
   lk.unlock();
   if (wake) cv_.notify_one();
 }
