@@ -362,7 +362,8 @@ ChainHasher::~ChainHasher() {
   EVP_MD_free(md_);
 }
 
-std::string ChainHasher::hash(std::string_view prev_hash, std::string_view canonical) {
+std::string ChainHasher::hash(std::string_view prev_hash, std::string_view head,
+                              std::string_view tail) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   // Streaming the three pieces avoids building "prev\ncanonical" in a temporary string, and the
@@ -370,14 +371,16 @@ std::string ChainHasher::hash(std::string_view prev_hash, std::string_view canon
   bool ok = md_ && ctx_ && EVP_DigestInit_ex(ctx_, md_, nullptr) == 1 &&
             EVP_DigestUpdate(ctx_, prev_hash.data(), prev_hash.size()) == 1 &&
             EVP_DigestUpdate(ctx_, "\n", 1) == 1 &&
-            EVP_DigestUpdate(ctx_, canonical.data(), canonical.size()) == 1 &&
+            EVP_DigestUpdate(ctx_, head.data(), head.size()) == 1 &&
+            EVP_DigestUpdate(ctx_, tail.data(), tail.size()) == 1 &&
             EVP_DigestFinal_ex(ctx_, d, &len) == 1 && len == 32;
   if (!ok) {  // allocation failure inside OpenSSL: fall back to the one-shot path
     std::string input;
-    input.reserve(prev_hash.size() + 1 + canonical.size());
+    input.reserve(prev_hash.size() + 1 + head.size() + tail.size());
     input.append(prev_hash);
     input += '\n';
-    input.append(canonical);
+    input.append(head);
+    input.append(tail);
     return to_hex(sha256(std::string_view(input)));
   }
   static constexpr char kHex[] = "0123456789abcdef";
@@ -387,6 +390,21 @@ std::string ChainHasher::hash(std::string_view prev_hash, std::string_view canon
     out[2 * i + 1] = kHex[d[i] & 15];
   }
   return out;
+}
+
+void append_chained_line(Event& e, ChainHasher& hasher, std::string& out) {
+  using namespace std::literals;
+  constexpr std::string_view kKey = ",\"hash\":\""sv;
+  constexpr size_t kHexLen = 64;
+  const size_t start = out.size();
+  // Plain (hex digits), so it neither escapes nor sends the record off the fast path.
+  e.hash.assign(kHexLen, '0');
+  const size_t hash_at = encode(e, &e.hash, out);
+  const size_t value_at = start + hash_at + kKey.size();
+  const size_t tail_at = value_at + kHexLen + 1;  // past the closing quote
+  std::string_view line(out);
+  e.hash = hasher.hash(e.prev_hash, line.substr(start, hash_at), line.substr(tail_at));
+  out.replace(value_at, kHexLen, e.hash);
 }
 
 std::string chain_hash(const std::string& prev_hash, const std::string& canonical) {

@@ -53,12 +53,23 @@ class ChainHasher {
   ~ChainHasher();
   ChainHasher(const ChainHasher&) = delete;
   ChainHasher& operator=(const ChainHasher&) = delete;
-  std::string hash(std::string_view prev_hash, std::string_view canonical);
+  std::string hash(std::string_view prev_hash, std::string_view canonical) {
+    return hash(prev_hash, canonical, {});
+  }
+  // The same over a canonical form held in two pieces (it is canonical_head + canonical_tail).
+  std::string hash(std::string_view prev_hash, std::string_view canonical_head,
+                   std::string_view canonical_tail);
 
  private:
   evp_md_st* md_;
   evp_md_ctx_st* ctx_;
 };
+// The writer's one-pass form of the above: sets e.hash = chain_hash(e.prev_hash, canonical_json(e))
+// and appends to_json_line(e) to `out`, encoding the record once and copying nothing: the line is
+// encoded around a placeholder hash of the final length, the canonical form is hashed as the two
+// pieces either side of the hash field, and the placeholder is then overwritten.
+void append_chained_line(Event& e, ChainHasher& hasher, std::string& out);
+
 // Parses a stored/exported line back; nullopt if it is not a well-formed record: not JSON, a field
 // missing or of the wrong type, or an unknown field. Never throws.
 std::optional<Event> from_json_line(const std::string& line);

@@ -158,7 +158,7 @@ void Log::enqueue(Event&& e, Done&& done) {
 struct Log::Scratch {
   std::vector<const Event*> batch;  // the records being committed, in seq order
   std::vector<size_t> line_ends;    // offset just past each record's '\n' in `lines`
-  std::string canonical, lines;
+  std::string lines;
   ChainHasher hasher;
 };
 
@@ -186,11 +186,8 @@ Status Log::commit(std::deque<Item>& items, std::vector<Event>* direct, Scratch&
       e.seq = seq++;
       e.node_id = node_id_;
       e.prev_hash = std::move(prev);
-      // One encoding serves both the hash input and the stored line.
-      sc.canonical.clear();
-      size_t hash_at = append_canonical_json(e, sc.canonical);
-      e.hash = sc.hasher.hash(e.prev_hash, sc.canonical);
-      append_json_line(sc.canonical, hash_at, e.hash, sc.lines);
+      // One encoding, straight into the batch's lines, serves both the hash input and the line.
+      append_chained_line(e, sc.hasher, sc.lines);
       sc.lines += '\n';
       sc.line_ends.push_back(sc.lines.size());
       prev = e.hash;

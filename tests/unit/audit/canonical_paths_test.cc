@@ -174,6 +174,25 @@ TEST(CanonicalPaths, OneOddStringAnywhereMatchesTheReference) {
   }
 }
 
+// The writer's one-pass form gives the same hash and line as hashing canonical_json and encoding
+// to_json_line separately, on either encoder path and after earlier lines in the buffer.
+TEST(CanonicalPaths, ChainedLineEqualsHashThenLine) {
+  Gen g(13);
+  ChainHasher hasher;
+  std::string buf = "earlier line\n";
+  for (int i = 0; i < 2000; ++i) {
+    Event e = random_plain_event(g);
+    if (i % 2) e.action = g.odd();
+    e.prev_hash = i % 3 ? std::string(64, 'f') : g.plain();
+    Event want = e;
+    want.hash = chain_hash(want.prev_hash, canonical_json(want));
+    const size_t start = buf.size();
+    append_chained_line(e, hasher, buf);
+    ASSERT_EQ(e.hash, want.hash) << i;
+    ASSERT_EQ(buf.substr(start), to_json_line(want)) << i;
+  }
+}
+
 TEST(CanonicalPaths, ExtremeNumbersFitTheSizeBound) {
   Event e;
   e.seq = UINT64_MAX;
