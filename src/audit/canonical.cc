@@ -1,5 +1,6 @@
 #include "audit/canonical.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -362,11 +363,11 @@ ChainHasher::~ChainHasher() {
   EVP_MD_free(md_);
 }
 
-std::string ChainHasher::hash(std::string_view prev_hash, std::string_view head,
-                              std::string_view tail) {
+void ChainHasher::hash_hex(std::string_view prev_hash, std::string_view head, std::string_view tail,
+                           char* hex) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  // Streaming the three pieces avoids building "prev\ncanonical" in a temporary string, and the
+  // Streaming the pieces avoids building "prev\ncanonical" in a temporary string, and the
   // pre-fetched digest skips OpenSSL 3's per-call algorithm lookup that EVP_Digest does.
   bool ok = md_ && ctx_ && EVP_DigestInit_ex(ctx_, md_, nullptr) == 1 &&
             EVP_DigestUpdate(ctx_, prev_hash.data(), prev_hash.size()) == 1 &&
@@ -381,14 +382,20 @@ std::string ChainHasher::hash(std::string_view prev_hash, std::string_view head,
     input += '\n';
     input.append(head);
     input.append(tail);
-    return to_hex(sha256(std::string_view(input)));
+    Sha256 h = sha256(std::string_view(input));
+    std::copy(h.begin(), h.end(), d);
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(64, '\0');
   for (int i = 0; i < 32; ++i) {
-    out[2 * i] = kHex[d[i] >> 4];
-    out[2 * i + 1] = kHex[d[i] & 15];
+    hex[2 * i] = kHex[d[i] >> 4];
+    hex[2 * i + 1] = kHex[d[i] & 15];
   }
+}
+
+std::string ChainHasher::hash(std::string_view prev_hash, std::string_view head,
+                              std::string_view tail) {
+  std::string out(64, '\0');
+  hash_hex(prev_hash, head, tail, out.data());
   return out;
 }
 
@@ -403,8 +410,10 @@ void append_chained_line(Event& e, ChainHasher& hasher, std::string& out) {
   const size_t value_at = start + hash_at + kKey.size();
   const size_t tail_at = value_at + kHexLen + 1;  // past the closing quote
   std::string_view line(out);
-  e.hash = hasher.hash(e.prev_hash, line.substr(start, hash_at), line.substr(tail_at));
-  out.replace(value_at, kHexLen, e.hash);
+  // Into the placeholders' own memory: no hash string is allocated per record.
+  hasher.hash_hex(e.prev_hash, line.substr(start, hash_at), line.substr(tail_at),
+                  out.data() + value_at);
+  e.hash.assign(out, value_at, kHexLen);
 }
 
 std::string chain_hash(const std::string& prev_hash, const std::string& canonical) {

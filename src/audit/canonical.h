@@ -59,6 +59,9 @@ class ChainHasher {
   // The same over a canonical form held in two pieces (it is canonical_head + canonical_tail).
   std::string hash(std::string_view prev_hash, std::string_view canonical_head,
                    std::string_view canonical_tail);
+  // Writes the 64 hex digits to `hex` instead of a new string.
+  void hash_hex(std::string_view prev_hash, std::string_view canonical_head,
+                std::string_view canonical_tail, char* hex);
 
  private:
   evp_md_st* md_;
