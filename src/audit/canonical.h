@@ -37,11 +37,10 @@ std::string chain_hash(const std::string& prev_hash, const std::string& canonica
 // Full record including `hash`, for storage and export (JSONL line).
 std::string to_json_line(const Event& e);
 
-// The hot path of the audit writer encodes each record once instead of twice: it appends the
-// canonical form to a reused buffer (append_canonical_json returns where, relative to the start
-// of what it appended, the `hash` field belongs), hashes it, and builds the stored line from it
-// with append_json_line. append_json_line(canonical_json(e), at, e.hash, out) appends exactly
-// to_json_line(e).
+// The canonical form in a reused buffer (append_canonical_json returns where, relative to the
+// start of what it appended, the `hash` field belongs) and the stored line built from it:
+// append_json_line(canonical_json(e), at, e.hash, out) appends exactly to_json_line(e). The Log's
+// writer uses append_chained_line below, which needs neither step.
 size_t append_canonical_json(const Event& e, std::string& out);
 void append_json_line(std::string_view canonical, size_t hash_at, std::string_view hash,
                       std::string& out);
