@@ -1,11 +1,13 @@
 #include "audit/canonical.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include <openssl/evp.h>
 
+#include "audit/canonical_plain.h"
 #include "common/crypto.h"
 
 namespace phigate::audit {
@@ -40,7 +42,10 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
 // ensure_ascii=False) gives.
 class Encoder {
  public:
-  explicit Encoder(std::string& out) : out_(out) {}
+  explicit Encoder(std::string& out) : out_(out), start_(out.size()) {}
+
+  void raw(std::string_view s) { out_.append(s); }
+  size_t pos() const { return out_.size() - start_; }
 
   // `k` is the literal `"name":` (with a leading comma for every field but the first).
   void field(std::string_view k, std::string_view v) {
@@ -72,13 +77,7 @@ class Encoder {
  private:
   // Bytes that are neither plain ASCII to copy as is: controls, `"`, `\` and anything >= 0x80
   // (which must be checked for well-formed UTF-8).
-  static bool plain(std::string_view s) {
-    for (char ch : s) {
-      auto c = static_cast<unsigned char>(ch);
-      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
-    }
-    return true;
-  }
+  static bool plain(std::string_view s) { return canonical_detail::plain(s); }
   void str(std::string_view s) {
     if (plain(s)) {
       out_ += '"';
@@ -171,28 +170,19 @@ class Encoder {
   }
 
   std::string& out_;
+  size_t start_;
 };
 
-size_t estimated_size(const Event& e) {
-  size_t n = 640 + e.action.size();
-  for (const auto& p : e.parameters) n += p.size() + 3;
-  return n;
-}
-
-// Appends the fields in sorted key order; `hash` (when included) sits between "groups" and
-// "issuer". Returns the offset, from the start of this record's encoding, where the hash field
-// goes (or went).
-size_t encode(const Event& e, const std::string* hash, std::string& out) {
+// Every field in sorted key order, for any writer W (Encoder, Sizer, PlainWriter): one list, so
+// the fast and the general path cannot disagree on keys or order. `hash` (when given) sits between
+// "groups" and "issuer"; returns w.pos() at that point, where the hash field goes (or went).
+template <class W>
+size_t fields(const Event& e, const std::string* hash, W& w) {
   using namespace std::literals;
-  const size_t start = out.size();
-  out.reserve(start + estimated_size(e));
-  out += '{';
-  Encoder w(out);
-  if (!e.act_chain.empty()) {
-    w.field("\"act_chain\":"sv, e.act_chain);
-    out += ',';
-  }
-  w.field("\"act_sub\":"sv, e.act_sub);
+  w.raw("{"sv);
+  // act_chain sorts first but is optional, so act_sub carries the comma only after it.
+  w.optional("\"act_chain\":"sv, e.act_chain);
+  w.field(e.act_chain.empty() ? "\"act_sub\":"sv : ",\"act_sub\":"sv, e.act_sub);
   w.field(",\"action\":"sv, e.action);
   // Appended fields are omitted when empty, so records written before them keep their hashes.
   w.optional(",\"approval_id\":"sv, e.approval_id);
@@ -206,7 +196,7 @@ size_t encode(const Event& e, const std::string* hash, std::string& out) {
   w.field(",\"duration_ns\":"sv, e.duration_ns);
   w.field(",\"error_code\":"sv, e.error_code);
   w.field(",\"groups\":"sv, e.groups);
-  size_t hash_at = out.size() - start;
+  size_t hash_at = w.pos();
   if (hash) w.field(",\"hash\":"sv, *hash);
   w.field(",\"issuer\":"sv, e.issuer);
   w.field(",\"jti\":"sv, e.jti);
@@ -231,8 +221,27 @@ size_t encode(const Event& e, const std::string* hash, std::string& out) {
   w.field(",\"type\":"sv, e.type);
   w.optional(",\"upstream_tls\":"sv, e.upstream_tls);
   w.field(",\"workflow_id\":"sv, e.workflow_id);
-  out += '}';
+  w.raw("}"sv);
   return hash_at;
+}
+
+// Appends the record (with `hash` when given) to `out`; returns the offset, from the start of
+// what it appended, where the hash field goes (or went).
+size_t encode(const Event& e, const std::string* hash, std::string& out) {
+  const size_t start = out.size();
+  canonical_detail::Sizer sizer;
+  fields(e, hash, sizer);
+  if (sizer.all_plain()) {
+    // One resize (the bound is exact but for numbers), raw writes, then trim to what was written.
+    out.resize(start + sizer.size());
+    canonical_detail::PlainWriter w(out.data() + start);
+    size_t hash_at = fields(e, hash, w);
+    out.resize(static_cast<size_t>(w.end() - out.data()));
+    return hash_at;
+  }
+  out.reserve(start + sizer.size() + sizer.size() / 2);
+  Encoder w(out);
+  return fields(e, hash, w);
 }
 
 constexpr size_t kFieldCount = 32;  // every mandatory Event member except `hash`
@@ -354,31 +363,57 @@ ChainHasher::~ChainHasher() {
   EVP_MD_free(md_);
 }
 
-std::string ChainHasher::hash(std::string_view prev_hash, std::string_view canonical) {
+void ChainHasher::hash_hex(std::string_view prev_hash, std::string_view head, std::string_view tail,
+                           char* hex) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  // Streaming the three pieces avoids building "prev\ncanonical" in a temporary string, and the
+  // Streaming the pieces avoids building "prev\ncanonical" in a temporary string, and the
   // pre-fetched digest skips OpenSSL 3's per-call algorithm lookup that EVP_Digest does.
   bool ok = md_ && ctx_ && EVP_DigestInit_ex(ctx_, md_, nullptr) == 1 &&
             EVP_DigestUpdate(ctx_, prev_hash.data(), prev_hash.size()) == 1 &&
             EVP_DigestUpdate(ctx_, "\n", 1) == 1 &&
-            EVP_DigestUpdate(ctx_, canonical.data(), canonical.size()) == 1 &&
+            EVP_DigestUpdate(ctx_, head.data(), head.size()) == 1 &&
+            EVP_DigestUpdate(ctx_, tail.data(), tail.size()) == 1 &&
             EVP_DigestFinal_ex(ctx_, d, &len) == 1 && len == 32;
   if (!ok) {  // allocation failure inside OpenSSL: fall back to the one-shot path
     std::string input;
-    input.reserve(prev_hash.size() + 1 + canonical.size());
+    input.reserve(prev_hash.size() + 1 + head.size() + tail.size());
     input.append(prev_hash);
     input += '\n';
-    input.append(canonical);
-    return to_hex(sha256(std::string_view(input)));
+    input.append(head);
+    input.append(tail);
+    Sha256 h = sha256(std::string_view(input));
+    std::copy(h.begin(), h.end(), d);
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(64, '\0');
   for (int i = 0; i < 32; ++i) {
-    out[2 * i] = kHex[d[i] >> 4];
-    out[2 * i + 1] = kHex[d[i] & 15];
+    hex[2 * i] = kHex[d[i] >> 4];
+    hex[2 * i + 1] = kHex[d[i] & 15];
   }
+}
+
+std::string ChainHasher::hash(std::string_view prev_hash, std::string_view head,
+                              std::string_view tail) {
+  std::string out(64, '\0');
+  hash_hex(prev_hash, head, tail, out.data());
   return out;
+}
+
+void append_chained_line(Event& e, ChainHasher& hasher, std::string& out) {
+  using namespace std::literals;
+  constexpr std::string_view kKey = ",\"hash\":\""sv;
+  constexpr size_t kHexLen = 64;
+  const size_t start = out.size();
+  // Plain (hex digits), so it neither escapes nor sends the record off the fast path.
+  e.hash.assign(kHexLen, '0');
+  const size_t hash_at = encode(e, &e.hash, out);
+  const size_t value_at = start + hash_at + kKey.size();
+  const size_t tail_at = value_at + kHexLen + 1;  // past the closing quote
+  std::string_view line(out);
+  // Into the placeholders' own memory: no hash string is allocated per record.
+  hasher.hash_hex(e.prev_hash, line.substr(start, hash_at), line.substr(tail_at),
+                  out.data() + value_at);
+  e.hash.assign(out, value_at, kHexLen);
 }
 
 std::string chain_hash(const std::string& prev_hash, const std::string& canonical) {

@@ -37,11 +37,10 @@ std::string chain_hash(const std::string& prev_hash, const std::string& canonica
 // Full record including `hash`, for storage and export (JSONL line).
 std::string to_json_line(const Event& e);
 
-// The hot path of the audit writer encodes each record once instead of twice: it appends the
-// canonical form to a reused buffer (append_canonical_json returns where, relative to the start
-// of what it appended, the `hash` field belongs), hashes it, and builds the stored line from it
-// with append_json_line. append_json_line(canonical_json(e), at, e.hash, out) appends exactly
-// to_json_line(e).
+// The canonical form in a reused buffer (append_canonical_json returns where, relative to the
+// start of what it appended, the `hash` field belongs) and the stored line built from it:
+// append_json_line(canonical_json(e), at, e.hash, out) appends exactly to_json_line(e). The Log's
+// writer uses append_chained_line below, which needs neither step.
 size_t append_canonical_json(const Event& e, std::string& out);
 void append_json_line(std::string_view canonical, size_t hash_at, std::string_view hash,
                       std::string& out);
@@ -53,12 +52,26 @@ class ChainHasher {
   ~ChainHasher();
   ChainHasher(const ChainHasher&) = delete;
   ChainHasher& operator=(const ChainHasher&) = delete;
-  std::string hash(std::string_view prev_hash, std::string_view canonical);
+  std::string hash(std::string_view prev_hash, std::string_view canonical) {
+    return hash(prev_hash, canonical, {});
+  }
+  // The same over a canonical form held in two pieces (it is canonical_head + canonical_tail).
+  std::string hash(std::string_view prev_hash, std::string_view canonical_head,
+                   std::string_view canonical_tail);
+  // Writes the 64 hex digits to `hex` instead of a new string.
+  void hash_hex(std::string_view prev_hash, std::string_view canonical_head,
+                std::string_view canonical_tail, char* hex);
 
  private:
   evp_md_st* md_;
   evp_md_ctx_st* ctx_;
 };
+// The writer's one-pass form of the above: sets e.hash = chain_hash(e.prev_hash, canonical_json(e))
+// and appends to_json_line(e) to `out`, encoding the record once and copying nothing: the line is
+// encoded around a placeholder hash of the final length, the canonical form is hashed as the two
+// pieces either side of the hash field, and the placeholder is then overwritten.
+void append_chained_line(Event& e, ChainHasher& hasher, std::string& out);
+
 // Parses a stored/exported line back; nullopt if it is not a well-formed record: not JSON, a field
 // missing or of the wrong type, or an unknown field. Never throws.
 std::optional<Event> from_json_line(const std::string& line);

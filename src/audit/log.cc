@@ -116,7 +116,7 @@ Status Log::open() {
   return ok_status();
 }
 
-void Log::append(Event e, Done done) {
+void Log::enqueue(Event&& e, Done&& done) {
   std::unique_lock lk(mu_);
   if (!opened_ || stopping_) {
     lk.unlock();
@@ -148,7 +148,7 @@ void Log::append(Event e, Done done) {
   // record waits for the next commit (at most kLazyFlush), saving a futex wake per record.
   bool wake = (done != nullptr || queue_.size() + 1 >= kLazyBatch) && !urgent_;
   if (wake) urgent_ = true;
-  queue_.push_back(Item{std::move(e), std::move(done)});
+  queue_.emplace_back(std::move(e), std::move(done));
   lk.unlock();
   if (wake) cv_.notify_one();
 }
@@ -158,7 +158,7 @@ void Log::append(Event e, Done done) {
 struct Log::Scratch {
   std::vector<const Event*> batch;  // the records being committed, in seq order
   std::vector<size_t> line_ends;    // offset just past each record's '\n' in `lines`
-  std::string canonical, lines;
+  std::string lines;
   ChainHasher hasher;
 };
 
@@ -186,11 +186,8 @@ Status Log::commit(std::deque<Item>& items, std::vector<Event>* direct, Scratch&
       e.seq = seq++;
       e.node_id = node_id_;
       e.prev_hash = std::move(prev);
-      // One encoding serves both the hash input and the stored line.
-      sc.canonical.clear();
-      size_t hash_at = append_canonical_json(e, sc.canonical);
-      e.hash = sc.hasher.hash(e.prev_hash, sc.canonical);
-      append_json_line(sc.canonical, hash_at, e.hash, sc.lines);
+      // One encoding, straight into the batch's lines, serves both the hash input and the line.
+      append_chained_line(e, sc.hasher, sc.lines);
       sc.lines += '\n';
       sc.line_ends.push_back(sc.lines.size());
       prev = e.hash;
