@@ -41,7 +41,7 @@ def main():
     if not shutil.which("valgrind"):
         sys.exit("valgrind is not installed")
     dur = int(os.environ.get("DUR", "8"))
-    port, gw, token = b.start(mask=os.environ.get("MASK", "1") == "1")
+    port, _, gw, token = b.start(mask=os.environ.get("MASK", "1") == "1")
     url = f"http://127.0.0.1:{gw.port}/api/bundle.json"
     wrk = ["wrk", "-t1", "-c4", "-H", f"Authorization: Bearer {token}", url]
     subprocess.run(wrk[:3] + ["-d3s"] + wrk[3:], capture_output=True, timeout=120)

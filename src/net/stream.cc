@@ -2,17 +2,16 @@
 
 namespace phigate::net {
 
+// read_some and write_all are not coroutines: they hand back the operation itself, so awaiting
+// one costs no frame of its own (four per proxied HTTP request otherwise).
 awaitable<size_t> Stream::read_some(asio::mutable_buffer buf, error_code& ec) {
-  if (tls_) co_return co_await tls_->async_read_some(buf, asio::redirect_error(use_awaitable, ec));
-  co_return co_await sock_.async_read_some(buf, asio::redirect_error(use_awaitable, ec));
+  if (tls_) return tls_->async_read_some(buf, asio::redirect_error(use_awaitable, ec));
+  return sock_.async_read_some(buf, asio::redirect_error(use_awaitable, ec));
 }
 
-awaitable<void> Stream::write_all(asio::const_buffer buf, error_code& ec) {
-  if (tls_) {
-    co_await asio::async_write(*tls_, buf, asio::redirect_error(use_awaitable, ec));
-  } else {
-    co_await asio::async_write(sock_, buf, asio::redirect_error(use_awaitable, ec));
-  }
+awaitable<size_t> Stream::write_all(asio::const_buffer buf, error_code& ec) {
+  if (tls_) return asio::async_write(*tls_, buf, asio::redirect_error(use_awaitable, ec));
+  return asio::async_write(sock_, buf, asio::redirect_error(use_awaitable, ec));
 }
 
 awaitable<void> Stream::tls_accept(ssl::context& ctx, error_code& ec) {

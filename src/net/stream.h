@@ -20,7 +20,8 @@ class Stream {
 
   // Returns 0 with ec set on EOF or error.
   awaitable<size_t> read_some(asio::mutable_buffer buf, error_code& ec);
-  awaitable<void> write_all(asio::const_buffer buf, error_code& ec);
+  // Returns the bytes written (all of them unless ec is set).
+  awaitable<size_t> write_all(asio::const_buffer buf, error_code& ec);
 
   // TLS as the server side (client-facing termination).
   awaitable<void> tls_accept(ssl::context& ctx, error_code& ec);
