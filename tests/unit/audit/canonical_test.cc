@@ -6,6 +6,7 @@
 #include <random>
 
 #include "common/crypto.h"
+#include "reference_canonical.h"
 
 namespace phigate::audit {
 namespace {
@@ -61,55 +62,6 @@ TEST(Canonical, SortedCompactEveryFieldButHash) {
   }
   // Dumping nlohmann's (sorted) object compactly reproduces the canonical bytes.
   EXPECT_EQ(j.dump(), c);
-}
-
-// Reference encoding built with nlohmann, independently of the hand-written encoder.
-std::string reference_canonical(const Event& e) {
-  using nlohmann::json;
-  auto s = [](const std::string& v) { return sanitize_utf8(v); };
-  auto a = [&](const std::vector<std::string>& v) {
-    json arr = json::array();
-    for (const auto& x : v) arr.push_back(s(x));
-    return arr;
-  };
-  json m = json::object();
-  for (const auto& [k, v] : e.masked) {
-    json& slot = m[s(k)];
-    slot = (slot.is_null() ? 0 : slot.get<uint64_t>()) + v;
-  }
-  json j = {{"seq", e.seq},
-            {"node_id", s(e.node_id)},
-            {"prev_hash", s(e.prev_hash)},
-            {"time_ns", e.time_ns},
-            {"session_id", s(e.session_id)},
-            {"type", s(e.type)},
-            {"sub", s(e.sub)},
-            {"issuer", s(e.issuer)},
-            {"jti", s(e.jti)},
-            {"task_id", s(e.task_id)},
-            {"workflow_id", s(e.workflow_id)},
-            {"act_sub", s(e.act_sub)},
-            {"groups", a(e.groups)},
-            {"roles", a(e.roles)},
-            {"client_user", s(e.client_user)},
-            {"client_addr", s(e.client_addr)},
-            {"resource", s(e.resource)},
-            {"protocol", s(e.protocol)},
-            {"action", s(e.action)},
-            {"statement_kind", s(e.statement_kind)},
-            {"parameters", a(e.parameters)},
-            {"decision", s(e.decision)},
-            {"rule", s(e.rule)},
-            {"approver", s(e.approver)},
-            {"message", s(e.message)},
-            {"ref_seq", e.ref_seq},
-            {"status", s(e.status)},
-            {"rows", e.rows},
-            {"bytes", e.bytes},
-            {"error_code", s(e.error_code)},
-            {"duration_ns", e.duration_ns},
-            {"masked", m}};
-  return j.dump();
 }
 
 TEST(Canonical, MatchesNlohmannOnRandomBytes) {
