@@ -12,25 +12,13 @@
 #include "audit/canonical.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
+#include "audit/discard_store.h"
 #include "audit/log.h"
 #include "identity/identity.h"
 
 namespace {
 
 using namespace phigate;
-
-class DropStore final : public audit::Store {
- public:
-  Status append(const std::vector<audit::Event>&) override { return ok_status(); }
-  Status append_encoded_refs(const std::vector<const audit::Event*>&, std::string_view,
-                             const std::vector<size_t>&) override {
-    return ok_status();
-  }
-  Result<std::optional<audit::Event>> last() override { return std::optional<audit::Event>(); }
-  Status scan(uint64_t, const std::function<bool(const audit::Event&)>&) override {
-    return ok_status();
-  }
-};
 
 // A token-exchanged task token acting for a human through a pipeline: every identity field set,
 // several of them longer than the small-string buffer.
@@ -65,7 +53,7 @@ audit::Event base_event(const Identity& id, const char* type, uint64_t i) {
 
 void BM_HttpRecordPair(benchmark::State& state) {
   auto key = audit::CheckpointKey::generate();
-  audit::Log log(std::make_unique<DropStore>(), "gw-bench-1");
+  audit::Log log(std::make_unique<audit::DiscardStore>(), "gw-bench-1");
   log.set_checkpointing(*key, 1000, std::chrono::seconds(10));
   if (!log.open()) {
     state.SkipWithError("open failed");

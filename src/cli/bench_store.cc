@@ -8,26 +8,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/discard_store.h"
 #include "cli/cli.h"
 
 namespace phigate::cli {
-namespace {
-
-class DiscardStore final : public audit::Store {
- public:
-  Status append(const std::vector<audit::Event>&) override { return ok_status(); }
-  // The Log's inline path: drop without the default's copy into a vector.
-  Status append_encoded_refs(const std::vector<const audit::Event*>&, std::string_view,
-                             const std::vector<size_t>&) override {
-    return ok_status();
-  }
-  Result<std::optional<audit::Event>> last() override { return std::optional<audit::Event>(); }
-  Status scan(uint64_t, const std::function<bool(const audit::Event&)>&) override {
-    return ok_status();
-  }
-};
-
-}  // namespace
 
 Result<std::unique_ptr<audit::Store>> open_bench_discard_store(const Config& config) {
   const char* env = std::getenv("PHIGATE_BENCHMARK_ONLY");
@@ -42,7 +26,7 @@ Result<std::unique_ptr<audit::Store>> open_bench_discard_store(const Config& con
                                     config.gateway.data_dir + " holds an audit store");
   }
   spdlog::warn("BENCHMARK ONLY: audit records are discarded, nothing is audited");
-  return std::unique_ptr<audit::Store>(std::make_unique<DiscardStore>());
+  return std::unique_ptr<audit::Store>(std::make_unique<audit::DiscardStore>());
 }
 
 }  // namespace phigate::cli
