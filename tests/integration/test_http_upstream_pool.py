@@ -124,6 +124,19 @@ def request(method, path, body=None):
     return int(code), text
 
 
+def wait_shut(conn):
+    """Until the upstream has shut `conn` (its timer may run late on a loaded machine), plus a
+    moment for the FIN to reach phigate's side over loopback."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with S["up"].lock:
+            if conn in S["up"].shut:
+                time.sleep(0.05)
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"the upstream never shut connection {conn}")
+
+
 def requests_for(path):
     with S["up"].lock:
         return [e for e in S["up"].log if e[2] == path]
@@ -133,7 +146,7 @@ def test_get_on_a_closed_pooled_connection_is_replayed_on_a_new_one():
     code, body = request("GET", "/first")
     h.eq(code, 200, body)
     first = json.loads(body)["conn"]
-    time.sleep(0.4)  # the upstream has half-closed the pooled connection by now
+    wait_shut(first)  # the pooled connection is now closed by the upstream
     code, body = request("GET", "/second")
     h.eq(code, 200, body)
     seen = requests_for("/second")
@@ -148,7 +161,7 @@ def test_get_on_a_closed_pooled_connection_is_replayed_on_a_new_one():
 def test_post_is_never_sent_on_a_closed_pooled_connection():
     code, body = request("POST", "/third", body='{"a": 1}')
     h.eq(code, 200, body)
-    time.sleep(0.4)
+    wait_shut(json.loads(body)["conn"])
     code, body = request("POST", "/fourth", body='{"b": 2}')
     h.eq(code, 200, body)
     seen = requests_for("/fourth")
