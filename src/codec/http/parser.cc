@@ -38,9 +38,6 @@ constexpr std::array<bool, 256> kPlainHeadByte = [] {
   for (int c = 0; c < 256; ++c) t[c] = (c >= 0x20 && c != 0x7f) || c == '\t';
   return t;
 }();
-}  // namespace
-
-namespace {
 
 // Index of the first byte at or after `i` that is not plain (below 0x20 or DEL), or `n`. Eight
 // bytes per load: the has-less-than trick flags such bytes, and its lowest flag is exact (a
@@ -114,12 +111,6 @@ HeadScan scan_head(std::string_view in, size_t& pos, size_t limit) {
   }
   pos = i;  // at a CR waiting for what follows it, or at the end of what arrived
   return {HeadScan::kNeedMore, 0, {}};
-}
-
-ParseError check_raw_head(std::string_view head) {
-  size_t pos = 0;
-  HeadScan r = scan_head(head, pos, head.size());
-  return r.result == HeadScan::kError ? r.err : ParseError{};
 }
 
 namespace {

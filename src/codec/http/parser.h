@@ -94,8 +94,4 @@ struct HeadScan {
 };
 HeadScan scan_head(std::string_view in, size_t& pos, size_t limit);
 
-// The checks of scan_head on a whole head (up to and including the blank line). Returns an empty
-// code when it is clean.
-ParseError check_raw_head(std::string_view head);
-
 }  // namespace phigate::http
