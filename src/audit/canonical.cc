@@ -345,15 +345,7 @@ std::string canonical_json(const Event& e) {
   return out;
 }
 
-size_t append_canonical_json(const Event& e, std::string& out) { return encode(e, nullptr, out); }
-
-void append_json_line(std::string_view canonical, size_t hash_at, std::string_view hash,
-                      std::string& out) {
-  using namespace std::literals;
-  out.append(canonical.substr(0, hash_at));
-  Encoder(out).field(",\"hash\":"sv, hash);
-  out.append(canonical.substr(hash_at));
-}
+void append_json_line(const Event& e, std::string& out) { encode(e, &e.hash, out); }
 
 ChainHasher::ChainHasher()
     : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {}
@@ -423,7 +415,7 @@ std::string chain_hash(const std::string& prev_hash, const std::string& canonica
 
 std::string to_json_line(const Event& e) {
   std::string out;
-  encode(e, &e.hash, out);
+  append_json_line(e, out);
   return out;
 }
 

@@ -37,13 +37,8 @@ std::string chain_hash(const std::string& prev_hash, const std::string& canonica
 // Full record including `hash`, for storage and export (JSONL line).
 std::string to_json_line(const Event& e);
 
-// The canonical form in a reused buffer (append_canonical_json returns where, relative to the
-// start of what it appended, the `hash` field belongs) and the stored line built from it:
-// append_json_line(canonical_json(e), at, e.hash, out) appends exactly to_json_line(e). The Log's
-// writer uses append_chained_line below, which needs neither step.
-size_t append_canonical_json(const Event& e, std::string& out);
-void append_json_line(std::string_view canonical, size_t hash_at, std::string_view hash,
-                      std::string& out);
+// to_json_line(e) appended to a reused buffer.
+void append_json_line(const Event& e, std::string& out);
 
 // chain_hash with a digest context kept across calls (one per thread; not thread-safe).
 class ChainHasher {

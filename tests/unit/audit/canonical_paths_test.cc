@@ -80,13 +80,10 @@ Event random_plain_event(Gen& g) {
 void expect_matches_reference(const Event& e, int i) {
   ASSERT_EQ(canonical_json(e), reference_canonical(e, false)) << i;
   ASSERT_EQ(to_json_line(e), reference_canonical(e, true)) << i;
-  // The hot path (Log::commit) appends to a buffer that already holds earlier records.
+  // Appended to a buffer that already holds earlier records, the line is the same.
   std::string buf = "earlier records\n";
-  size_t at = append_canonical_json(e, buf);
-  ASSERT_EQ(buf.substr(16), canonical_json(e)) << i;
-  std::string line;
-  append_json_line(std::string_view(buf).substr(16), at, e.hash, line);
-  ASSERT_EQ(line, to_json_line(e)) << i;
+  append_json_line(e, buf);
+  ASSERT_EQ(buf.substr(16), to_json_line(e)) << i;
 }
 
 TEST(CanonicalPaths, AllPlainRecordsMatchTheReference) {
