@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/time_text.h"
 #include "../temp_dir.h"
 
 namespace phigate {
@@ -33,15 +34,6 @@ std::string read_file(const std::string& p) {
 
 std::string b64(std::string_view s) {
   return base64_encode(ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-}
-
-std::string instant(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
@@ -80,7 +72,7 @@ std::string assertion_xml(const Spec& s, int64_t now) {
   std::string irt = s.in_response_to.empty() ? "" : " InResponseTo=\"" + s.in_response_to + "\"";
   std::string x =
       "<saml:Assertion ID=\"" + s.assertion_id + "\" Version=\"2.0\" IssueInstant=\"" +
-      instant(now) + "\"><saml:Issuer>" + s.issuer + "</saml:Issuer>" +
+      phigate::utc_rfc3339(now) + "\"><saml:Issuer>" + s.issuer + "</saml:Issuer>" +
       (s.sign ? signature_template(s.assertion_id) : "") +
       "<saml:Subject><saml:NameID "
       "Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">" +
@@ -88,14 +80,14 @@ std::string assertion_xml(const Spec& s, int64_t now) {
       "</saml:NameID><saml:SubjectConfirmation "
       "Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\"><saml:SubjectConfirmationData" +
       irt + " Recipient=\"" + s.recipient + "\" NotOnOrAfter=\"" +
-      instant(now + s.not_on_or_after) +
+      phigate::utc_rfc3339(now + s.not_on_or_after) +
       "\"/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore=\"" +
-      instant(now + s.not_before) + "\" NotOnOrAfter=\"" + instant(now + s.not_on_or_after) +
-      "\">" +
+      phigate::utc_rfc3339(now + s.not_before) + "\" NotOnOrAfter=\"" +
+      phigate::utc_rfc3339(now + s.not_on_or_after) + "\">" +
       (s.with_audience ? "<saml:AudienceRestriction><saml:Audience>" + s.audience +
                              "</saml:Audience></saml:AudienceRestriction>"
                        : "") +
-      "</saml:Conditions><saml:AuthnStatement AuthnInstant=\"" + instant(now) +
+      "</saml:Conditions><saml:AuthnStatement AuthnInstant=\"" + phigate::utc_rfc3339(now) +
       "\"><saml:AuthnContext><saml:AuthnContextClassRef>"
       "urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef>"
       "</saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>"
@@ -110,9 +102,9 @@ std::string response_xml(const Spec& s, int64_t now, const std::string& assertio
   return "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
          "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r1\" Version=\"2.0\" "
          "IssueInstant=\"" +
-         instant(now) + "\" Destination=\"" + std::string(kAcs) + "\"" + irt + "><saml:Issuer>" +
-         s.issuer + "</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"" + s.status +
-         "\"/></samlp:Status>" + assertions + "</samlp:Response>";
+         phigate::utc_rfc3339(now) + "\" Destination=\"" + std::string(kAcs) + "\"" + irt +
+         "><saml:Issuer>" + s.issuer + "</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"" +
+         s.status + "\"/></samlp:Status>" + assertions + "</samlp:Response>";
 }
 
 class SamlSpTest : public ::testing::Test {
