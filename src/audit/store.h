@@ -21,23 +21,18 @@ class Store {
   virtual ~Store() = default;
   // Appends records (seq and hash already set) in one transaction; durable when it returns ok.
   virtual Status append(const std::vector<Event>& batch) = 0;
-  // The same, for a caller that already encoded the batch: `lines` is to_json_line(batch[i]) + '\n'
-  // for each record, concatenated (the Log's writer has it anyway, having hashed the canonical
-  // form). A store that keeps JSONL writes it as is instead of encoding every record again.
-  virtual Status append_encoded(const std::vector<Event>& batch, std::string_view lines) {
-    (void)lines;
-    return append(batch);
-  }
-  // append_encoded for a caller that keeps the records elsewhere (the Log's inline commit):
-  // batch[i] is record i and line_ends[i] the offset in `lines` just past its '\n', so neither the
-  // records nor the lines need to be copied or searched again. Default: copies into a vector.
+  // The same, for a caller that already encoded the batch and keeps the records elsewhere (the
+  // Log's writer, having hashed the canonical forms): batch[i] is record i, `lines` holds
+  // to_json_line(*batch[i]) + '\n' for each record, concatenated, and line_ends[i] is the offset
+  // just past record i's '\n'. A store that keeps JSONL writes the lines as they are instead of
+  // encoding every record again. Default: copies the records and appends them.
   virtual Status append_encoded_refs(const std::vector<const Event*>& batch, std::string_view lines,
                                      const std::vector<size_t>& line_ends) {
-    (void)line_ends;
+    (void)lines, (void)line_ends;
     std::vector<Event> copy;
     copy.reserve(batch.size());
     for (const Event* e : batch) copy.push_back(*e);
-    return append_encoded(copy, lines);
+    return append(copy);
   }
   // The record with the highest seq, if any (to continue the chain after a restart).
   virtual Result<std::optional<Event>> last() = 0;

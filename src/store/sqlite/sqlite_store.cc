@@ -168,18 +168,15 @@ class SqliteAuditStore final : public audit::Store {
 
   Status append(const std::vector<Event>& batch) override {
     encoded_.clear();
-    for (const Event& e : batch) {
-      encoded_ += audit::to_json_line(e);
-      encoded_ += '\n';
-    }
-    return append_encoded(batch, encoded_);
-  }
-
-  Status append_encoded(const std::vector<Event>& batch, std::string_view lines) override {
+    ends_.clear();
     refs_.clear();
-    for (const Event& e : batch) refs_.push_back(&e);
-    if (auto st = split_lines(lines, batch.size()); !st.ok()) return st;
-    return append_lines(refs_, lines);
+    for (const Event& e : batch) {
+      audit::append_json_line(e, encoded_);
+      encoded_ += '\n';
+      ends_.push_back(encoded_.size());
+      refs_.push_back(&e);
+    }
+    return append_encoded_refs(refs_, encoded_, ends_);
   }
 
   Status append_encoded_refs(const std::vector<const Event*>& batch, std::string_view lines,
@@ -314,7 +311,7 @@ class SqliteAuditStore final : public audit::Store {
 
   size_t max_pending() const { return std::max<size_t>(opts_.ingest_records, 1) * 20; }
 
-  // append_encoded with line_views_ already split: one view per record of `lines`.
+  // append_encoded_refs with line_views_ already split: one view per record of `lines`.
   Status append_lines(const std::vector<const Event*>& batch, std::string_view lines) {
     if (readonly_) return make_error("store", "audit store opened read-only");
     if (batch.empty()) return ok_status();
@@ -375,22 +372,6 @@ class SqliteAuditStore final : public audit::Store {
                                        std::to_string(last_seq_) + ")");
       }
       min = e->seq + 1;
-    }
-    return ok_status();
-  }
-
-  // Splits `lines` into line_views_; it must hold one line per record.
-  Status split_lines(std::string_view lines, size_t records) {
-    line_views_.clear();
-    size_t pos = 0;
-    while (pos < lines.size()) {
-      size_t nl = lines.find('\n', pos);
-      if (nl == std::string_view::npos) break;
-      line_views_.push_back(lines.substr(pos, nl - pos));
-      pos = nl + 1;
-    }
-    if (pos != lines.size() || line_views_.size() != records) {
-      return make_error("store", "encoded batch does not hold one line per record");
     }
     return ok_status();
   }
@@ -566,7 +547,8 @@ class SqliteAuditStore final : public audit::Store {
   uint64_t last_seq_ = 0;
   std::string encoded_;
   std::vector<std::string_view> line_views_;
-  std::vector<const Event*> refs_;
+  std::vector<const Event*> refs_;  // append(): the batch as append_encoded_refs takes it
+  std::vector<size_t> ends_;
 
   std::mutex db_mu_;  // the SQLite connection: ingest vs. last()/scan() on the writing store
 
