@@ -136,9 +136,14 @@ audit::Event HttpSession::make_event(const Exchange& x, const char* type) const 
   e.client_addr = client_addr_;
   e.resource = x.resource;
   e.protocol = "http";
-  e.action = x.head.method + " " + (x.rel_path.empty() ? x.target.path : x.rel_path);
+  if (!x.audit_action.empty()) {
+    e.action = x.audit_action;
+    e.parameters = x.audit_params;
+  } else {  // refused before routing: this is the exchange's only record
+    e.action = x.head.method + " " + x.target.path;
+    e.parameters = http::audit_query(x.target.query);
+  }
   e.statement_kind = x.head.method;
-  e.parameters = http::audit_query(x.target.query);
   return e;
 }
 
@@ -539,6 +544,8 @@ awaitable<bool> HttpSession::handle_one() {
   }
   if (!route(x, why)) co_return co_await refuse(x, 404, "unknown_resource", why);
   x.query = http::parse_query(x.target.query);
+  x.audit_action = x.head.method + " " + x.rel_path;
+  x.audit_params = http::audit_query(x.target.query);
   keep_ = false;
   if (!co_await authenticate(x)) co_return keep_;
   if (!x.rt->snapshot().can_access(x.id(), x.resource)) {

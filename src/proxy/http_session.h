@@ -45,6 +45,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     std::string rel_path;     // path below the resource, as forwarded
     std::string rel_decoded;  // the same, decoded: what path rules see
     std::vector<std::pair<std::string, std::string>> query;
+    // What both audit records of the exchange name (action, query with secrets redacted):
+    // rendered once when the request is routed; empty for a refusal before that.
+    std::string audit_action;
+    std::vector<std::string> audit_params;
     // Shared with the connection's cache of its last verified token: not copied per request.
     std::shared_ptr<const Identity> idp;
     const Identity& id() const {
