@@ -2,8 +2,10 @@
 """HTTP data path benchmark: wrk against nginx directly, through nginx proxy_pass, and through
 phigate (bearer token auth, a policy decision per request, JSON masking with detectors and a path
 rule, strict audit: a durable request record before forwarding plus a result record), in one run,
-alternating targets per round; plus, when built, the reference relay of bench/http/relay_floor.cc
-(what the topology leaves for a proxy that does nothing). Prints rps medians, ratios, p99 latency
+alternating targets per round; plus what each feature costs (phigate-async: the same with
+`durability: async`; phigate-bare: no masking and no audit store; LEGS=0 skips both) and, when
+built, the reference relay of bench/http/relay_floor.cc (what the topology leaves for a proxy that
+does nothing). Prints rps medians, ratios, p99 latency
 and CPU per request of nginx's worker and of each proxy process; writes last-run.txt."""
 import json
 import os
@@ -84,10 +86,9 @@ def start_relay(origin_port):
     return port, proc
 
 
-def start(mask=True):
-    """nginx (origin + proxy_pass location) and phigate in front of it, configured as benchmarked.
-    Returns (nginx port, gateway, token)."""
-    port, nginx_dir = k.start_nginx({"api/bundle.json": BODY})
+def phigate_config(port, mask=True, durability="strict"):
+    """The benchmarked configuration: one http resource in front of nginx, a GET rule, JSON
+    masking (detectors + a path rule) unless `mask` is off."""
     http = {"mask": {"detectors": ["US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER"],
                      "fields": [{"path": "$.entry[*].ssn", "action": "redact"}]}}
     cfg = k.http_config(
@@ -98,8 +99,33 @@ def start(mask=True):
                                "action": "allow"}]}},
         {"bench": ["client"]},
         extra_gateway={"threads": GW_THREADS} if GW_THREADS else None)
-    gw = h.start_phigate(None, cfg)
+    cfg["audit"]["durability"] = durability
+    return cfg
+
+
+def start(mask=True):
+    """nginx (origin + proxy_pass location) and phigate in front of it, configured as benchmarked.
+    Returns (nginx port, nginx dir, gateway, token)."""
+    port, nginx_dir = k.start_nginx({"api/bundle.json": BODY})
+    gw = h.start_phigate(None, phigate_config(port, mask))
     return port, nginx_dir, gw, gw.token("bench", ["bench"], ttl="1h")
+
+
+def start_legs(port):
+    """The cost of each feature, measured in the same run: phigate with the audit record written
+    asynchronously (`durability: async`, a user setting), and phigate with neither masking nor an
+    audit store (records still built and hashed, then dropped: the benchmark-only
+    `--bench-audit-discard`). {name: (gateway, token)}; empty when LEGS=0."""
+    if os.environ.get("LEGS", "1") == "0":
+        return {}
+    legs = {}
+    gw = h.start_phigate(None, phigate_config(port, durability="async"))
+    legs["phigate-async"] = (gw, gw.token("bench", ["bench"], ttl="1h"))
+    gw = h.start_phigate(None, phigate_config(port, mask=False),
+                         env={"PHIGATE_BENCHMARK_ONLY": "audit-off"},
+                         serve_args=["--bench-audit-discard"])
+    legs["phigate-bare"] = (gw, gw.token("bench", ["bench"], ttl="1h"))
+    return legs
 
 
 def main():
@@ -111,6 +137,8 @@ def main():
         "nginx-proxy": (f"http://127.0.0.1:{port}/proxy/api/bundle.json", None, None),
         "phigate": (f"http://127.0.0.1:{gw.port}/api/bundle.json", token, gw.proc.pid),
     }
+    for name, (g, tok) in start_legs(port).items():
+        targets[name] = (f"http://127.0.0.1:{g.port}/api/bundle.json", tok, g.proc.pid)
     relay = start_relay(port)
     if relay:
         targets["asio-relay"] = (f"http://127.0.0.1:{relay[0]}/api/bundle.json", None,
@@ -127,18 +155,18 @@ def main():
         for name, (url, tok, pid) in targets.items():
             res[name].append(wrk(url, tok, [worker] + ([pid] if pid else [])))
             rps, p99, non2xx, cpu = res[name][-1]
-            print(f"round {r + 1} {name:12s} rps={rps:.0f} p99={p99:.2f}ms non2xx={non2xx} "
+            print(f"round {r + 1} {name:14s} rps={rps:.0f} p99={p99:.2f}ms non2xx={non2xx} "
                   f"nginx-cpu={cpu[0]:.1f}us/req"
                   + (f" proxy-cpu={cpu[1]:.1f}us/req" if pid else ""), flush=True)
     rc, out, err = gw.audit_verify()
     load = open("/proc/loadavg").read().split()[:3]
     lines = [f"bench/http: R={R} DUR={DUR}s wrk -t{THREADS} -c{CONN}, body {len(BODY)} bytes, "
              f"load avg before/after {' '.join(load)}",
-             f"{'target':12s} {'rps median':>10s} {'vs direct':>9s} {'vs nginx':>9s} "
+             f"{'target':14s} {'rps median':>10s} {'vs direct':>9s} {'vs nginx':>9s} "
              f"{'p99 ms':>7s} {'non2xx':>6s}"]
     med = {t: statistics.median(x[0] for x in v) for t, v in res.items()}
     for t, v in res.items():
-        lines.append(f"{t:12s} {med[t]:10.0f} {med[t] / med['direct']:8.2f}x "
+        lines.append(f"{t:14s} {med[t]:10.0f} {med[t] / med['direct']:8.2f}x "
                      f"{med[t] / med['nginx-proxy']:8.2f}x "
                      f"{statistics.median(x[1] for x in v):7.2f} {sum(x[2] for x in v):6d}")
     # CPU µs per request (user+sys, all threads), medians of the rounds: the nginx worker in every
@@ -148,7 +176,7 @@ def main():
     for t, v in res.items():
         ngx = statistics.median(x[3][0] for x in v)
         own = statistics.median(x[3][1] for x in v) if len(v[0][3]) > 1 else None
-        lines.append(f"  {t:12s} nginx worker {ngx:5.1f}"
+        lines.append(f"  {t:14s} nginx worker {ngx:5.1f}"
                      + (f"   {t} process {own:5.1f}" if own is not None else ""))
     lines.append(f"audit verify: rc={rc} {out.strip().splitlines()[-1] if out.strip() else err.strip()}")
     report = "\n".join(lines)

@@ -472,6 +472,7 @@ class Phigate:
         self.env = env
         self.proc = None
         self.bin = phigate_bin()
+        self.serve_args = []
 
     @property
     def pid(self):
@@ -553,7 +554,8 @@ class Phigate:
 
     def start(self):
         logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([self.bin, "serve", "--config", self.config],
+        self.proc = subprocess.Popen([self.bin, "serve", "--config", self.config]
+                                     + self.serve_args,
                                      stdout=logf, stderr=subprocess.STDOUT, env=self.env,
                                      cwd=self.base, preexec_fn=_die_with_parent(signal.SIGKILL))
         logf.close()
@@ -620,10 +622,12 @@ def write_phigate_config(pg, config=None, tls=None, base=None, port=None):
     return base, port, cfg, data_dir
 
 
-def start_phigate(pg, config=None, tls=None, env=None):
+def start_phigate(pg, config=None, tls=None, env=None, serve_args=()):
+    """serve_args: extra `phigate serve` flags (benchmarks' hidden ones)."""
     base, port, cfg, data_dir = write_phigate_config(pg, config, tls)
     gw = Phigate(base, port, cfg, data_dir, os.path.join(base, "phigate.log"),
                  clean_env(**(env or {})))
+    gw.serve_args = list(serve_args)
     on_exit(gw.stop)
     return gw.start()
 
