@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -111,12 +112,33 @@ JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) 
       return s.kind == JsonPathSeg::kDescend;
     });
     if (descend) descend_rules_.push_back(rules_.size());
-    rules_.push_back(
-        {descend ? SIZE_MAX : r.path.size(), r.path.empty() ? nullptr : &r.path.back(), 0});
+    rules_.push_back({descend ? SIZE_MAX : r.path.size(), 0, {}});
+    if (r.action == Action::kRedact) {
+      // What emit_replacement would build for any value: "[label]" as a JSON string.
+      ActionOptions o;
+      o.action = r.action;
+      std::string masked;
+      apply_whole({}, r.label, o, masked);
+      append_json_string(rules_.back().fixed_json, masked);
+    }
   }
   stack_.reserve(8);  // one allocation each for most documents' depth
   path_.reserve(8);
   many_rules_ = cfg_.rules.size() > 64;
+  need_keys_ = many_rules_ || !descend_rules_.empty();
+  bits_only_ = !need_keys_;
+  if (!many_rules_) {
+    for (size_t i = 0; i < rules_.size(); ++i) {
+      const size_t len = rules_[i].len;
+      if (len == SIZE_MAX) continue;
+      if (len_eq_.size() <= len) {
+        len_eq_.resize(len + 1, 0);
+        len_gt_.resize(len + 1, 0);
+      }
+      len_eq_[len] |= uint64_t{1} << i;
+      for (size_t d = 0; d < len; ++d) len_gt_[d] |= uint64_t{1} << i;
+    }
+  }
   if (cfg_.engine) detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
 }
 
@@ -162,53 +184,70 @@ bool prefix_matches(const std::vector<JsonPathSeg>& pat, const std::vector<JsonP
 }  // namespace
 
 int JsonStreamMasker::rule_for_value_slow() const {
-  if (stack_.empty() || many_rules_) {  // every rule, in order: the first match wins
-    for (size_t i = 0; i < cfg_.rules.size(); ++i) {
-      if (rules_[i].len == SIZE_MAX) {
-        if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
-      } else if (rules_[i].len == path_.size() &&
-                 prefix_matches(cfg_.rules[i].path, path_, path_.size())) {
-        return static_cast<int>(i);
-      }
-    }
-    return -1;
-  }
-  // The lowest-numbered match, as above: the first fixed-length candidate whose last segment
-  // matches, unless a rule with a descendant segment before it matches.
-  int best = -1;
-  for (uint64_t b = stack_.back().fixed; b; b &= b - 1) {
-    auto i = static_cast<size_t>(std::countr_zero(b));
-    if (seg_matches(*rules_[i].last, path_.back())) {
-      best = static_cast<int>(i);
-      break;
+  for (size_t i = 0; i < cfg_.rules.size(); ++i) {  // every rule, in order: the first match wins
+    if (rules_[i].len == SIZE_MAX) {
+      if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
+    } else if (rules_[i].len == path_.size() &&
+               prefix_matches(cfg_.rules[i].path, path_, path_.size())) {
+      return static_cast<int>(i);
     }
   }
-  for (size_t i : descend_rules_) {
-    if (best >= 0 && i > static_cast<size_t>(best)) break;
-    if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
-  }
-  return best;
+  return -1;
 }
 
-uint64_t JsonStreamMasker::fixed_rules_below() const {
-  uint64_t bits = 0;
-  if (many_rules_) return bits;
-  const size_t n = path_.size();
-  for (size_t i = 0; i < cfg_.rules.size(); ++i)
-    if (rules_[i].len == n + 1 && prefix_matches(cfg_.rules[i].path, path_, n))
-      bits |= uint64_t{1} << i;
-  return bits;
+uint64_t JsonStreamMasker::key_matches(std::string_view key) const {
+  if (stack_.empty()) return 0;
+  const size_t d = path_.size() - 1;  // the member's segment in each rule
+  uint64_t m = 0;
+  for (uint64_t b = stack_.back().alive; b; b &= b - 1) {
+    auto i = static_cast<size_t>(std::countr_zero(b));
+    const JsonPathSeg& s = cfg_.rules[i].path[d];  // alive: the rule is longer than d
+    // As seg_matches for a member: kKey compares the name, kIndex never matches, the
+    // wildcards ([*] and .*) match any member.
+    if (s.kind == JsonPathSeg::kKey
+            ? s.key.size() == key.size() && std::memcmp(s.key.data(), key.data(), key.size()) == 0
+            : s.kind != JsonPathSeg::kIndex)
+      m |= uint64_t{1} << i;
+  }
+  return m;
 }
 
 void JsonStreamMasker::after_value() { state_ = stack_.empty() ? State::kTop : State::kCommaOrEnd; }
 
-int JsonStreamMasker::rule_for_value() const {
-  if (!stack_.empty()) {
-    const Frame& f = stack_.back();
-    if (f.rule >= 0) return f.rule;
-    if (f.fixed == 0 && descend_rules_.empty()) return -1;  // the usual case: nothing to try
+int JsonStreamMasker::rule_for_value_rules() {
+  if (stack_.empty()) {
+    if (!many_rules_) child_alive_ = len_gt(0);  // every rule is a candidate below the root
+    return rules_.empty() ? -1 : rule_for_value_slow();
   }
-  return rule_for_value_slow();
+  const Frame& f = stack_.back();
+  if (many_rules_) return rule_for_value_slow();
+  uint64_t m = 0;  // the alive rules whose segment at the value's depth matches its element
+  if (f.array) {
+    const size_t d = path_.size() - 1;
+    const uint64_t index = path_.back().index;
+    for (uint64_t b = f.alive; b; b &= b - 1) {
+      auto i = static_cast<size_t>(std::countr_zero(b));
+      const JsonPathSeg& s = cfg_.rules[i].path[d];  // alive: the rule is longer than d
+      // As seg_matches for an element: kKey never matches, kIndex compares the index, the
+      // wildcards match any element.
+      if (s.kind == JsonPathSeg::kIndex ? s.index == index : s.kind != JsonPathSeg::kKey)
+        m |= uint64_t{1} << i;
+    }
+  } else {
+    m = elem_match_;
+  }
+  const uint64_t here = m & f.ends;
+  int best = here ? std::countr_zero(here) : -1;
+  // A rule with a descendant segment before the first fixed-length match wins over it.
+  for (size_t i : descend_rules_) {
+    if (best >= 0 && i > static_cast<size_t>(best)) break;
+    if (json_path_matches(cfg_.rules[i].path, path_)) {
+      best = static_cast<int>(i);
+      break;
+    }
+  }
+  if (best < 0) child_alive_ = m & f.deeper;
+  return best;
 }
 
 bool JsonStreamMasker::begin_value(char c, std::string& out) {
@@ -218,7 +257,10 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
     case '[':
       if (stack_.size() >= cfg_.max_depth) return fail("JSON nested too deeply");
       out += c;
-      stack_.push_back({c == '[', value_rule_, value_rule_ >= 0 ? 0 : fixed_rules_below()});
+      // Its children are one level below path_ (which does not have their element yet).
+      stack_.push_back({c == '[', value_rule_, child_alive_,
+                        child_alive_ & len_eq(path_.size() + 1),
+                        child_alive_ & len_gt(path_.size() + 1)});
       path_.push_back({c == '[', {}, 0});
       state_ = c == '[' ? State::kValueOrEnd : State::kKeyOrEnd;
       return true;
@@ -314,6 +356,12 @@ bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
 }
 
 void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, std::string& out) {
+  RuleState& st = rules_[static_cast<size_t>(rule)];
+  ++st.count;
+  if (!st.fixed_json.empty()) {
+    out += st.fixed_json;
+    return;
+  }
   const JsonRule& r = cfg_.rules[static_cast<size_t>(rule)];
   ActionOptions o;
   o.action = r.action;
@@ -321,9 +369,32 @@ void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, 
   if (apply_whole(value, r.label, o, masked_) == Applied::kNull) {
     out += "null";
   } else {
-    append_json_string(out, masked_);
+    append_quoted(out, masked_);
   }
-  ++rules_[static_cast<size_t>(rule)].count;
+}
+
+void JsonStreamMasker::append_quoted(std::string& out, std::string_view s) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Plain: 0x20-0x7e except '"' and '\\' (signed compares: bytes >= 0x80 are negative).
+  const __m128i lo = _mm_set1_epi8(0x1f), hi = _mm_set1_epi8(0x7f);
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    __m128i plain = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+    __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+    if (_mm_movemask_epi8(_mm_andnot_si128(special, plain)) != 0xFFFF)
+      return append_json_string(out, s);
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return append_json_string(out, s);
+  }
+  // append_json_string copies such a string unchanged between quotes.
+  out += '"';
+  out += s;
+  out += '"';
 }
 
 bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) {
@@ -349,7 +420,7 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
   if (string_is_key_) {
     std::string_view key;
     if (!unescaped(raw, key)) return fail("bad escape in a JSON key");
-    path_.back().key.assign(key);  // reuses the element's capacity
+    set_key(key);
     copy();
     state_ = State::kColon;
     return true;
@@ -379,7 +450,7 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
       if (apply_findings(value, findings_, o, masked_) == Applied::kNull) {
         out += "null";
       } else {
-        append_json_string(out, masked_);
+        append_quoted(out, masked_);
       }
     }
   }
@@ -422,7 +493,7 @@ size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string&
   // and kColon states would (same output, same path), in one step.
   size_t j = plain_run_end(in, i);
   if (j >= in.size() || in[j] != '"' || j - i > kMaxKey) return i;
-  path_.back().key.assign(in.data() + i, j - i);
+  set_key(std::string_view(in.data() + i, j - i));
   const size_t name = i - 1;  // the opening quote
   i = j + 1;
   state_ = State::kColon;

@@ -70,10 +70,12 @@ class JsonStreamMasker {
   struct Frame {
     bool array = false;
     int rule = -1;  // rule masking this whole container, or -1
-    // Rules without a descendant segment that can match a child: bit i for rule i, set when the
-    // rule is one segment longer than this container's path and its other segments match that
-    // path, so only the last segment is left to compare per child (unused with > 64 rules).
-    uint64_t fixed = 0;
+    // Rules without a descendant segment that are longer than this container's path and whose
+    // segments match all of it: the only ones a child can still match or lead towards (bit i for
+    // rule i; unused with > 64 rules). Each child then compares only its own segment.
+    uint64_t alive = 0;
+    uint64_t ends = 0;    // the alive rules one segment longer than this container's path
+    uint64_t deeper = 0;  // the others
   };
 
   bool fail(const char* why);
@@ -91,13 +93,34 @@ class JsonStreamMasker {
   size_t member_name(std::string_view in, size_t i, std::string& out);
   size_t after_value_fast(std::string_view in, size_t i, std::string& out);
   void after_value();
-  int rule_for_value() const;
-  int rule_for_value_slow() const;
-  uint64_t fixed_rules_below() const;  // Frame::fixed for a container at path_
+  // The rule for the value at path_ (first match wins). Also sets child_alive_: Frame::alive for
+  // the value if it is a container.
+  int rule_for_value() {
+    child_alive_ = 0;
+    if (!stack_.empty()) {
+      const Frame& f = stack_.back();
+      if (f.rule >= 0) return f.rule;
+      if (f.alive == 0 && bits_only_) return -1;  // the usual case: nothing to try
+    }
+    return rule_for_value_rules();
+  }
+  int rule_for_value_rules();
+  int rule_for_value_slow() const;  // every rule tried on path_: top level or > 64 rules
+  // The alive rules of the top frame whose segment at the depth of path_.back() matches the
+  // member name `key` (array elements are matched by index in rule_for_value).
+  uint64_t key_matches(std::string_view key) const;
+  // A member name just read: kept in path_ only when some rule needs whole paths, and matched
+  // against the top frame's alive rules.
+  void set_key(std::string_view key) {
+    if (need_keys_) path_.back().key.assign(key);  // reuses the element's capacity
+    elem_match_ = stack_.empty() || stack_.back().alive == 0 ? 0 : key_matches(key);
+  }
   // The current string (`raw`) unescaped: raw itself when it has no '\\', else decoded_. False
   // on a bad escape.
   bool unescaped(std::string_view raw, std::string_view& value);
   void emit_replacement(int rule, std::string_view value, bool is_string, std::string& out);
+  // append_json_string(out, s), with one append when s needs no escaping (the usual case).
+  static void append_quoted(std::string& out, std::string_view s);
   static bool decode_string(std::string_view raw, std::string& out);
 
   const JsonMaskConfig& cfg_;
@@ -109,20 +132,28 @@ class JsonStreamMasker {
   bool oversize_ = false;
   bool raw_escaped_ = false;  // raw_ holds a '\\': it must be decoded (else decoded == raw)
   int value_rule_ = -1;
-  std::string raw_;      // the current string (between the quotes, escaped) or literal
-  std::string decoded_;  // scratch
-  std::string masked_;   // scratch
+  uint64_t elem_match_ = 0;   // key_matches() of the last member name read
+  uint64_t child_alive_ = 0;  // Frame::alive for the value rule_for_value was last called for
+  std::string raw_;           // the current string (between the quotes, escaped) or literal
+  std::string decoded_;       // scratch
+  std::string masked_;        // scratch
   std::vector<Finding> findings_;
   struct RuleState {
     // A rule without a descendant segment matches paths of one length only: that length, or
     // SIZE_MAX (checked before json_path_matches).
     size_t len;
-    const JsonPathSeg* last;  // its last segment (null for "$")
-    uint64_t count;           // values it masked
+    uint64_t count;          // values it masked
+    std::string fixed_json;  // kRedact: the replacement as JSON text, which does not vary
   };
   std::vector<RuleState> rules_;       // parallel to cfg_.rules
   std::vector<size_t> descend_rules_;  // indexes of the rules with a descendant segment
-  bool many_rules_ = false;            // > 64 rules: Frame::fixed unused, every rule is tried
+  bool many_rules_ = false;            // > 64 rules: Frame::alive unused, every rule is tried
+  bool need_keys_ = false;             // descendant rules or > 64 rules: path_ keeps member names
+  bool bits_only_ = true;  // !need_keys_: Frame::alive says all about a container's children
+  // Bits of the rules (without a descendant segment) whose length is exactly / more than d.
+  std::vector<uint64_t> len_eq_, len_gt_;
+  uint64_t len_eq(size_t d) const { return d < len_eq_.size() ? len_eq_[d] : 0; }
+  uint64_t len_gt(size_t d) const { return d < len_gt_.size() ? len_gt_[d] : 0; }
   // Counts per engine detector and for OVERSIZE (per rule: rules_); counts() makes counts_.
   std::vector<uint64_t> detector_counts_;
   uint64_t oversize_count_ = 0;
