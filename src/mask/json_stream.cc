@@ -139,7 +139,22 @@ JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) 
       for (size_t d = 0; d < len; ++d) len_gt_[d] |= uint64_t{1} << i;
     }
   }
-  if (cfg_.engine) detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
+  if (cfg_.engine) {
+    detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
+    if (cfg_.detector_action == Action::kRedact) {
+      // What apply_findings and append_json_string make of a value that one finding covers.
+      ActionOptions o;
+      o.action = Action::kRedact;
+      for (const std::string& name : cfg_.engine->detector_names()) {
+        Finding f;
+        f.name = name;
+        f.end = 1;
+        std::string masked;
+        apply_findings("x", {&f, 1}, o, masked);
+        append_json_string(detector_json_.emplace_back(), masked);
+      }
+    }
+  }
 }
 
 const std::map<std::string, uint64_t>& JsonStreamMasker::counts() const {
@@ -442,6 +457,10 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
     if (!cfg_.engine->scan(value, findings_)) return fail("detector scan failed");
     if (findings_.empty()) {
       copy();
+    } else if (findings_.size() == 1 && findings_[0].begin == 0 &&
+               findings_[0].end == value.size() && !detector_json_.empty()) {
+      ++detector_counts_[findings_[0].detector];
+      out += detector_json_[findings_[0].detector];
     } else {
       ActionOptions o;
       o.action = cfg_.detector_action;

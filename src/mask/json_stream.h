@@ -156,6 +156,8 @@ class JsonStreamMasker {
   uint64_t len_gt(size_t d) const { return d < len_gt_.size() ? len_gt_[d] : 0; }
   // Counts per engine detector and for OVERSIZE (per rule: rules_); counts() makes counts_.
   std::vector<uint64_t> detector_counts_;
+  // detector_action kRedact: per engine detector, a value that is one finding whole as JSON text.
+  std::vector<std::string> detector_json_;
   uint64_t oversize_count_ = 0;
   mutable std::map<std::string, uint64_t> counts_;
   std::string error_;
