@@ -112,49 +112,45 @@ JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) 
       return s.kind == JsonPathSeg::kDescend;
     });
     if (descend) descend_rules_.push_back(rules_.size());
-    rules_.push_back({descend ? SIZE_MAX : r.path.size(), 0, {}});
-    if (r.action == Action::kRedact) {
-      // What emit_replacement would build for any value: "[label]" as a JSON string.
-      ActionOptions o;
-      o.action = r.action;
-      std::string masked;
-      apply_whole({}, r.label, o, masked);
-      append_json_string(rules_.back().fixed_json, masked);
-    }
+    // kRedact with a label append_json_string copies as it is: "[label]" needs no building.
+    rules_.push_back(
+        {descend ? SIZE_MAX : r.path.size(), 0, r.action == Action::kRedact && plain(r.label)});
   }
   stack_.reserve(8);  // one allocation each for most documents' depth
   path_.reserve(8);
   many_rules_ = cfg_.rules.size() > 64;
   need_keys_ = many_rules_ || !descend_rules_.empty();
   bits_only_ = !need_keys_;
-  if (!many_rules_) {
-    for (size_t i = 0; i < rules_.size(); ++i) {
-      const size_t len = rules_[i].len;
-      if (len == SIZE_MAX) continue;
-      if (len_eq_.size() <= len) {
-        len_eq_.resize(len + 1, 0);
-        len_gt_.resize(len + 1, 0);
-      }
-      len_eq_[len] |= uint64_t{1} << i;
-      for (size_t d = 0; d < len; ++d) len_gt_[d] |= uint64_t{1} << i;
-    }
-  }
+  if (!many_rules_)
+    for (size_t i = 0; i < rules_.size(); ++i)
+      if (rules_[i].len != SIZE_MAX && rules_[i].len > 0) root_alive_ |= uint64_t{1} << i;
   if (cfg_.engine) {
-    detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
-    if (cfg_.detector_action == Action::kRedact) {
-      // What apply_findings and append_json_string make of a value that one finding covers.
-      ActionOptions o;
-      o.action = Action::kRedact;
-      for (const std::string& name : cfg_.engine->detector_names()) {
-        Finding f;
-        f.name = name;
-        f.end = 1;
-        std::string masked;
-        apply_findings("x", {&f, 1}, o, masked);
-        append_json_string(detector_json_.emplace_back(), masked);
-      }
-    }
+    const auto& names = cfg_.engine->detector_names();
+    detector_counts_.assign(names.size(), 0);
+    if (cfg_.detector_action == Action::kRedact)
+      for (size_t i = 0; i < names.size() && i < 64; ++i)
+        if (plain(names[i])) plain_detectors_ |= uint64_t{1} << i;
   }
+}
+
+bool JsonStreamMasker::plain(std::string_view s) {
+  const ActionOptions o;
+  for (std::string_view part : {o.redact_prefix, s, o.redact_suffix})
+    for (char ch : part) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+    }
+  return true;
+}
+
+void JsonStreamMasker::append_redaction(std::string& out, std::string_view label) {
+  // apply_whole/apply_findings' redaction text, then append_json_string, for a plain() label.
+  const ActionOptions o;
+  out += '"';
+  out += o.redact_prefix;
+  out += label;
+  out += o.redact_suffix;
+  out += '"';
 }
 
 const std::map<std::string, uint64_t>& JsonStreamMasker::counts() const {
@@ -231,7 +227,7 @@ void JsonStreamMasker::after_value() { state_ = stack_.empty() ? State::kTop : S
 
 int JsonStreamMasker::rule_for_value_rules() {
   if (stack_.empty()) {
-    if (!many_rules_) child_alive_ = len_gt(0);  // every rule is a candidate below the root
+    child_alive_ = root_alive_;  // every rule is a candidate below the root
     return rules_.empty() ? -1 : rule_for_value_slow();
   }
   const Frame& f = stack_.back();
@@ -272,10 +268,18 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
     case '[':
       if (stack_.size() >= cfg_.max_depth) return fail("JSON nested too deeply");
       out += c;
-      // Its children are one level below path_ (which does not have their element yet).
-      stack_.push_back({c == '[', value_rule_, child_alive_,
-                        child_alive_ & len_eq(path_.size() + 1),
-                        child_alive_ & len_gt(path_.size() + 1)});
+      if (value_rule_ >= 0) {
+        stack_.push_back({c == '[', value_rule_, 0, 0, 0});
+      } else {
+        // Its children are one level below path_ (which does not have their element yet); the
+        // alive rules are all longer than path_.
+        uint64_t ends = 0;
+        for (uint64_t b = child_alive_; b; b &= b - 1) {
+          auto i = static_cast<size_t>(std::countr_zero(b));
+          if (rules_[i].len == path_.size() + 1) ends |= uint64_t{1} << i;
+        }
+        stack_.push_back({c == '[', -1, child_alive_, ends, child_alive_ & ~ends});
+      }
       path_.push_back({c == '[', {}, 0});
       state_ = c == '[' ? State::kValueOrEnd : State::kKeyOrEnd;
       return true;
@@ -373,8 +377,8 @@ bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
 void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, std::string& out) {
   RuleState& st = rules_[static_cast<size_t>(rule)];
   ++st.count;
-  if (!st.fixed_json.empty()) {
-    out += st.fixed_json;
+  if (st.redact_plain) {
+    append_redaction(out, cfg_.rules[static_cast<size_t>(rule)].label);
     return;
   }
   const JsonRule& r = cfg_.rules[static_cast<size_t>(rule)];
@@ -458,9 +462,10 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
     if (findings_.empty()) {
       copy();
     } else if (findings_.size() == 1 && findings_[0].begin == 0 &&
-               findings_[0].end == value.size() && !detector_json_.empty()) {
+               findings_[0].end == value.size() && findings_[0].detector < 64 &&
+               ((plain_detectors_ >> findings_[0].detector) & 1)) {
       ++detector_counts_[findings_[0].detector];
-      out += detector_json_[findings_[0].detector];
+      append_redaction(out, findings_[0].name);
     } else {
       ActionOptions o;
       o.action = cfg_.detector_action;

@@ -119,6 +119,10 @@ class JsonStreamMasker {
   // on a bad escape.
   bool unescaped(std::string_view raw, std::string_view& value);
   void emit_replacement(int rule, std::string_view value, bool is_string, std::string& out);
+  // Whether the redaction text for `label` needs no JSON escaping.
+  static bool plain(std::string_view label);
+  // append_json_string of the redaction text for a plain() label.
+  static void append_redaction(std::string& out, std::string_view label);
   // append_json_string(out, s), with one append when s needs no escaping (the usual case).
   static void append_quoted(std::string& out, std::string_view s);
   static bool decode_string(std::string_view raw, std::string& out);
@@ -142,22 +146,19 @@ class JsonStreamMasker {
     // A rule without a descendant segment matches paths of one length only: that length, or
     // SIZE_MAX (checked before json_path_matches).
     size_t len;
-    uint64_t count;          // values it masked
-    std::string fixed_json;  // kRedact: the replacement as JSON text, which does not vary
+    uint64_t count;     // values it masked
+    bool redact_plain;  // kRedact with a plain() label: append_redaction makes the replacement
   };
   std::vector<RuleState> rules_;       // parallel to cfg_.rules
   std::vector<size_t> descend_rules_;  // indexes of the rules with a descendant segment
   bool many_rules_ = false;            // > 64 rules: Frame::alive unused, every rule is tried
   bool need_keys_ = false;             // descendant rules or > 64 rules: path_ keeps member names
-  bool bits_only_ = true;  // !need_keys_: Frame::alive says all about a container's children
-  // Bits of the rules (without a descendant segment) whose length is exactly / more than d.
-  std::vector<uint64_t> len_eq_, len_gt_;
-  uint64_t len_eq(size_t d) const { return d < len_eq_.size() ? len_eq_[d] : 0; }
-  uint64_t len_gt(size_t d) const { return d < len_gt_.size() ? len_gt_[d] : 0; }
+  bool bits_only_ = true;    // !need_keys_: Frame::alive says all about a container's children
+  uint64_t root_alive_ = 0;  // Frame::alive for a top-level container: rules other than "$"
   // Counts per engine detector and for OVERSIZE (per rule: rules_); counts() makes counts_.
   std::vector<uint64_t> detector_counts_;
-  // detector_action kRedact: per engine detector, a value that is one finding whole as JSON text.
-  std::vector<std::string> detector_json_;
+  // detector_action kRedact: bit i when detector i's name is plain() (detectors 0-63).
+  uint64_t plain_detectors_ = 0;
   uint64_t oversize_count_ = 0;
   mutable std::map<std::string, uint64_t> counts_;
   std::string error_;

@@ -210,7 +210,9 @@ const char* kStrings[] = {"412-39-7710",
                           "line\\nbreak 536-22-1234",
                           "\xc3\xa9t\xc3\xa9 jane.doe@example.org",
                           "\x7f del",
-                          "555 234 5678 and 412 39 7710"};
+                          "555 234 5678 and 412 39 7710",
+                          "MRN-12345678",
+                          "see MRN-12345678 and MRN-87654321"};
 
 void space(std::mt19937& rng, std::string& out) {
   static const char* kWs[] = {"", "", "", " ", "\n  ", "\t"};
@@ -299,7 +301,8 @@ std::vector<JsonMaskConfig> configs() {
                              {"$.a.*", "null"},
                              {"$[0][1]", "redact"},
                              {"$.x.ssn", "partial"},
-                             {"$['412-39-7710']", "redact"}},
+                             {"$['412-39-7710']", "redact"},
+                             {"$['e\"q']", "redact"}},
                             det, Action::kPartial));
   out.push_back(make_config({{"$.a[*].x", "redact"},
                              {"$..ssn", "partial"},
@@ -311,6 +314,15 @@ std::vector<JsonMaskConfig> configs() {
                             Action::kNull));
   out.push_back(make_config({{"$.b[2]", "redact"}, {"$..a", "hash"}, {"$.b[*].x", "redact"}}, {},
                             Action::kRedact));
+  // A custom detector whose name needs escaping in a redaction ("[Q\"é]").
+  {
+    JsonMaskConfig c = make_config({{"$.x", "redact"}}, {}, Action::kRedact);
+    Profile p;
+    p.detectors = det;
+    p.custom.push_back({"Q\"\xc3\xa9", "MRN-[0-9]{8}", 1.0f});
+    c.engine = *Engine::compile(p);
+    out.push_back(std::move(c));
+  }
   // More than 64 rules: the masker tries every rule on the whole path, the matching one last.
   std::vector<std::pair<std::string, std::string>> many;
   for (int k = 0; k < 70; ++k) many.push_back({"$.nope" + std::to_string(k), "redact"});
