@@ -133,6 +133,14 @@ JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) 
   }
 }
 
+void JsonStreamMasker::pass(const char* p, size_t n) {
+  if (p != run_end_) {
+    flush_run();
+    run_begin_ = p;
+  }
+  run_end_ = p + n;
+}
+
 bool JsonStreamMasker::plain(std::string_view s) {
   const ActionOptions o;
   for (std::string_view part : {o.redact_prefix, s, o.redact_suffix})
@@ -261,13 +269,14 @@ int JsonStreamMasker::rule_for_value_rules() {
   return best;
 }
 
-bool JsonStreamMasker::begin_value(char c, std::string& out) {
+bool JsonStreamMasker::begin_value(const char* at) {
+  const char c = *at;
   value_rule_ = rule_for_value();
   switch (c) {
     case '{':
     case '[':
       if (stack_.size() >= cfg_.max_depth) return fail("JSON nested too deeply");
-      out += c;
+      pass(at, 1);
       if (value_rule_ >= 0) {
         stack_.push_back({c == '[', value_rule_, 0, 0, 0});
       } else {
@@ -289,7 +298,7 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
       raw_escaped_ = false;
       raw_.clear();
       string_passthrough_ = value_rule_ < 0 && cfg_.engine == nullptr;
-      if (string_passthrough_) out += '"';
+      if (string_passthrough_) pass(at, 1);
       state_ = State::kString;
       return true;
     default:
@@ -429,8 +438,9 @@ bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) 
 bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool quoted) {
   auto copy = [&] {  // the string as it came
     if (quoted) {
-      out.append(raw.data() - 1, raw.size() + 2);
+      pass(raw.data() - 1, raw.size() + 2);
     } else {
+      flush(out);
       out += '"';
       out += raw;
       out += '"';
@@ -444,14 +454,18 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
     state_ = State::kColon;
     return true;
   }
+  // Below, anything but copy() appends text of its own: the passed run goes out first.
   if (string_passthrough_) {
+    flush(out);
     out += '"';
   } else if (value_rule_ >= 0) {
     std::string_view value;  // when oversize the value is gone; a rule replaces it whole anyway
     if (!oversize_ && !unescaped(raw, value)) return fail("bad escape in a JSON string");
+    flush(out);
     emit_replacement(value_rule_, value, true, out);
   } else if (oversize_) {
     // Too long to scan whole: replaced rather than passed unscanned (fail closed).
+    flush(out);
     out += "\"[OVERSIZE]\"";
     ++oversize_count_;
   } else {
@@ -461,20 +475,23 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
     if (!cfg_.engine->scan(value, findings_)) return fail("detector scan failed");
     if (findings_.empty()) {
       copy();
-    } else if (findings_.size() == 1 && findings_[0].begin == 0 &&
-               findings_[0].end == value.size() && findings_[0].detector < 64 &&
-               ((plain_detectors_ >> findings_[0].detector) & 1)) {
-      ++detector_counts_[findings_[0].detector];
-      append_redaction(out, findings_[0].name);
     } else {
-      ActionOptions o;
-      o.action = cfg_.detector_action;
-      o.hmac_key = cfg_.hmac_key;
-      for (const Finding& f : findings_) ++detector_counts_[f.detector];
-      if (apply_findings(value, findings_, o, masked_) == Applied::kNull) {
-        out += "null";
+      flush(out);
+      const Finding& f0 = findings_[0];
+      if (findings_.size() == 1 && f0.begin == 0 && f0.end == value.size() && f0.detector < 64 &&
+          ((plain_detectors_ >> f0.detector) & 1)) {
+        ++detector_counts_[f0.detector];
+        append_redaction(out, f0.name);
       } else {
-        append_quoted(out, masked_);
+        ActionOptions o;
+        o.action = cfg_.detector_action;
+        o.hmac_key = cfg_.hmac_key;
+        for (const Finding& f : findings_) ++detector_counts_[f.detector];
+        if (apply_findings(value, findings_, o, masked_) == Applied::kNull) {
+          out += "null";
+        } else {
+          append_quoted(out, masked_);
+        }
       }
     }
   }
@@ -482,14 +499,18 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
   return true;
 }
 
-bool JsonStreamMasker::end_literal(std::string_view lit, std::string& out) {
+bool JsonStreamMasker::end_literal(std::string_view lit, std::string& out, bool in_place) {
   // string_view ==: a fixed-size compare, no memcmp call
   const bool is_null = lit == "null";
   const bool word = is_null || lit == "true" || lit == "false";
   if (!word && !valid_number(lit)) return fail("invalid JSON literal");
   if (value_rule_ >= 0 && !is_null) {
+    flush(out);
     emit_replacement(value_rule_, lit, false, out);
+  } else if (in_place) {
+    pass(lit.data(), lit.size());
   } else {
+    flush(out);
     out += lit;
   }
   after_value();
@@ -501,12 +522,12 @@ bool JsonStreamMasker::literal_in_place(std::string_view in, size_t& i, std::str
   while (j < in.size() && literal_char(in[j])) ++j;
   // Not ended in this piece, or too long: the state machine goes on (raw_ has the first byte).
   if (j == in.size() || j - i + 1 > kMaxLiteral) return true;
-  if (!end_literal(std::string_view(in.data() + i - 1, j - i + 1), out)) return false;
-  i = after_value_fast(in, j, out);
+  if (!end_literal(std::string_view(in.data() + i - 1, j - i + 1), out, true)) return false;
+  i = after_value_fast(in, j);
   return true;
 }
 
-size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string& out) {
+size_t JsonStreamMasker::member_name(std::string_view in, size_t i) {
   string_is_key_ = true;
   string_passthrough_ = false;
   oversize_ = false;
@@ -529,29 +550,37 @@ size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string&
     i = k;
     state_ = State::kValue;
   }
-  out.append(in.data() + name, i - name);  // the quoted name, and white space, ':', white space
+  pass(in.data() + name, i - name);  // the quoted name, and white space, ':', white space
   return i;
 }
 
-size_t JsonStreamMasker::after_value_fast(std::string_view in, size_t i, std::string& out) {
+size_t JsonStreamMasker::after_value_fast(std::string_view in, size_t i) {
   if (state_ != State::kCommaOrEnd) return i;
   size_t k = i;
   while (k < in.size() && is_ws(in[k])) ++k;
   if (k >= in.size() || in[k] != ',') return i;  // the loop takes '}', ']' and errors
   ++k;
   while (k < in.size() && is_ws(in[k])) ++k;
-  out.append(in.data() + i, k - i);  // white space, ',', white space
+  pass(in.data() + i, k - i);  // white space, ',', white space
   if (stack_.back().array) {
     ++path_.back().index;
     state_ = State::kValue;
     return k;
   }
   state_ = State::kKey;
-  if (k < in.size() && in[k] == '"') return member_name(in, k + 1, out);
+  if (k < in.size() && in[k] == '"') return member_name(in, k + 1);
   return k;
 }
 
 bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
+  out_ = &out;
+  const bool ok = feed_piece(in, out);
+  // Also on failure: what was passed before the error went out before it, as it always did.
+  flush(out);
+  return ok;
+}
+
+bool JsonStreamMasker::feed_piece(std::string_view in, std::string& out) {
   if (dead_) return false;
   size_t i = 0;
   while (i < in.size()) {
@@ -562,7 +591,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         size_t j = plain_run_end(in, i);
         std::string_view run(in.data() + i, j - i);
         if (string_passthrough_) {
-          out.append(run);
+          pass(run.data(), run.size());
         } else if (!oversize_) {
           size_t cap = string_is_key_ ? kMaxKey : cfg_.max_value;
           if (raw_.size() + run.size() > cap) {
@@ -575,7 +604,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
             // The opening quote is in[i - 1] unless the string began in the previous piece.
             const bool quoted = run.data() != in.data();
             if (!end_string(run, out, quoted)) return false;
-            i = after_value_fast(in, i, out);
+            i = after_value_fast(in, i);
             continue;
           } else {
             raw_.append(run);
@@ -588,7 +617,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           if (!end_string(raw_, out)) return false;
         } else if (c == '\\') {
           if (string_passthrough_) {
-            out += c;
+            pass(in.data() + i - 1, 1);
           } else if (!oversize_) {
             raw_ += c;
             raw_escaped_ = true;
@@ -603,7 +632,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         static constexpr std::string_view kEsc = "\"\\/bfnrtu";
         if (kEsc.find(c) == std::string_view::npos) return fail("bad escape in a JSON string");
         if (string_passthrough_)
-          out += c;
+          pass(in.data() + i, 1);
         else if (!oversize_)
           raw_ += c;
         // \uXXXX digits are ordinary string characters, checked when the string is decoded (or
@@ -622,7 +651,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           continue;
         }
         if (!end_literal(raw_, out)) return false;
-        i = after_value_fast(in, i, out);
+        i = after_value_fast(in, i);
         continue;  // in[i] is handled in the new state
       }
       default:
@@ -632,23 +661,23 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
     if (is_ws(c)) {  // the whole run of white space in one append
       size_t j = i;
       while (j < in.size() && is_ws(in[j])) ++j;
-      out.append(in.data() + i - 1, j - i + 1);
+      pass(in.data() + i - 1, j - i + 1);
       i = j;
       continue;
     }
     switch (state_) {
       case State::kTop:
       case State::kValue:
-        if (!begin_value(c, out)) return false;
+        if (!begin_value(in.data() + i - 1)) return false;
         if (state_ == State::kLiteral && !literal_in_place(in, i, out)) return false;
         break;
       case State::kValueOrEnd:
         if (c == ']') {
-          out += c;
+          pass(in.data() + i - 1, 1);
           stack_.pop_back();
           path_.pop_back();
           after_value();
-        } else if (!begin_value(c, out) ||
+        } else if (!begin_value(in.data() + i - 1) ||
                    (state_ == State::kLiteral && !literal_in_place(in, i, out))) {
           return false;
         }
@@ -656,25 +685,25 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
       case State::kKeyOrEnd:
       case State::kKey:
         if (c == '}' && state_ == State::kKeyOrEnd) {
-          out += c;
+          pass(in.data() + i - 1, 1);
           stack_.pop_back();
           path_.pop_back();
           after_value();
         } else if (c == '"') {
-          i = member_name(in, i, out);
+          i = member_name(in, i);
         } else {
           return fail("expected a member name");
         }
         break;
       case State::kColon:
         if (c != ':') return fail("expected ':'");
-        out += c;
+        pass(in.data() + i - 1, 1);
         state_ = State::kValue;
         break;
       case State::kCommaOrEnd: {
         Frame& f = stack_.back();
         if (c == ',') {
-          out += c;
+          pass(in.data() + i - 1, 1);
           if (f.array) {
             ++path_.back().index;
             state_ = State::kValue;
@@ -682,7 +711,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
             state_ = State::kKey;
           }
         } else if ((c == ']' && f.array) || (c == '}' && !f.array)) {
-          out += c;
+          pass(in.data() + i - 1, 1);
           stack_.pop_back();
           path_.pop_back();
           after_value();

@@ -79,10 +79,26 @@ class JsonStreamMasker {
   };
 
   bool fail(const char* why);
-  bool begin_value(char c, std::string& out);
+  bool feed_piece(std::string_view in, std::string& out);
+  // Output. Bytes of the current piece that go out unchanged (structure, white space, names,
+  // unmasked values) are not appended token by token: pass() extends one run of them, and the
+  // run is appended (flush) before anything else goes out and at the end of feed().
+  void pass(const char* p, size_t n);
+  void flush(std::string& out) {
+    out_ = &out;
+    flush_run();
+  }
+  void flush_run() {
+    if (run_end_ != run_begin_)
+      out_->append(run_begin_, static_cast<size_t>(run_end_ - run_begin_));
+    run_begin_ = run_end_ = nullptr;
+  }
+  // at: the value's first byte in the current piece.
+  bool begin_value(const char* at);
   // raw: the string as sent; quoted: raw lies in the input between its two quotes.
   bool end_string(std::string_view raw, std::string& out, bool quoted = false);
-  bool end_literal(std::string_view lit, std::string& out);
+  // in_place: lit lies in the current piece (else in raw_).
+  bool end_literal(std::string_view lit, std::string& out, bool in_place = false);
   // Just after begin_value started a literal at in[i - 1]: the whole literal if it ends in this
   // piece (then i is past it, and past what after_value_fast took).
   bool literal_in_place(std::string_view in, size_t& i, std::string& out);
@@ -90,8 +106,8 @@ class JsonStreamMasker {
   // by byte; both return where feed() goes on. member_name: at in[i] just after the opening '"'
   // of a member name (state kKey/kKeyOrEnd); after_value_fast: after a value (a no-op unless the
   // state is kCommaOrEnd), the ',' and the next member name.
-  size_t member_name(std::string_view in, size_t i, std::string& out);
-  size_t after_value_fast(std::string_view in, size_t i, std::string& out);
+  size_t member_name(std::string_view in, size_t i);
+  size_t after_value_fast(std::string_view in, size_t i);
   void after_value();
   // The rule for the value at path_ (first match wins). Also sets child_alive_: Frame::alive for
   // the value if it is a container.
@@ -128,6 +144,9 @@ class JsonStreamMasker {
   static bool decode_string(std::string_view raw, std::string& out);
 
   const JsonMaskConfig& cfg_;
+  const char* run_begin_ = nullptr;  // the run pass() holds, in the current piece
+  const char* run_end_ = nullptr;
+  std::string* out_ = nullptr;  // where the run goes: feed()'s `out`
   State state_ = State::kTop;
   std::vector<Frame> stack_;
   std::vector<JsonPathElem> path_;  // path of the value being parsed (or the next one)
