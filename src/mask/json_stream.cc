@@ -112,9 +112,7 @@ JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) 
       return s.kind == JsonPathSeg::kDescend;
     });
     if (descend) descend_rules_.push_back(rules_.size());
-    // kRedact with a label append_json_string copies as it is: "[label]" needs no building.
-    rules_.push_back(
-        {descend ? SIZE_MAX : r.path.size(), 0, r.action == Action::kRedact && plain(r.label)});
+    rules_.push_back({descend ? SIZE_MAX : r.path.size(), 0, -1});
   }
   stack_.reserve(8);  // one allocation each for most documents' depth
   path_.reserve(8);
@@ -124,13 +122,7 @@ JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) 
   if (!many_rules_)
     for (size_t i = 0; i < rules_.size(); ++i)
       if (rules_[i].len != SIZE_MAX && rules_[i].len > 0) root_alive_ |= uint64_t{1} << i;
-  if (cfg_.engine) {
-    const auto& names = cfg_.engine->detector_names();
-    detector_counts_.assign(names.size(), 0);
-    if (cfg_.detector_action == Action::kRedact)
-      for (size_t i = 0; i < names.size() && i < 64; ++i)
-        if (plain(names[i])) plain_detectors_ |= uint64_t{1} << i;
-  }
+  if (cfg_.engine) detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
 }
 
 void JsonStreamMasker::pass(const char* p, size_t n) {
@@ -154,11 +146,34 @@ bool JsonStreamMasker::plain(std::string_view s) {
 void JsonStreamMasker::append_redaction(std::string& out, std::string_view label) {
   // apply_whole/apply_findings' redaction text, then append_json_string, for a plain() label.
   const ActionOptions o;
-  out += '"';
-  out += o.redact_prefix;
-  out += label;
-  out += o.redact_suffix;
-  out += '"';
+  char buf[128];
+  const size_t n = label.size() + o.redact_prefix.size() + o.redact_suffix.size() + 2;
+  if (n > sizeof buf) {
+    out += '"';
+    out += o.redact_prefix;
+    out += label;
+    out += o.redact_suffix;
+    out += '"';
+    return;
+  }
+  char* p = buf;
+  *p++ = '"';
+  for (std::string_view part : {o.redact_prefix, label, o.redact_suffix}) {
+    std::memcpy(p, part.data(), part.size());
+    p += part.size();
+  }
+  *p++ = '"';
+  out.append(buf, n);
+}
+
+bool JsonStreamMasker::plain_detector(uint16_t d) {
+  if (d >= 64 || cfg_.detector_action != Action::kRedact) return false;
+  const uint64_t bit = uint64_t{1} << d;
+  if (!(detectors_checked_ & bit)) {  // once per detector and masker, when first needed
+    detectors_checked_ |= bit;
+    if (plain(cfg_.engine->detector_names()[d])) plain_detectors_ |= bit;
+  }
+  return plain_detectors_ & bit;
 }
 
 const std::map<std::string, uint64_t>& JsonStreamMasker::counts() const {
@@ -386,6 +401,10 @@ bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
 void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, std::string& out) {
   RuleState& st = rules_[static_cast<size_t>(rule)];
   ++st.count;
+  if (st.redact_plain < 0) {  // once per rule and masker, when first needed
+    const JsonRule& r = cfg_.rules[static_cast<size_t>(rule)];
+    st.redact_plain = r.action == Action::kRedact && plain(r.label);
+  }
   if (st.redact_plain) {
     append_redaction(out, cfg_.rules[static_cast<size_t>(rule)].label);
     return;
@@ -478,8 +497,8 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
     } else {
       flush(out);
       const Finding& f0 = findings_[0];
-      if (findings_.size() == 1 && f0.begin == 0 && f0.end == value.size() && f0.detector < 64 &&
-          ((plain_detectors_ >> f0.detector) & 1)) {
+      if (findings_.size() == 1 && f0.begin == 0 && f0.end == value.size() &&
+          plain_detector(f0.detector)) {
         ++detector_counts_[f0.detector];
         append_redaction(out, f0.name);
       } else {

@@ -165,8 +165,9 @@ class JsonStreamMasker {
     // A rule without a descendant segment matches paths of one length only: that length, or
     // SIZE_MAX (checked before json_path_matches).
     size_t len;
-    uint64_t count;     // values it masked
-    bool redact_plain;  // kRedact with a plain() label: append_redaction makes the replacement
+    uint64_t count;  // values it masked
+    // kRedact with a plain() label: append_redaction makes the replacement (-1: not known yet).
+    int8_t redact_plain;
   };
   std::vector<RuleState> rules_;       // parallel to cfg_.rules
   std::vector<size_t> descend_rules_;  // indexes of the rules with a descendant segment
@@ -176,8 +177,10 @@ class JsonStreamMasker {
   uint64_t root_alive_ = 0;  // Frame::alive for a top-level container: rules other than "$"
   // Counts per engine detector and for OVERSIZE (per rule: rules_); counts() makes counts_.
   std::vector<uint64_t> detector_counts_;
-  // detector_action kRedact: bit i when detector i's name is plain() (detectors 0-63).
-  uint64_t plain_detectors_ = 0;
+  // detector_action kRedact and detector d's name plain() (d < 64): append_redaction makes what
+  // apply_findings would for a value one finding of d covers whole.
+  bool plain_detector(uint16_t d);
+  uint64_t plain_detectors_ = 0, detectors_checked_ = 0;  // bit d: plain / looked at
   uint64_t oversize_count_ = 0;
   mutable std::map<std::string, uint64_t> counts_;
   std::string error_;
