@@ -229,7 +229,9 @@ int JsonStreamMasker::rule_for_value_slow() const {
   return -1;
 }
 
-uint64_t JsonStreamMasker::key_matches(std::string_view key) const {
+// Inlined into the member-name and value fast paths: they run once per member of an object
+// that some rule can reach.
+[[gnu::always_inline]] inline uint64_t JsonStreamMasker::key_matches(std::string_view key) const {
   if (stack_.empty()) return 0;
   const size_t d = path_.size() - 1;  // the member's segment in each rule
   uint64_t m = 0;
@@ -248,7 +250,7 @@ uint64_t JsonStreamMasker::key_matches(std::string_view key) const {
 
 void JsonStreamMasker::after_value() { state_ = stack_.empty() ? State::kTop : State::kCommaOrEnd; }
 
-int JsonStreamMasker::rule_for_value_rules() {
+[[gnu::always_inline]] inline int JsonStreamMasker::rule_for_value_rules() {
   if (stack_.empty()) {
     child_alive_ = root_alive_;  // every rule is a candidate below the root
     return rules_.empty() ? -1 : rule_for_value_slow();
