@@ -417,6 +417,10 @@ void Engine::finish(std::string_view text, std::vector<Finding>& out, size_t fir
   if (mid >= out.size()) new_mid = w;
   mid = new_mid;
   out.resize(w);
+  if (w - first == 1) {  // nothing to sort or merge: the usual case for a short value
+    if (out[first].score > 1.5f) out[first].score -= kUnchecked;
+    return;
+  }
   // Several detectors (and several anchors of one) can cover the same bytes: keep one finding per
   // region, the highest score, then the longest, so masking never double-edits.
   sort_segment(out, first, mid);

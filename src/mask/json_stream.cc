@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -111,13 +112,68 @@ JsonStreamMasker::JsonStreamMasker(const JsonMaskConfig& config) : cfg_(config) 
       return s.kind == JsonPathSeg::kDescend;
     });
     if (descend) descend_rules_.push_back(rules_.size());
-    rules_.push_back(
-        {descend ? SIZE_MAX : r.path.size(), r.path.empty() ? nullptr : &r.path.back(), 0});
+    rules_.push_back({descend ? SIZE_MAX : r.path.size(), 0, -1});
   }
   stack_.reserve(8);  // one allocation each for most documents' depth
   path_.reserve(8);
   many_rules_ = cfg_.rules.size() > 64;
+  need_keys_ = many_rules_ || !descend_rules_.empty();
+  bits_only_ = !need_keys_;
+  if (!many_rules_)
+    for (size_t i = 0; i < rules_.size(); ++i)
+      if (rules_[i].len != SIZE_MAX && rules_[i].len > 0) root_alive_ |= uint64_t{1} << i;
   if (cfg_.engine) detector_counts_.assign(cfg_.engine->detector_names().size(), 0);
+}
+
+void JsonStreamMasker::pass(const char* p, size_t n) {
+  if (p != run_end_) {
+    flush_run();
+    run_begin_ = p;
+  }
+  run_end_ = p + n;
+}
+
+bool JsonStreamMasker::plain(std::string_view s) {
+  const ActionOptions o;
+  for (std::string_view part : {o.redact_prefix, s, o.redact_suffix})
+    for (char ch : part) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+    }
+  return true;
+}
+
+void JsonStreamMasker::append_redaction(std::string& out, std::string_view label) {
+  // apply_whole/apply_findings' redaction text, then append_json_string, for a plain() label.
+  const ActionOptions o;
+  char buf[128];
+  const size_t n = label.size() + o.redact_prefix.size() + o.redact_suffix.size() + 2;
+  if (n > sizeof buf) {
+    out += '"';
+    out += o.redact_prefix;
+    out += label;
+    out += o.redact_suffix;
+    out += '"';
+    return;
+  }
+  char* p = buf;
+  *p++ = '"';
+  for (std::string_view part : {o.redact_prefix, label, o.redact_suffix}) {
+    std::memcpy(p, part.data(), part.size());
+    p += part.size();
+  }
+  *p++ = '"';
+  out.append(buf, n);
+}
+
+bool JsonStreamMasker::plain_detector(uint16_t d) {
+  if (d >= 64 || cfg_.detector_action != Action::kRedact) return false;
+  const uint64_t bit = uint64_t{1} << d;
+  if (!(detectors_checked_ & bit)) {  // once per detector and masker, when first needed
+    detectors_checked_ |= bit;
+    if (plain(cfg_.engine->detector_names()[d])) plain_detectors_ |= bit;
+  }
+  return plain_detectors_ & bit;
 }
 
 const std::map<std::string, uint64_t>& JsonStreamMasker::counts() const {
@@ -162,63 +218,94 @@ bool prefix_matches(const std::vector<JsonPathSeg>& pat, const std::vector<JsonP
 }  // namespace
 
 int JsonStreamMasker::rule_for_value_slow() const {
-  if (stack_.empty() || many_rules_) {  // every rule, in order: the first match wins
-    for (size_t i = 0; i < cfg_.rules.size(); ++i) {
-      if (rules_[i].len == SIZE_MAX) {
-        if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
-      } else if (rules_[i].len == path_.size() &&
-                 prefix_matches(cfg_.rules[i].path, path_, path_.size())) {
-        return static_cast<int>(i);
-      }
-    }
-    return -1;
-  }
-  // The lowest-numbered match, as above: the first fixed-length candidate whose last segment
-  // matches, unless a rule with a descendant segment before it matches.
-  int best = -1;
-  for (uint64_t b = stack_.back().fixed; b; b &= b - 1) {
-    auto i = static_cast<size_t>(std::countr_zero(b));
-    if (seg_matches(*rules_[i].last, path_.back())) {
-      best = static_cast<int>(i);
-      break;
+  for (size_t i = 0; i < cfg_.rules.size(); ++i) {  // every rule, in order: the first match wins
+    if (rules_[i].len == SIZE_MAX) {
+      if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
+    } else if (rules_[i].len == path_.size() &&
+               prefix_matches(cfg_.rules[i].path, path_, path_.size())) {
+      return static_cast<int>(i);
     }
   }
-  for (size_t i : descend_rules_) {
-    if (best >= 0 && i > static_cast<size_t>(best)) break;
-    if (json_path_matches(cfg_.rules[i].path, path_)) return static_cast<int>(i);
-  }
-  return best;
+  return -1;
 }
 
-uint64_t JsonStreamMasker::fixed_rules_below() const {
-  uint64_t bits = 0;
-  if (many_rules_) return bits;
-  const size_t n = path_.size();
-  for (size_t i = 0; i < cfg_.rules.size(); ++i)
-    if (rules_[i].len == n + 1 && prefix_matches(cfg_.rules[i].path, path_, n))
-      bits |= uint64_t{1} << i;
-  return bits;
+// Inlined into the member-name and value fast paths: they run once per member of an object
+// that some rule can reach.
+[[gnu::always_inline]] inline uint64_t JsonStreamMasker::key_matches(std::string_view key) const {
+  if (stack_.empty()) return 0;
+  const size_t d = path_.size() - 1;  // the member's segment in each rule
+  uint64_t m = 0;
+  for (uint64_t b = stack_.back().alive; b; b &= b - 1) {
+    auto i = static_cast<size_t>(std::countr_zero(b));
+    const JsonPathSeg& s = cfg_.rules[i].path[d];  // alive: the rule is longer than d
+    // As seg_matches for a member: kKey compares the name, kIndex never matches, the
+    // wildcards ([*] and .*) match any member.
+    if (s.kind == JsonPathSeg::kKey
+            ? s.key.size() == key.size() && std::memcmp(s.key.data(), key.data(), key.size()) == 0
+            : s.kind != JsonPathSeg::kIndex)
+      m |= uint64_t{1} << i;
+  }
+  return m;
 }
 
 void JsonStreamMasker::after_value() { state_ = stack_.empty() ? State::kTop : State::kCommaOrEnd; }
 
-int JsonStreamMasker::rule_for_value() const {
-  if (!stack_.empty()) {
-    const Frame& f = stack_.back();
-    if (f.rule >= 0) return f.rule;
-    if (f.fixed == 0 && descend_rules_.empty()) return -1;  // the usual case: nothing to try
+[[gnu::always_inline]] inline int JsonStreamMasker::rule_for_value_rules() {
+  if (stack_.empty()) {
+    child_alive_ = root_alive_;  // every rule is a candidate below the root
+    return rules_.empty() ? -1 : rule_for_value_slow();
   }
-  return rule_for_value_slow();
+  const Frame& f = stack_.back();
+  if (many_rules_) return rule_for_value_slow();
+  uint64_t m = 0;  // the alive rules whose segment at the value's depth matches its element
+  if (f.array) {
+    const size_t d = path_.size() - 1;
+    const uint64_t index = path_.back().index;
+    for (uint64_t b = f.alive; b; b &= b - 1) {
+      auto i = static_cast<size_t>(std::countr_zero(b));
+      const JsonPathSeg& s = cfg_.rules[i].path[d];  // alive: the rule is longer than d
+      // As seg_matches for an element: kKey never matches, kIndex compares the index, the
+      // wildcards match any element.
+      if (s.kind == JsonPathSeg::kIndex ? s.index == index : s.kind != JsonPathSeg::kKey)
+        m |= uint64_t{1} << i;
+    }
+  } else {
+    m = elem_match_;
+  }
+  const uint64_t here = m & f.ends;
+  int best = here ? std::countr_zero(here) : -1;
+  // A rule with a descendant segment before the first fixed-length match wins over it.
+  for (size_t i : descend_rules_) {
+    if (best >= 0 && i > static_cast<size_t>(best)) break;
+    if (json_path_matches(cfg_.rules[i].path, path_)) {
+      best = static_cast<int>(i);
+      break;
+    }
+  }
+  if (best < 0) child_alive_ = m & f.deeper;
+  return best;
 }
 
-bool JsonStreamMasker::begin_value(char c, std::string& out) {
+bool JsonStreamMasker::begin_value(const char* at) {
+  const char c = *at;
   value_rule_ = rule_for_value();
   switch (c) {
     case '{':
     case '[':
       if (stack_.size() >= cfg_.max_depth) return fail("JSON nested too deeply");
-      out += c;
-      stack_.push_back({c == '[', value_rule_, value_rule_ >= 0 ? 0 : fixed_rules_below()});
+      pass(at, 1);
+      if (value_rule_ >= 0) {
+        stack_.push_back({c == '[', value_rule_, 0, 0, 0});
+      } else {
+        // Its children are one level below path_ (which does not have their element yet); the
+        // alive rules are all longer than path_.
+        uint64_t ends = 0;
+        for (uint64_t b = child_alive_; b; b &= b - 1) {
+          auto i = static_cast<size_t>(std::countr_zero(b));
+          if (rules_[i].len == path_.size() + 1) ends |= uint64_t{1} << i;
+        }
+        stack_.push_back({c == '[', -1, child_alive_, ends, child_alive_ & ~ends});
+      }
       path_.push_back({c == '[', {}, 0});
       state_ = c == '[' ? State::kValueOrEnd : State::kKeyOrEnd;
       return true;
@@ -228,7 +315,7 @@ bool JsonStreamMasker::begin_value(char c, std::string& out) {
       raw_escaped_ = false;
       raw_.clear();
       string_passthrough_ = value_rule_ < 0 && cfg_.engine == nullptr;
-      if (string_passthrough_) out += '"';
+      if (string_passthrough_) pass(at, 1);
       state_ = State::kString;
       return true;
     default:
@@ -314,6 +401,16 @@ bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
 }
 
 void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, std::string& out) {
+  RuleState& st = rules_[static_cast<size_t>(rule)];
+  ++st.count;
+  if (st.redact_plain < 0) {  // once per rule and masker, when first needed
+    const JsonRule& r = cfg_.rules[static_cast<size_t>(rule)];
+    st.redact_plain = r.action == Action::kRedact && plain(r.label);
+  }
+  if (st.redact_plain) {
+    append_redaction(out, cfg_.rules[static_cast<size_t>(rule)].label);
+    return;
+  }
   const JsonRule& r = cfg_.rules[static_cast<size_t>(rule)];
   ActionOptions o;
   o.action = r.action;
@@ -321,9 +418,32 @@ void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, 
   if (apply_whole(value, r.label, o, masked_) == Applied::kNull) {
     out += "null";
   } else {
-    append_json_string(out, masked_);
+    append_quoted(out, masked_);
   }
-  ++rules_[static_cast<size_t>(rule)].count;
+}
+
+void JsonStreamMasker::append_quoted(std::string& out, std::string_view s) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  // Plain: 0x20-0x7e except '"' and '\\' (signed compares: bytes >= 0x80 are negative).
+  const __m128i lo = _mm_set1_epi8(0x1f), hi = _mm_set1_epi8(0x7f);
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    __m128i plain = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+    __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+    if (_mm_movemask_epi8(_mm_andnot_si128(special, plain)) != 0xFFFF)
+      return append_json_string(out, s);
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return append_json_string(out, s);
+  }
+  // append_json_string copies such a string unchanged between quotes.
+  out += '"';
+  out += s;
+  out += '"';
 }
 
 bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) {
@@ -339,8 +459,9 @@ bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) 
 bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool quoted) {
   auto copy = [&] {  // the string as it came
     if (quoted) {
-      out.append(raw.data() - 1, raw.size() + 2);
+      pass(raw.data() - 1, raw.size() + 2);
     } else {
+      flush(out);
       out += '"';
       out += raw;
       out += '"';
@@ -349,19 +470,23 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
   if (string_is_key_) {
     std::string_view key;
     if (!unescaped(raw, key)) return fail("bad escape in a JSON key");
-    path_.back().key.assign(key);  // reuses the element's capacity
+    set_key(key);
     copy();
     state_ = State::kColon;
     return true;
   }
+  // Below, anything but copy() appends text of its own: the passed run goes out first.
   if (string_passthrough_) {
+    flush(out);
     out += '"';
   } else if (value_rule_ >= 0) {
     std::string_view value;  // when oversize the value is gone; a rule replaces it whole anyway
     if (!oversize_ && !unescaped(raw, value)) return fail("bad escape in a JSON string");
+    flush(out);
     emit_replacement(value_rule_, value, true, out);
   } else if (oversize_) {
     // Too long to scan whole: replaced rather than passed unscanned (fail closed).
+    flush(out);
     out += "\"[OVERSIZE]\"";
     ++oversize_count_;
   } else {
@@ -372,14 +497,22 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
     if (findings_.empty()) {
       copy();
     } else {
-      ActionOptions o;
-      o.action = cfg_.detector_action;
-      o.hmac_key = cfg_.hmac_key;
-      for (const Finding& f : findings_) ++detector_counts_[f.detector];
-      if (apply_findings(value, findings_, o, masked_) == Applied::kNull) {
-        out += "null";
+      flush(out);
+      const Finding& f0 = findings_[0];
+      if (findings_.size() == 1 && f0.begin == 0 && f0.end == value.size() &&
+          plain_detector(f0.detector)) {
+        ++detector_counts_[f0.detector];
+        append_redaction(out, f0.name);
       } else {
-        append_json_string(out, masked_);
+        ActionOptions o;
+        o.action = cfg_.detector_action;
+        o.hmac_key = cfg_.hmac_key;
+        for (const Finding& f : findings_) ++detector_counts_[f.detector];
+        if (apply_findings(value, findings_, o, masked_) == Applied::kNull) {
+          out += "null";
+        } else {
+          append_quoted(out, masked_);
+        }
       }
     }
   }
@@ -387,14 +520,18 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
   return true;
 }
 
-bool JsonStreamMasker::end_literal(std::string_view lit, std::string& out) {
+bool JsonStreamMasker::end_literal(std::string_view lit, std::string& out, bool in_place) {
   // string_view ==: a fixed-size compare, no memcmp call
   const bool is_null = lit == "null";
   const bool word = is_null || lit == "true" || lit == "false";
   if (!word && !valid_number(lit)) return fail("invalid JSON literal");
   if (value_rule_ >= 0 && !is_null) {
+    flush(out);
     emit_replacement(value_rule_, lit, false, out);
+  } else if (in_place) {
+    pass(lit.data(), lit.size());
   } else {
+    flush(out);
     out += lit;
   }
   after_value();
@@ -406,12 +543,12 @@ bool JsonStreamMasker::literal_in_place(std::string_view in, size_t& i, std::str
   while (j < in.size() && literal_char(in[j])) ++j;
   // Not ended in this piece, or too long: the state machine goes on (raw_ has the first byte).
   if (j == in.size() || j - i + 1 > kMaxLiteral) return true;
-  if (!end_literal(std::string_view(in.data() + i - 1, j - i + 1), out)) return false;
-  i = after_value_fast(in, j, out);
+  if (!end_literal(std::string_view(in.data() + i - 1, j - i + 1), out, true)) return false;
+  i = after_value_fast(in, j);
   return true;
 }
 
-size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string& out) {
+size_t JsonStreamMasker::member_name(std::string_view in, size_t i) {
   string_is_key_ = true;
   string_passthrough_ = false;
   oversize_ = false;
@@ -422,7 +559,7 @@ size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string&
   // and kColon states would (same output, same path), in one step.
   size_t j = plain_run_end(in, i);
   if (j >= in.size() || in[j] != '"' || j - i > kMaxKey) return i;
-  path_.back().key.assign(in.data() + i, j - i);
+  set_key(std::string_view(in.data() + i, j - i));
   const size_t name = i - 1;  // the opening quote
   i = j + 1;
   state_ = State::kColon;
@@ -434,29 +571,37 @@ size_t JsonStreamMasker::member_name(std::string_view in, size_t i, std::string&
     i = k;
     state_ = State::kValue;
   }
-  out.append(in.data() + name, i - name);  // the quoted name, and white space, ':', white space
+  pass(in.data() + name, i - name);  // the quoted name, and white space, ':', white space
   return i;
 }
 
-size_t JsonStreamMasker::after_value_fast(std::string_view in, size_t i, std::string& out) {
+size_t JsonStreamMasker::after_value_fast(std::string_view in, size_t i) {
   if (state_ != State::kCommaOrEnd) return i;
   size_t k = i;
   while (k < in.size() && is_ws(in[k])) ++k;
   if (k >= in.size() || in[k] != ',') return i;  // the loop takes '}', ']' and errors
   ++k;
   while (k < in.size() && is_ws(in[k])) ++k;
-  out.append(in.data() + i, k - i);  // white space, ',', white space
+  pass(in.data() + i, k - i);  // white space, ',', white space
   if (stack_.back().array) {
     ++path_.back().index;
     state_ = State::kValue;
     return k;
   }
   state_ = State::kKey;
-  if (k < in.size() && in[k] == '"') return member_name(in, k + 1, out);
+  if (k < in.size() && in[k] == '"') return member_name(in, k + 1);
   return k;
 }
 
 bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
+  out_ = &out;
+  const bool ok = feed_piece(in, out);
+  // Also on failure: what was passed before the error went out before it, as it always did.
+  flush(out);
+  return ok;
+}
+
+bool JsonStreamMasker::feed_piece(std::string_view in, std::string& out) {
   if (dead_) return false;
   size_t i = 0;
   while (i < in.size()) {
@@ -467,7 +612,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         size_t j = plain_run_end(in, i);
         std::string_view run(in.data() + i, j - i);
         if (string_passthrough_) {
-          out.append(run);
+          pass(run.data(), run.size());
         } else if (!oversize_) {
           size_t cap = string_is_key_ ? kMaxKey : cfg_.max_value;
           if (raw_.size() + run.size() > cap) {
@@ -480,7 +625,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
             // The opening quote is in[i - 1] unless the string began in the previous piece.
             const bool quoted = run.data() != in.data();
             if (!end_string(run, out, quoted)) return false;
-            i = after_value_fast(in, i, out);
+            i = after_value_fast(in, i);
             continue;
           } else {
             raw_.append(run);
@@ -493,7 +638,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           if (!end_string(raw_, out)) return false;
         } else if (c == '\\') {
           if (string_passthrough_) {
-            out += c;
+            pass(in.data() + i - 1, 1);
           } else if (!oversize_) {
             raw_ += c;
             raw_escaped_ = true;
@@ -508,7 +653,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
         static constexpr std::string_view kEsc = "\"\\/bfnrtu";
         if (kEsc.find(c) == std::string_view::npos) return fail("bad escape in a JSON string");
         if (string_passthrough_)
-          out += c;
+          pass(in.data() + i, 1);
         else if (!oversize_)
           raw_ += c;
         // \uXXXX digits are ordinary string characters, checked when the string is decoded (or
@@ -527,7 +672,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
           continue;
         }
         if (!end_literal(raw_, out)) return false;
-        i = after_value_fast(in, i, out);
+        i = after_value_fast(in, i);
         continue;  // in[i] is handled in the new state
       }
       default:
@@ -537,23 +682,23 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
     if (is_ws(c)) {  // the whole run of white space in one append
       size_t j = i;
       while (j < in.size() && is_ws(in[j])) ++j;
-      out.append(in.data() + i - 1, j - i + 1);
+      pass(in.data() + i - 1, j - i + 1);
       i = j;
       continue;
     }
     switch (state_) {
       case State::kTop:
       case State::kValue:
-        if (!begin_value(c, out)) return false;
+        if (!begin_value(in.data() + i - 1)) return false;
         if (state_ == State::kLiteral && !literal_in_place(in, i, out)) return false;
         break;
       case State::kValueOrEnd:
         if (c == ']') {
-          out += c;
+          pass(in.data() + i - 1, 1);
           stack_.pop_back();
           path_.pop_back();
           after_value();
-        } else if (!begin_value(c, out) ||
+        } else if (!begin_value(in.data() + i - 1) ||
                    (state_ == State::kLiteral && !literal_in_place(in, i, out))) {
           return false;
         }
@@ -561,25 +706,25 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
       case State::kKeyOrEnd:
       case State::kKey:
         if (c == '}' && state_ == State::kKeyOrEnd) {
-          out += c;
+          pass(in.data() + i - 1, 1);
           stack_.pop_back();
           path_.pop_back();
           after_value();
         } else if (c == '"') {
-          i = member_name(in, i, out);
+          i = member_name(in, i);
         } else {
           return fail("expected a member name");
         }
         break;
       case State::kColon:
         if (c != ':') return fail("expected ':'");
-        out += c;
+        pass(in.data() + i - 1, 1);
         state_ = State::kValue;
         break;
       case State::kCommaOrEnd: {
         Frame& f = stack_.back();
         if (c == ',') {
-          out += c;
+          pass(in.data() + i - 1, 1);
           if (f.array) {
             ++path_.back().index;
             state_ = State::kValue;
@@ -587,7 +732,7 @@ bool JsonStreamMasker::feed(std::string_view in, std::string& out) {
             state_ = State::kKey;
           }
         } else if ((c == ']' && f.array) || (c == '}' && !f.array)) {
-          out += c;
+          pass(in.data() + i - 1, 1);
           stack_.pop_back();
           path_.pop_back();
           after_value();

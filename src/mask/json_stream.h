@@ -70,17 +70,35 @@ class JsonStreamMasker {
   struct Frame {
     bool array = false;
     int rule = -1;  // rule masking this whole container, or -1
-    // Rules without a descendant segment that can match a child: bit i for rule i, set when the
-    // rule is one segment longer than this container's path and its other segments match that
-    // path, so only the last segment is left to compare per child (unused with > 64 rules).
-    uint64_t fixed = 0;
+    // Rules without a descendant segment that are longer than this container's path and whose
+    // segments match all of it: the only ones a child can still match or lead towards (bit i for
+    // rule i; unused with > 64 rules). Each child then compares only its own segment.
+    uint64_t alive = 0;
+    uint64_t ends = 0;    // the alive rules one segment longer than this container's path
+    uint64_t deeper = 0;  // the others
   };
 
   bool fail(const char* why);
-  bool begin_value(char c, std::string& out);
+  bool feed_piece(std::string_view in, std::string& out);
+  // Output. Bytes of the current piece that go out unchanged (structure, white space, names,
+  // unmasked values) are not appended token by token: pass() extends one run of them, and the
+  // run is appended (flush) before anything else goes out and at the end of feed().
+  void pass(const char* p, size_t n);
+  void flush(std::string& out) {
+    out_ = &out;
+    flush_run();
+  }
+  void flush_run() {
+    if (run_end_ != run_begin_)
+      out_->append(run_begin_, static_cast<size_t>(run_end_ - run_begin_));
+    run_begin_ = run_end_ = nullptr;
+  }
+  // at: the value's first byte in the current piece.
+  bool begin_value(const char* at);
   // raw: the string as sent; quoted: raw lies in the input between its two quotes.
   bool end_string(std::string_view raw, std::string& out, bool quoted = false);
-  bool end_literal(std::string_view lit, std::string& out);
+  // in_place: lit lies in the current piece (else in raw_).
+  bool end_literal(std::string_view lit, std::string& out, bool in_place = false);
   // Just after begin_value started a literal at in[i - 1]: the whole literal if it ends in this
   // piece (then i is past it, and past what after_value_fast took).
   bool literal_in_place(std::string_view in, size_t& i, std::string& out);
@@ -88,19 +106,47 @@ class JsonStreamMasker {
   // by byte; both return where feed() goes on. member_name: at in[i] just after the opening '"'
   // of a member name (state kKey/kKeyOrEnd); after_value_fast: after a value (a no-op unless the
   // state is kCommaOrEnd), the ',' and the next member name.
-  size_t member_name(std::string_view in, size_t i, std::string& out);
-  size_t after_value_fast(std::string_view in, size_t i, std::string& out);
+  size_t member_name(std::string_view in, size_t i);
+  size_t after_value_fast(std::string_view in, size_t i);
   void after_value();
-  int rule_for_value() const;
-  int rule_for_value_slow() const;
-  uint64_t fixed_rules_below() const;  // Frame::fixed for a container at path_
+  // The rule for the value at path_ (first match wins). Also sets child_alive_: Frame::alive for
+  // the value if it is a container.
+  int rule_for_value() {
+    child_alive_ = 0;
+    if (!stack_.empty()) {
+      const Frame& f = stack_.back();
+      if (f.rule >= 0) return f.rule;
+      if (f.alive == 0 && bits_only_) return -1;  // the usual case: nothing to try
+    }
+    return rule_for_value_rules();
+  }
+  int rule_for_value_rules();
+  int rule_for_value_slow() const;  // every rule tried on path_: top level or > 64 rules
+  // The alive rules of the top frame whose segment at the depth of path_.back() matches the
+  // member name `key` (array elements are matched by index in rule_for_value).
+  uint64_t key_matches(std::string_view key) const;
+  // A member name just read: kept in path_ only when some rule needs whole paths, and matched
+  // against the top frame's alive rules.
+  void set_key(std::string_view key) {
+    if (need_keys_) path_.back().key.assign(key);  // reuses the element's capacity
+    elem_match_ = stack_.empty() || stack_.back().alive == 0 ? 0 : key_matches(key);
+  }
   // The current string (`raw`) unescaped: raw itself when it has no '\\', else decoded_. False
   // on a bad escape.
   bool unescaped(std::string_view raw, std::string_view& value);
   void emit_replacement(int rule, std::string_view value, bool is_string, std::string& out);
+  // Whether the redaction text for `label` needs no JSON escaping.
+  static bool plain(std::string_view label);
+  // append_json_string of the redaction text for a plain() label.
+  static void append_redaction(std::string& out, std::string_view label);
+  // append_json_string(out, s), with one append when s needs no escaping (the usual case).
+  static void append_quoted(std::string& out, std::string_view s);
   static bool decode_string(std::string_view raw, std::string& out);
 
   const JsonMaskConfig& cfg_;
+  const char* run_begin_ = nullptr;  // the run pass() holds, in the current piece
+  const char* run_end_ = nullptr;
+  std::string* out_ = nullptr;  // where the run goes: feed()'s `out`
   State state_ = State::kTop;
   std::vector<Frame> stack_;
   std::vector<JsonPathElem> path_;  // path of the value being parsed (or the next one)
@@ -109,22 +155,32 @@ class JsonStreamMasker {
   bool oversize_ = false;
   bool raw_escaped_ = false;  // raw_ holds a '\\': it must be decoded (else decoded == raw)
   int value_rule_ = -1;
-  std::string raw_;      // the current string (between the quotes, escaped) or literal
-  std::string decoded_;  // scratch
-  std::string masked_;   // scratch
+  uint64_t elem_match_ = 0;   // key_matches() of the last member name read
+  uint64_t child_alive_ = 0;  // Frame::alive for the value rule_for_value was last called for
+  std::string raw_;           // the current string (between the quotes, escaped) or literal
+  std::string decoded_;       // scratch
+  std::string masked_;        // scratch
   std::vector<Finding> findings_;
   struct RuleState {
     // A rule without a descendant segment matches paths of one length only: that length, or
     // SIZE_MAX (checked before json_path_matches).
     size_t len;
-    const JsonPathSeg* last;  // its last segment (null for "$")
-    uint64_t count;           // values it masked
+    uint64_t count;  // values it masked
+    // kRedact with a plain() label: append_redaction makes the replacement (-1: not known yet).
+    int8_t redact_plain;
   };
   std::vector<RuleState> rules_;       // parallel to cfg_.rules
   std::vector<size_t> descend_rules_;  // indexes of the rules with a descendant segment
-  bool many_rules_ = false;            // > 64 rules: Frame::fixed unused, every rule is tried
+  bool many_rules_ = false;            // > 64 rules: Frame::alive unused, every rule is tried
+  bool need_keys_ = false;             // descendant rules or > 64 rules: path_ keeps member names
+  bool bits_only_ = true;    // !need_keys_: Frame::alive says all about a container's children
+  uint64_t root_alive_ = 0;  // Frame::alive for a top-level container: rules other than "$"
   // Counts per engine detector and for OVERSIZE (per rule: rules_); counts() makes counts_.
   std::vector<uint64_t> detector_counts_;
+  // detector_action kRedact and detector d's name plain() (d < 64): append_redaction makes what
+  // apply_findings would for a value one finding of d covers whole.
+  bool plain_detector(uint16_t d);
+  uint64_t plain_detectors_ = 0, detectors_checked_ = 0;  // bit d: plain / looked at
   uint64_t oversize_count_ = 0;
   mutable std::map<std::string, uint64_t> counts_;
   std::string error_;

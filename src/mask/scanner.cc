@@ -355,13 +355,45 @@ Prefilter may_find_builtins(std::string_view text, const BuiltinSet& set) {
 #if defined(__SSE2__)
   const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
   const __m128i at = _mm_set1_epi8('@'), colon = _mm_set1_epi8(':');
-  for (; i + 16 <= text.size(); i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+  // The lanes of v picked by `keep` (bit per lane): each byte of text is in exactly one.
+  auto count = [&](__m128i v, unsigned keep) {
     __m128i d = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
-    digits += static_cast<size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_epi8(d))));
-    seen |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, at)) != 0 ? 2u : 0u) |
-            (_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon)) != 0 ? 4u : 0u);
-    if (digits >= need) return Prefilter::kMaybe;
+    digits +=
+        static_cast<size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_epi8(d)) & keep));
+    seen |=
+        ((static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, at))) & keep) != 0 ? 2u : 0u) |
+        ((static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon))) & keep) != 0 ? 4u
+                                                                                          : 0u);
+  };
+  const size_t n = text.size();
+  const char* p = text.data();
+  if (n >= 16) {
+    for (; i + 16 <= n; i += 16) {
+      count(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), 0xFFFF);
+      if (digits >= need) return Prefilter::kMaybe;
+    }
+    if (i < n) {  // the last 16 bytes again, counting only the lanes not seen yet
+      count(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16)),
+            (0xFFFFu << (16 - (n - i))) & 0xFFFFu);
+      i = n;
+    }
+  } else if (n >= 8) {
+    // Bytes [0, 8) in lanes 0-7, [n - 8, n) in lanes 8-15: lane 8 + k repeats byte n - 8 + k
+    // while that is below 8, so only lanes 24 - n and up of the high half count.
+    uint64_t a, b;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + n - 8, 8);
+    count(_mm_set_epi64x(static_cast<long long>(b), static_cast<long long>(a)),
+          0xFFu | ((0xFFFFu << (24 - n)) & 0xFF00u));
+    i = n;
+  } else if (n >= 4) {
+    // The same with 4-byte halves: lanes 0-3 and 4-7, lanes 12 - n to 7 of the high half count.
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    count(_mm_set_epi32(0, 0, static_cast<int>(b), static_cast<int>(a)),
+          0xFu | ((0xFFu << (12 - n)) & 0xF0u));
+    i = n;
   }
 #endif
   // Per byte: bit 0 a digit, bit 1 '@', bit 2 ':'; branch-free over the (short) rest.

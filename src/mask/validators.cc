@@ -105,41 +105,43 @@ bool is_local_char(char c) {
   return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
-// EMAIL_ADDRESS: local@domain.tld with RFC 5321 length limits and sane labels.
+// EMAIL_ADDRESS: local@domain.tld with RFC 5321 length limits and sane labels. One backward pass
+// over the domain checks its labels on the way to the '@'.
 bool confirm_email(std::string_view t, size_t end, Confirmed* out) {
   if (end < t.size()) {
     char n = t[end];
     if (is_alnum(n) || n == '-' || n == '_') return false;
     if (n == '.' && end + 1 < t.size() && is_alnum(t[end + 1])) return false;  // domain goes on
   }
-  size_t at = end;
+  // Domain: at most 256 bytes of [A-Za-z0-9.-] back to the '@'; at least two labels, each 1-63
+  // chars, no leading/trailing '-'.
+  size_t at = end, labels = 0, label_end = end;  // the current label is [at, label_end)
+  auto label_ok = [&](size_t b) {
+    const size_t len = label_end - b;
+    return len > 0 && len <= 63 && t[b] != '-' && t[label_end - 1] != '-';
+  };
   while (at > 0 && end - at < 256 && t[at - 1] != '@') {
     char c = t[at - 1];
-    if (!is_alnum(c) && c != '.' && c != '-') return false;
+    if (c == '.') {
+      if (!label_ok(at)) return false;
+      ++labels;
+      label_end = at - 1;
+    } else if (!is_alnum(c) && c != '-') {
+      return false;
+    }
     --at;
   }
   if (at == 0 || t[at - 1] != '@') return false;
-  std::string_view domain = t.substr(at, end - at);
+  if (!label_ok(at) || ++labels < 2) return false;
   --at;  // now the '@'
   size_t begin = at;
   while (begin > 0 && at - begin < 64 && is_local_char(t[begin - 1])) --begin;
   if (begin > 0 && at - begin >= 64 && is_local_char(t[begin - 1])) return false;  // too long
   while (begin < at && t[begin] == '.') ++begin;
-  std::string_view local = t.substr(begin, at - begin);
-  if (local.empty() || local.back() == '.' || local.find("..") != std::string_view::npos)
-    return false;
-  // Domain: at least two labels, each 1-63 chars, no leading/trailing '-'.
-  size_t labels = 0, start = 0;
-  while (start <= domain.size()) {
-    size_t dot = domain.find('.', start);
-    if (dot == std::string_view::npos) dot = domain.size();
-    std::string_view label = domain.substr(start, dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
-      return false;
-    ++labels;
-    start = dot + 1;
-  }
-  if (labels < 2) return false;
+  // Local part: not empty, no trailing '.', no "..".
+  if (begin == at || t[at - 1] == '.') return false;
+  for (size_t k = begin + 1; k < at; ++k)
+    if (t[k] == '.' && t[k - 1] == '.') return false;
   *out = {begin, 1.0f};
   return true;
 }
