@@ -349,5 +349,56 @@ TEST(Journal, AppendEncodedRefsStoresTheSameRecords) {
   EXPECT_FALSE((*st)->append_encoded_refs(refs, line + line, {line.size()}).ok());
 }
 
+// The background ingest derives the indexed columns from the journal lines: fields that the line
+// holds escaped (quotes, control characters, NUL) or sanitized (invalid UTF-8) must land in their
+// columns as the record's own text, or readers report the rows as tampered.
+TEST(Journal, IngestDerivesColumnsFromEscapedAndSanitizedLines) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  SqliteOptions o;
+  o.ingest_interval = std::chrono::milliseconds(1);
+  o.ingest_records = 1;
+  {
+    auto st = open_sqlite_audit_store(path, o);
+    ASSERT_TRUE(st.ok());
+    audit::Log log(std::move(*st), "gw-1");
+    ASSERT_TRUE(log.open().ok());
+    for (int i = 1; i <= 40; ++i) {
+      Event e = ev(i);
+      if (i % 4 == 1) e.session_id = std::string("s\"q\\\0\x01", 6) + std::to_string(i);
+      if (i % 4 == 2) e.sub = "al\xffice";
+      if (i % 4 == 3) e.resource = "r\u2028\t\xc0";
+      if (i % 5 == 0) e.type = "t\x7f\n";
+      ASSERT_EQ(append_sync(log, std::move(e)), uint64_t(i));
+    }
+    // Wait (bounded) until the ingest thread has put everything into SQLite while the log runs.
+    for (int k = 0; k < 500 && sqlite_rows(path) < 40; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(sqlite_rows(path), 40);
+    EXPECT_EQ(verify(path), "ok 40");  // read-only: SQLite rows plus the journal, columns checked
+    EXPECT_FALSE(log.failed());
+    log.close();
+  }
+  EXPECT_EQ(verify(path), "ok 40");
+  auto ro = open_sqlite_audit_store_readonly(path);
+  ASSERT_TRUE(ro.ok());
+  int n = 0;
+  ASSERT_TRUE((*ro)->scan_lines(1, [&](uint64_t, std::string_view) { return ++n > 0; }).ok());
+  EXPECT_EQ(n, 40);
+  ASSERT_TRUE((*ro)
+                  ->scan(1,
+                         [&](const Event& e) {
+                           if (e.seq == 2) {
+                             EXPECT_EQ(e.sub, "al\xef\xbf\xbdice");
+                           }
+                           if (e.seq == 1) {
+                             EXPECT_EQ(e.session_id, std::string("s\"q\\\0\x01", 6) + "1");
+                           }
+                           return true;
+                         })
+                  .ok());
+}
+
 }  // namespace
 }  // namespace phigate::store
