@@ -136,10 +136,10 @@ class SqliteAuditStore final : public audit::Store {
       ingest_thread_.join();
     }
     if (readonly_ || in_memory_) return;
-    std::string newest;
     if (seg_.fd >= 0) {
       (void)seal_segment();  // cut to its content: closed files keep no padding
-      newest = std::move(sealed_path_);
+      std::lock_guard lk(mu_);
+      sealed_.push_back(std::move(just_sealed_));
     }
     drop_segment(spare_);
     // Everything acknowledged goes into SQLite before the journal may go; if that fails the
@@ -148,15 +148,9 @@ class SqliteAuditStore final : public audit::Store {
     if (!st.ok()) {
       spdlog::error("audit: final ingest failed ({}); the journal is kept for the next start",
                     st.error().message);
-      return;
     }
-    std::vector<std::string> files;
-    {
-      std::lock_guard lk(mu_);
-      for (const auto& s : sealed_) files.push_back(s.path);
-    }
-    if (!newest.empty()) files.push_back(newest);
-    for (const auto& f : files) unlink_journal(f);
+    std::lock_guard lk(mu_);
+    for (auto& f : sealed_) release_sealed(f, /*remove=*/st.ok());
   }
 
   // Writer only: ingests what a previous process left in the journal, then starts the ingest
@@ -319,10 +313,20 @@ class SqliteAuditStore final : public audit::Store {
   }
 
  private:
+  // A journal file the writer closed, kept (with its mapping: unmapping costs ~0.3 ms, which is
+  // the ingest thread's to pay) until all its records are in SQLite.
   struct Sealed {
     std::string path;
-    uint64_t last_seq;
+    uint64_t last_seq = 0;
+    char* map = nullptr;
+    size_t cap = 0;
   };
+
+  static void release_sealed(Sealed& f, bool remove) {
+    if (f.map) ::munmap(f.map, f.cap);
+    f.map = nullptr;
+    if (remove) unlink_journal(f.path);
+  }
 
   size_t max_pending() const { return std::max<size_t>(opts_.ingest_records, 1) * 20; }
 
@@ -361,7 +365,6 @@ class SqliteAuditStore final : public audit::Store {
           make_error("store", std::string("fdatasync audit journal: ") + std::strerror(errno)));
     }
     // Durable from here on. The rest only schedules the SQLite copy.
-    const uint64_t sealed_last = last_seq_;
     last_seq_ = batch.back()->seq;
     cur_bytes_ += lines.size();
     bool wake;
@@ -372,7 +375,7 @@ class SqliteAuditStore final : public audit::Store {
       // Wake the ingest thread only on the edges it waits for, not on every batch.
       wake =
           before == 0 || (before < opts_.ingest_records && pending_.size() >= opts_.ingest_records);
-      if (sealed) sealed_.push_back(Sealed{std::move(sealed_path_), sealed_last});
+      if (sealed) sealed_.push_back(std::move(just_sealed_));
       if (opened && ingest_thread_.joinable()) wake = true;  // to prepare the next spare segment
       // Backpressure: if SQLite cannot keep up, memory must not grow without bound. Waiting here
       // stalls the Log's writer, whose bounded queue then pushes back on appenders.
@@ -489,12 +492,10 @@ class SqliteAuditStore final : public audit::Store {
     return ok_status();
   }
 
-  // Writer: closes the current segment, cut to its content, and remembers its path in
-  // sealed_path_. A closed file never keeps zero padding (readers report that as tampering), so
-  // a failure here fails the store.
+  // Writer: closes the current segment, cut to its content, into just_sealed_ (its mapping stays
+  // until the file goes). A closed file never keeps zero padding (readers report that as
+  // tampering), so a failure here fails the store.
   Status seal_segment() {
-    if (seg_.map) ::munmap(seg_.map, seg_.cap);
-    seg_.map = nullptr;
     Status st = ok_status();
     if (::ftruncate(seg_.fd, static_cast<off_t>(cur_bytes_)) != 0) {
       st = make_error("store", "cut audit journal " + seg_.path + ": " + std::strerror(errno));
@@ -502,7 +503,7 @@ class SqliteAuditStore final : public audit::Store {
       st = make_error("store", "fdatasync audit journal: " + std::string(std::strerror(errno)));
     }
     ::close(seg_.fd);
-    sealed_path_ = std::move(seg_.path);
+    just_sealed_ = Sealed{std::move(seg_.path), last_seq_, seg_.map, seg_.cap};
     seg_ = Segment{};
     cur_bytes_ = 0;
     return st;
@@ -593,7 +594,7 @@ class SqliteAuditStore final : public audit::Store {
     }
     const uint64_t upto = work_.last_seq();
     work_.clear();
-    std::vector<std::string> done;
+    std::vector<Sealed> done;
     lk.lock();
     ingesting_ = false;
     if (!st.ok()) {
@@ -604,13 +605,13 @@ class SqliteAuditStore final : public audit::Store {
       broken_.store(true, std::memory_order_release);
     } else {
       while (!sealed_.empty() && sealed_.front().last_seq <= upto) {
-        done.push_back(std::move(sealed_.front().path));
+        done.push_back(std::move(sealed_.front()));
         sealed_.erase(sealed_.begin());
       }
     }
     idle_.notify_all();
     lk.unlock();
-    for (const auto& f : done) unlink_journal(f);
+    for (auto& f : done) release_sealed(f, /*remove=*/true);
     lk.lock();
     return st;
   }
@@ -687,7 +688,7 @@ class SqliteAuditStore final : public audit::Store {
   // Writer side: only the thread calling append (or the destructor) touches these.
   Segment seg_;  // the newest journal file, being appended to (fd -1: none yet)
   size_t cur_bytes_ = 0;
-  std::string sealed_path_;  // the file seal_segment() just closed
+  Sealed just_sealed_;  // the file seal_segment() just closed
   uint64_t last_seq_ = 0;
   std::string encoded_;
   std::vector<std::string_view> line_views_;
