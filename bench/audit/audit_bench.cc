@@ -2,6 +2,12 @@
 // commit, and verification speed, on the real SQLite store in a temp dir.
 //
 //   audit_bench [--events N] [--threads T] [--sync normal|full] [--rate R] [--verify 0|1]
+//               [--ingest-ms MS] [--ingest-records N] [--store-only 1]
+//
+// --store-only 1: the SQLite store alone, without the Log: one thread appends pre-encoded batches
+// of two records (statement + result, ~760 bytes each) with append_encoded_refs, paced to --rate
+// batches per second (default 20000), and the report gives the store's own CPU per record on the
+// appending thread (the io thread's share with strict durability) and on audit-ingest.
 //
 // --rate R paces each writer thread to R statement/result pairs per second (0: as fast as
 // possible). The report then splits CPU per committed record by thread: the appending threads
@@ -107,6 +113,66 @@ double thread_cpu_now() {
   return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+// --store-only: see the header comment.
+int store_only(const store::SqliteOptions& sopts, const std::string& path, uint64_t events,
+               double rate) {
+  auto st = store::open_sqlite_audit_store(path, sopts);
+  if (!st) {
+    std::fprintf(stderr, "open: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  auto& store = **st;
+  if (rate <= 0) rate = 20000;
+  audit::ChainHasher hasher;
+  std::string prev(audit::kGenesisHash), lines;
+  std::vector<audit::Event> evs(2);
+  std::vector<const audit::Event*> refs = {&evs[0], &evs[1]};
+  std::vector<size_t> ends;
+  double clock_ns = 0;
+  {
+    double k0 = thread_cpu_now();
+    for (int k = 0; k < 2000; ++k) (void)thread_cpu_now();
+    clock_ns = (thread_cpu_now() - k0) / 2000;
+  }
+  auto before = thread_cpu_ns();
+  double append_ns = 0;
+  const uint64_t batches = events / 2;
+  const auto start = Clock::now();
+  for (uint64_t b = 0; b < batches; ++b) {
+    std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double>(b / rate)));
+    lines.clear();
+    ends.clear();
+    for (int k = 0; k < 2; ++k) {
+      evs[k] = make_event(0, b, k == 1);
+      evs[k].seq = b * 2 + k + 1;
+      evs[k].node_id = "gw-bench";
+      evs[k].prev_hash = prev;
+      audit::append_chained_line(evs[k], hasher, lines);
+      lines += '\n';
+      ends.push_back(lines.size());
+      prev = evs[k].hash;
+    }
+    double a0 = thread_cpu_now();
+    if (auto r = store.append_encoded_refs(refs, lines, ends); !r.ok()) {
+      std::fprintf(stderr, "append: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    append_ns += thread_cpu_now() - a0 - clock_ns;
+  }
+  const double wall = secs(Clock::now() - start);
+  std::this_thread::sleep_for(sopts.ingest_interval + std::chrono::milliseconds(250));
+  auto after = thread_cpu_ns();
+  const double n = static_cast<double>(batches * 2);
+  std::printf(
+      "store-only: %.0f records at %.0f/s (sync %s, ingest %lld ms / %zu records): append %.2f us "
+      "+ audit-ingest %.2f us CPU per record\n",
+      n, n / wall, sopts.sync.c_str(), static_cast<long long>(sopts.ingest_interval.count()),
+      sopts.ingest_records, append_ns / 1e3 / n,
+      (after["audit-ingest"] - before["audit-ingest"]) / 1e3 / n);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,6 +181,8 @@ int main(int argc, char** argv) {
   std::string sync = "normal";
   double rate = 0;
   bool verify = true;
+  store::SqliteOptions sopts;  // --ingest-ms / --ingest-records: the store's ingest batching
+  bool only_store = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--events") events = std::strtoull(argv[i + 1], nullptr, 10);
@@ -122,18 +190,29 @@ int main(int argc, char** argv) {
     if (a == "--sync") sync = argv[i + 1];
     if (a == "--rate") rate = std::strtod(argv[i + 1], nullptr);
     if (a == "--verify") verify = std::string(argv[i + 1]) != "0";
+    if (a == "--ingest-ms")
+      sopts.ingest_interval = std::chrono::milliseconds(std::atoi(argv[i + 1]));
+    if (a == "--store-only") only_store = std::string(argv[i + 1]) != "0";
+    if (a == "--ingest-records") sopts.ingest_records = std::strtoull(argv[i + 1], nullptr, 10);
   }
   auto dir = std::filesystem::temp_directory_path() /
              ("phigate-audit-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::string path = (dir / "phigate.db").string();
+  if (only_store) {
+    sopts.sync = sync;
+    int rc = store_only(sopts, path, events, rate);
+    std::filesystem::remove_all(dir);
+    return rc;
+  }
   auto key = audit::CheckpointKey::generate();
   if (!key) return 1;
 
   double write_s = 0;
   uint64_t written = 0;
   {
-    auto store = store::open_sqlite_audit_store(path, sync);
+    sopts.sync = sync;
+    auto store = store::open_sqlite_audit_store(path, sopts);
     if (!store) {
       std::fprintf(stderr, "open: %s\n", store.error().message.c_str());
       return 1;
@@ -193,9 +272,9 @@ int main(int argc, char** argv) {
     write_s = secs(Clock::now() - t0);
     double write_cpu = cpu_secs() - c0;
     written = log.last_seq();
-    // Let the background ingest take the last records (ingest_interval is 50 ms) before reading
-    // the threads' CPU.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Let the background ingest take the last records (one ingest_interval) before reading the
+    // threads' CPU.
+    std::this_thread::sleep_for(sopts.ingest_interval + std::chrono::milliseconds(250));
     auto after = thread_cpu_ns();
     auto delta = [&](const char* name) { return (after[name] - before[name]) / 1e3 / written; };
     const double io_us = (appender_ns.load() - make_ns.load()) / 1e3 / written;

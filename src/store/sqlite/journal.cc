@@ -20,6 +20,15 @@ namespace fs = std::filesystem;
 constexpr std::string_view kInfix = "-audit-";
 constexpr std::string_view kSuffix = ".jsonl";
 constexpr size_t kSeqDigits = 20;
+constexpr std::string_view kSpareInfix = "-audit-next-";
+constexpr std::string_view kSpareSuffix = ".tmp";
+
+// The content of a journal file: the bytes before the first NUL (the rest is the unused, zeroed
+// part of the newest segment, or a torn copy into it).
+size_t content_end(std::string_view data) {
+  size_t nul = data.find('\0');
+  return nul == std::string_view::npos ? data.size() : nul;
+}
 
 Error io_error(const std::string& what) {
   return make_error("store", what + ": " + std::strerror(errno));
@@ -109,10 +118,11 @@ Result<Snapshot> load(const std::string& db_path) {
     if (vanished) continue;
     snap.files.push_back(file);
     std::string name = fs::path(file.path).filename().string();
+    const size_t end = content_end(data);
     size_t pos = 0, line_no = 0;
     for (;;) {
       size_t nl = data.find('\n', pos);
-      if (nl == std::string::npos) break;
+      if (nl == std::string::npos || nl >= end) break;
       ++line_no;
       std::string line = data.substr(pos, nl - pos);
       pos = nl + 1;
@@ -130,12 +140,15 @@ Result<Snapshot> load(const std::string& db_path) {
       snap.entries.push_back(Entry{std::move(*e), std::move(line)});
     }
     if (pos < data.size()) {
-      // Only the newest file is ever appended to; an older one was complete when it was closed.
+      // Only the newest file is ever appended to; an older one was complete (and cut to its
+      // content) when it was closed.
       if (f + 1 != files->size()) {
         return tampered("journal " + name + ": incomplete line in a closed journal file");
       }
       snap.torn_path = file.path;
       snap.torn_at = pos;
+      snap.torn_partial = std::any_of(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end(),
+                                      [](char c) { return c != 0; });
     }
   }
   return snap;
@@ -155,7 +168,7 @@ Result<std::vector<LineEntry>> load_lines(const std::string& db_path, uint64_t f
     if (vanished) continue;
     std::string name = fs::path(file.path).filename().string();
     size_t pos = 0, line_no = 0;
-    std::string_view all(data);
+    std::string_view all = std::string_view(data).substr(0, content_end(data));
     for (;;) {
       size_t nl = all.find('\n', pos);
       if (nl == std::string_view::npos) break;
@@ -180,15 +193,34 @@ Result<std::vector<LineEntry>> load_lines(const std::string& db_path, uint64_t f
   return out;
 }
 
-Status write_all(int fd, std::string_view bytes) {
+Status pwrite_all(int fd, std::string_view bytes, uint64_t offset) {
   while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return io_error("write audit journal");
     if (n == 0) return make_error("store", "write audit journal: no progress");
     bytes.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
   }
   return ok_status();
+}
+
+std::string spare_path(const std::string& db_path, uint64_t n) {
+  return db_path + std::string(kSpareInfix) + std::to_string(n) + std::string(kSpareSuffix);
+}
+
+void remove_spares(const std::string& db_path) {
+  fs::path db(db_path);
+  fs::path dir = db.parent_path().empty() ? fs::path(".") : db.parent_path();
+  std::string prefix = db.filename().string() + std::string(kSpareInfix);
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.starts_with(prefix) && name.ends_with(kSpareSuffix)) stale.push_back(it->path());
+  }
+  for (const auto& p : stale) fs::remove(p, ec);
 }
 
 Status sync_dir(const std::string& db_path) {

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -134,22 +136,21 @@ class SqliteAuditStore final : public audit::Store {
       ingest_thread_.join();
     }
     if (readonly_ || in_memory_) return;
-    if (fd_ >= 0) ::close(fd_);
+    if (seg_.fd >= 0) {
+      (void)seal_segment();  // cut to its content: closed files keep no padding
+      std::lock_guard lk(mu_);
+      sealed_.push_back(std::move(just_sealed_));
+    }
+    drop_segment(spare_);
     // Everything acknowledged goes into SQLite before the journal may go; if that fails the
     // journal stays and the next open ingests it.
     Status st = drain();
     if (!st.ok()) {
       spdlog::error("audit: final ingest failed ({}); the journal is kept for the next start",
                     st.error().message);
-      return;
     }
-    std::vector<std::string> files;
-    {
-      std::lock_guard lk(mu_);
-      for (const auto& s : sealed_) files.push_back(s.path);
-    }
-    if (!cur_path_.empty()) files.push_back(cur_path_);
-    for (const auto& f : files) unlink_journal(f);
+    std::lock_guard lk(mu_);
+    for (auto& f : sealed_) release_sealed(f, /*remove=*/st.ok());
   }
 
   // Writer only: ingests what a previous process left in the journal, then starts the ingest
@@ -157,7 +158,10 @@ class SqliteAuditStore final : public audit::Store {
   Status start() {
     if (readonly_ || in_memory_) return ok_status();
     if (auto st = recover(); !st.ok()) return st;
+    journal::remove_spares(path_);
     if (opts_.background_ingest) {
+      // The first segment is prepared here, the next ones by the ingest thread.
+      spare_ = make_segment(journal::spare_path(path_, ++spare_no_), segment_bytes(0), true);
       ingest_thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "audit-ingest");
         ingest_loop();
@@ -193,6 +197,11 @@ class SqliteAuditStore final : public audit::Store {
       }
       line_views_.push_back(lines.substr(begin, end - 1 - begin));
       begin = end;
+    }
+    // The journal's unused tail is zeros, so a NUL would end the journal's content (JSON lines
+    // never hold one: the encoder escapes it).
+    if (std::memchr(lines.data(), 0, lines.size()) != nullptr) {
+      return make_error("store", "encoded batch holds a NUL byte");
     }
     return append_lines(batch, lines);
   }
@@ -304,10 +313,20 @@ class SqliteAuditStore final : public audit::Store {
   }
 
  private:
+  // A journal file the writer closed, kept (with its mapping: unmapping costs ~0.3 ms, which is
+  // the ingest thread's to pay) until all its records are in SQLite.
   struct Sealed {
     std::string path;
-    uint64_t last_seq;
+    uint64_t last_seq = 0;
+    char* map = nullptr;
+    size_t cap = 0;
   };
+
+  static void release_sealed(Sealed& f, bool remove) {
+    if (f.map) ::munmap(f.map, f.cap);
+    f.map = nullptr;
+    if (remove) unlink_journal(f.path);
+  }
 
   size_t max_pending() const { return std::max<size_t>(opts_.ingest_records, 1) * 20; }
 
@@ -318,25 +337,36 @@ class SqliteAuditStore final : public audit::Store {
     if (auto st = check_seqs(batch); !st.ok()) return st;
     if (broken_.load(std::memory_order_acquire)) return broken_error();
     if (in_memory_) return insert_now(batch);
-    if (fd_ < 0) {
-      if (auto st = open_journal(batch.front()->seq); !st.ok()) return fail(st.error());
+    bool sealed = false;
+    if (seg_.fd >= 0 && lines.size() > seg_.cap - cur_bytes_) {
+      // The batch does not fit: close this file (cut to its content) and start the next.
+      if (auto st = seal_segment(); !st.ok()) return fail(st.error());
+      sealed = true;
     }
-    if (auto st = journal::write_all(fd_, lines); !st.ok()) {
-      // Cut the partial batch off so the file stays a sequence of whole lines; the log fails
-      // closed from here on anyway.
-      if (::ftruncate(fd_, static_cast<off_t>(cur_bytes_)) != 0) {
-        spdlog::error("audit: cannot cut a failed journal write: {}", std::strerror(errno));
+    const bool opened = seg_.fd < 0;
+    if (opened) {
+      if (auto st = open_segment(batch.front()->seq, lines.size()); !st.ok()) {
+        return fail(st.error());
       }
+    }
+    if (seg_.map) {
+      // The pages were allocated and faulted in when the segment was prepared (off this thread):
+      // the copy is the whole cost, and once it returned the kernel owns the bytes.
+      std::memcpy(seg_.map + cur_bytes_, lines.data(), lines.size());
+    } else if (auto st = journal::pwrite_all(seg_.fd, lines, cur_bytes_); !st.ok()) {
+      // Zero the partial batch again so the file stays a sequence of whole lines; the log fails
+      // closed from here on anyway.
+      std::string zeros(lines.size(), '\0');
+      (void)journal::pwrite_all(seg_.fd, zeros, cur_bytes_);
       return fail(st.error());
     }
-    if (opts_.sync == "full" && ::fdatasync(fd_) != 0) {
+    if (opts_.sync == "full" && ::fdatasync(seg_.fd) != 0) {
       return fail(
           make_error("store", std::string("fdatasync audit journal: ") + std::strerror(errno)));
     }
     // Durable from here on. The rest only schedules the SQLite copy.
     last_seq_ = batch.back()->seq;
     cur_bytes_ += lines.size();
-    const bool rotate = cur_bytes_ >= opts_.journal_rotate_bytes;
     bool wake;
     {
       std::unique_lock lk(mu_);
@@ -345,7 +375,8 @@ class SqliteAuditStore final : public audit::Store {
       // Wake the ingest thread only on the edges it waits for, not on every batch.
       wake =
           before == 0 || (before < opts_.ingest_records && pending_.size() >= opts_.ingest_records);
-      if (rotate) sealed_.push_back(Sealed{cur_path_, last_seq_});
+      if (sealed) sealed_.push_back(std::move(just_sealed_));
+      if (opened && ingest_thread_.joinable()) wake = true;  // to prepare the next spare segment
       // Backpressure: if SQLite cannot keep up, memory must not grow without bound. Waiting here
       // stalls the Log's writer, whose bounded queue then pushes back on appenders.
       if (ingest_thread_.joinable() && pending_.size() >= max_pending()) {
@@ -354,11 +385,6 @@ class SqliteAuditStore final : public audit::Store {
       }
     }
     if (wake) cv_.notify_one();
-    if (rotate) {
-      ::close(fd_);
-      fd_ = -1;
-      cur_path_.clear();
-    }
     return ok_status();
   }
 
@@ -376,21 +402,111 @@ class SqliteAuditStore final : public audit::Store {
     return ok_status();
   }
 
-  Status open_journal(uint64_t first_seq) {
+  // A journal segment: a preallocated file, mapped.
+  struct Segment {
+    int fd = -1;
+    char* map = nullptr;  // nullptr: mmap failed, write with pwrite
+    size_t cap = 0;
+    std::string path;
+  };
+
+  size_t segment_bytes(size_t batch) const {
+    return std::max({opts_.journal_rotate_bytes, batch, size_t(4096)});
+  }
+
+  // Creates a zero-filled file of `cap` bytes at `path` and maps it; `populate` also faults every
+  // page in for writing, so that copying into it later costs no page faults (that is the point of
+  // preparing segments off the appending thread). An empty Segment (fd -1) on failure, logged.
+  static Segment make_segment(const std::string& path, size_t cap, bool populate) {
+    Segment s;
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      spdlog::warn("audit: create journal segment {}: {}", path, std::strerror(errno));
+      return s;
+    }
+    // Blocks allocated now: a later copy can neither fail for space (SIGBUS) nor allocate.
+    if (int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(cap)); rc != 0) {
+      spdlog::warn("audit: allocate journal segment {}: {}", path, std::strerror(rc));
+      ::close(fd);
+      ::unlink(path.c_str());
+      return s;
+    }
+    s.fd = fd;
+    s.cap = cap;
+    s.path = path;
+    void* m = ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) return s;  // written with pwrite instead
+    s.map = static_cast<char*>(m);
+    if (populate) {
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+      if (::madvise(s.map, cap, MADV_POPULATE_WRITE) != 0) {
+        // Older kernels: touch each page (a zero over a zero: only the fault matters).
+        const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+        for (size_t o = 0; o < cap; o += page) reinterpret_cast<volatile char*>(s.map)[o] = 0;
+      }
+    }
+    return s;
+  }
+
+  static void drop_segment(Segment& s) {
+    if (s.map) ::munmap(s.map, s.cap);
+    if (s.fd >= 0) {
+      ::close(s.fd);
+      ::unlink(s.path.c_str());
+    }
+    s = Segment{};
+  }
+
+  // Writer: the segment for a batch of `bytes` starting at first_seq, from the prepared spare when
+  // there is one (renamed into place), else made here.
+  Status open_segment(uint64_t first_seq, size_t bytes) {
     std::string p = journal::path_for(path_, first_seq);
-    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return make_error("store", "create " + p + ": " + std::strerror(errno));
+    Segment s;
+    {
+      std::lock_guard lk(mu_);
+      if (spare_.fd >= 0 && spare_.cap >= bytes) s = std::exchange(spare_, Segment{});
+      if (ingest_thread_.joinable()) spare_wanted_ = true;  // the ingest thread prepares the next
+    }
+    if (s.fd >= 0) {
+      if (::rename(s.path.c_str(), p.c_str()) != 0) {
+        Error e = make_error("store", "rename " + s.path + ": " + std::strerror(errno));
+        drop_segment(s);
+        return e;
+      }
+      s.path = p;
+    } else {
+      s = make_segment(p, segment_bytes(bytes), false);
+      if (s.fd < 0) return make_error("store", "cannot create audit journal " + p);
+    }
     // With sync "full" the new name must survive power loss before records in it are acknowledged.
     if (opts_.sync == "full") {
       if (auto st = journal::sync_dir(path_); !st.ok()) {
-        ::close(fd);
+        seg_ = std::move(s);
         return st;
       }
     }
-    fd_ = fd;
-    cur_path_ = std::move(p);
+    seg_ = std::move(s);
     cur_bytes_ = 0;
     return ok_status();
+  }
+
+  // Writer: closes the current segment, cut to its content, into just_sealed_ (its mapping stays
+  // until the file goes). A closed file never keeps zero padding (readers report that as
+  // tampering), so a failure here fails the store.
+  Status seal_segment() {
+    Status st = ok_status();
+    if (::ftruncate(seg_.fd, static_cast<off_t>(cur_bytes_)) != 0) {
+      st = make_error("store", "cut audit journal " + seg_.path + ": " + std::strerror(errno));
+    } else if (opts_.sync == "full" && ::fdatasync(seg_.fd) != 0) {
+      st = make_error("store", "fdatasync audit journal: " + std::string(std::strerror(errno)));
+    }
+    ::close(seg_.fd);
+    just_sealed_ = Sealed{std::move(seg_.path), last_seq_, seg_.map, seg_.cap};
+    seg_ = Segment{};
+    cur_bytes_ = 0;
+    return st;
   }
 
   Error fail(Error e) {
@@ -417,13 +533,39 @@ class SqliteAuditStore final : public audit::Store {
 
   void ingest_loop() {
     std::unique_lock lk(mu_);
+    // When the pending rows go in (time_point::max(): nothing is waiting yet).
+    auto due = std::chrono::steady_clock::time_point::max();
     for (;;) {
-      cv_.wait(lk, [&] { return stop_ || !pending_.empty(); });
+      cv_.wait(lk, [&] { return stop_ || !pending_.empty() || spare_wanted_; });
       if (stop_) return;
+      if (spare_wanted_) {
+        // The writer took the spare segment: prepare the next one (allocating and faulting in
+        // its pages is what the appending thread would otherwise pay, page by page).
+        spare_wanted_ = false;
+        const std::string p = journal::spare_path(path_, ++spare_no_);
+        lk.unlock();
+        Segment s = make_segment(p, segment_bytes(0), true);
+        lk.lock();
+        if (stop_ || spare_.fd >= 0) {
+          drop_segment(s);
+        } else {
+          spare_ = std::move(s);
+        }
+        continue;
+      }
       // Let records accumulate: one large transaction is what makes SQLite cheap per record.
-      cv_.wait_for(lk, opts_.ingest_interval,
-                   [&] { return stop_ || pending_.size() >= opts_.ingest_records; });
+      if (due == std::chrono::steady_clock::time_point::max()) {
+        due = std::chrono::steady_clock::now() + opts_.ingest_interval;
+      }
+      cv_.wait_until(lk, due, [&] {
+        return stop_ || spare_wanted_ || pending_.size() >= opts_.ingest_records;
+      });
       if (stop_) return;
+      if (spare_wanted_ && pending_.size() < opts_.ingest_records &&
+          std::chrono::steady_clock::now() < due) {
+        continue;
+      }
+      due = std::chrono::steady_clock::time_point::max();
       (void)ingest(lk);  // a failure is recorded in broken_ and fails the next append
     }
   }
@@ -452,7 +594,7 @@ class SqliteAuditStore final : public audit::Store {
     }
     const uint64_t upto = work_.last_seq();
     work_.clear();
-    std::vector<std::string> done;
+    std::vector<Sealed> done;
     lk.lock();
     ingesting_ = false;
     if (!st.ok()) {
@@ -463,13 +605,13 @@ class SqliteAuditStore final : public audit::Store {
       broken_.store(true, std::memory_order_release);
     } else {
       while (!sealed_.empty() && sealed_.front().last_seq <= upto) {
-        done.push_back(std::move(sealed_.front().path));
+        done.push_back(std::move(sealed_.front()));
         sealed_.erase(sealed_.begin());
       }
     }
     idle_.notify_all();
     lk.unlock();
-    for (const auto& f : done) unlink_journal(f);
+    for (auto& f : done) release_sealed(f, /*remove=*/true);
     lk.lock();
     return st;
   }
@@ -501,8 +643,11 @@ class SqliteAuditStore final : public audit::Store {
     uint64_t expect = stored->has_value() ? (*stored)->seq + 1 : 1;
     std::string prev = stored->has_value() ? (*stored)->hash : audit::kGenesisHash;
     if (!snap->torn_path.empty()) {
-      spdlog::warn("audit: {} ends in an incomplete record (never acknowledged); cutting it off",
-                   snap->torn_path);
+      // The newest file's zero padding goes too; only a partial record is worth a warning.
+      if (snap->torn_partial) {
+        spdlog::warn("audit: {} ends in an incomplete record (never acknowledged); cutting it off",
+                     snap->torn_path);
+      }
       if (::truncate(snap->torn_path.c_str(), static_cast<off_t>(snap->torn_at)) != 0) {
         return make_error("store", "truncate " + snap->torn_path + ": " + std::strerror(errno));
       }
@@ -541,9 +686,9 @@ class SqliteAuditStore final : public audit::Store {
   const bool readonly_, in_memory_;
 
   // Writer side: only the thread calling append (or the destructor) touches these.
-  int fd_ = -1;
-  std::string cur_path_;
+  Segment seg_;  // the newest journal file, being appended to (fd -1: none yet)
   size_t cur_bytes_ = 0;
+  Sealed just_sealed_;  // the file seal_segment() just closed
   uint64_t last_seq_ = 0;
   std::string encoded_;
   std::vector<std::string_view> line_views_;
@@ -558,6 +703,9 @@ class SqliteAuditStore final : public audit::Store {
   Pending pending_, work_;        // work_ and views_ belong to whoever has ingesting_ set
   std::vector<RowView> views_;
   std::vector<Sealed> sealed_;  // rotated journal files not yet ingested, oldest first
+  Segment spare_;               // prepared for the writer's next file (fd -1: none ready)
+  bool spare_wanted_ = false;   // the writer took the spare: the ingest thread makes another
+  uint64_t spare_no_ = 0;
   bool ingesting_ = false;
   bool stop_ = false;
   std::optional<Error> broken_msg_;

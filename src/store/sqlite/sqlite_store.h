@@ -16,13 +16,16 @@
 // audit::verify_chain names the seq. SQLite failures are Error{"store", ...}.
 //
 // Write path (why: a SQLite transaction per small group commit cost ~20 us of CPU per record):
-// append() writes the batch's JSONL lines to the journal ("<path>-audit-<seq>.jsonl", see
-// journal.h) with one write() (+ fdatasync with sync "full") and returns: that is the durability
-// point. A background thread inserts the records into SQLite in large transactions (every
-// ingest_interval or ingest_records) and deletes journal files once all their records are in.
-// Opening for writing first ingests whatever a crashed process left in the journal (a torn final
-// line, never acknowledged, is cut off and reported) and refuses a journal that does not continue
-// the chain. Closing ingests everything and removes the journal.
+// append() copies the batch's JSONL lines into the journal ("<path>-audit-<seq>.jsonl", see
+// journal.h): a preallocated segment mapped MAP_SHARED whose pages the ingest thread faulted in
+// beforehand, so the copy costs no syscall, allocation or page fault (+ fdatasync with sync
+// "full"), and returns: that is the durability point (measured: 1.5 -> 0.75 us per record on the
+// appending thread vs one write() per batch; the ingest thread pays ~0.4 us for preparing pages). A
+// background thread inserts the records into SQLite in large transactions (every ingest_interval or
+// ingest_records) and deletes journal files once all their records are in. Opening for writing
+// first ingests whatever a crashed process left in the journal (a torn final line, never
+// acknowledged, is cut off and reported) and refuses a journal that does not continue the chain.
+// Closing ingests everything and removes the journal.
 //
 // Readers: scan() and last() of a read-only store read the journal and then SQLite, and present
 // SQLite's rows followed by the journal records beyond them, so a reader in another process sees
@@ -52,7 +55,8 @@ struct SqliteOptions {
   // this many are pending: larger transactions amortize SQLite's per-commit cost.
   std::chrono::milliseconds ingest_interval{50};
   size_t ingest_records = 5000;
-  // Start a new journal file once the current one holds this much, so ingested files can go.
+  // Journal segment size: a new file starts when a batch no longer fits in the current one, so
+  // ingested files can go. Each segment is preallocated (and one spare prepared ahead).
   size_t journal_rotate_bytes = size_t(4) << 20;
   // false: ingest only on close/reopen (tests use it to keep records in the journal).
   bool background_ingest = true;

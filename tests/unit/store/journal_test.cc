@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -72,14 +73,29 @@ size_t journal_files(const std::string& path) {
   return l.ok() ? l->size() : 0;
 }
 
-// Replaces `from` by `to` in the journal line of record `seq` (or appends raw bytes to the newest
-// file when seq is 0), the way someone with file access would.
+std::string read_all(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_all(const std::string& file, const std::string& data) {
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << data;
+}
+
+// Replaces `from` by `to` in the journal line of record `seq` (or appends raw bytes to the content
+// of the newest file, i.e. before its zero padding, when seq is 0), the way someone with file
+// access would.
 void edit_journal(const std::string& path, uint64_t seq, const std::string& from,
                   const std::string& to) {
   auto files = journal::list(path);
   ASSERT_TRUE(files.ok() && !files->empty());
   if (seq == 0) {
-    std::ofstream(files->back().path, std::ios::app) << to;
+    std::string data = read_all(files->back().path);
+    size_t end = std::min(data.find('\0'), data.size());
+    data.replace(end, std::min(to.size(), data.size() - end), to);
+    write_all(files->back().path, data);
     return;
   }
   std::string key = "\"seq\":" + std::to_string(seq) + ",";
@@ -347,6 +363,225 @@ TEST(Journal, AppendEncodedRefsStoresTheSameRecords) {
   EXPECT_FALSE((*st)->append_encoded_refs(refs, line, {line.size() - 1}).ok());
   EXPECT_FALSE((*st)->append_encoded_refs(refs, line, {}).ok());
   EXPECT_FALSE((*st)->append_encoded_refs(refs, line + line, {line.size()}).ok());
+}
+
+// The background ingest derives the indexed columns from the journal lines: fields that the line
+// holds escaped (quotes, control characters, NUL) or sanitized (invalid UTF-8) must land in their
+// columns as the record's own text, or readers report the rows as tampered.
+TEST(Journal, IngestDerivesColumnsFromEscapedAndSanitizedLines) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  SqliteOptions o;
+  o.ingest_interval = std::chrono::milliseconds(1);
+  o.ingest_records = 1;
+  {
+    auto st = open_sqlite_audit_store(path, o);
+    ASSERT_TRUE(st.ok());
+    audit::Log log(std::move(*st), "gw-1");
+    ASSERT_TRUE(log.open().ok());
+    for (int i = 1; i <= 40; ++i) {
+      Event e = ev(i);
+      if (i % 4 == 1) e.session_id = std::string("s\"q\\\0\x01", 6) + std::to_string(i);
+      if (i % 4 == 2) e.sub = "al\xffice";
+      if (i % 4 == 3) e.resource = "r\u2028\t\xc0";
+      if (i % 5 == 0) e.type = "t\x7f\n";
+      ASSERT_EQ(append_sync(log, std::move(e)), uint64_t(i));
+    }
+    // Wait (bounded) until the ingest thread has put everything into SQLite while the log runs.
+    for (int k = 0; k < 500 && sqlite_rows(path) < 40; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(sqlite_rows(path), 40);
+    EXPECT_EQ(verify(path), "ok 40");  // read-only: SQLite rows plus the journal, columns checked
+    EXPECT_FALSE(log.failed());
+    log.close();
+  }
+  EXPECT_EQ(verify(path), "ok 40");
+  auto ro = open_sqlite_audit_store_readonly(path);
+  ASSERT_TRUE(ro.ok());
+  int n = 0;
+  ASSERT_TRUE((*ro)->scan_lines(1, [&](uint64_t, std::string_view) { return ++n > 0; }).ok());
+  EXPECT_EQ(n, 40);
+  ASSERT_TRUE((*ro)
+                  ->scan(1,
+                         [&](const Event& e) {
+                           if (e.seq == 2) {
+                             EXPECT_EQ(e.sub, "al\xef\xbf\xbdice");
+                           }
+                           if (e.seq == 1) {
+                             EXPECT_EQ(e.session_id, std::string("s\"q\\\0\x01", 6) + "1");
+                           }
+                           return true;
+                         })
+                  .ok());
+}
+
+// The newest journal file is a preallocated segment: its content ends at the first NUL, the rest is
+// zero padding. Readers and recovery see exactly the records; recovery cuts the padding.
+TEST(Journal, NewestSegmentIsZeroPaddedAndReadersStopAtThePadding) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  write_and_die(path, 5);
+  auto files = journal::list(path);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 1u);
+  std::string data = read_all(files->back().path);
+  size_t end = data.find('\0');
+  ASSERT_NE(end, std::string::npos);  // padded
+  EXPECT_EQ(data[end - 1], '\n');
+  EXPECT_EQ(std::count(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(end), '\n'), 5);
+  EXPECT_TRUE(std::all_of(data.begin() + static_cast<std::ptrdiff_t>(end), data.end(),
+                          [](char c) { return c == 0; }));
+  EXPECT_EQ(verify(path), "ok 5");
+  auto snap = journal::load(path);
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->entries.size(), 5u);
+  EXPECT_EQ(snap->torn_at, end);
+  EXPECT_FALSE(snap->torn_partial);
+  auto lines = journal::load_lines(path, 3);
+  ASSERT_TRUE(lines.ok());
+  ASSERT_EQ(lines->size(), 3u);
+  EXPECT_EQ(lines->front().seq, 3u);
+  {
+    auto st = open_sqlite_audit_store(path);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_EQ(journal_files(path), 0u);
+    EXPECT_EQ(sqlite_rows(path), 5);
+    audit::Log log(std::move(*st), "gw-2");
+    ASSERT_TRUE(log.open().ok());
+    EXPECT_EQ(append_sync(log, ev(6)), 6u);
+  }
+  EXPECT_EQ(verify(path), "ok 6");
+}
+
+// A copy torn by kill -9 may have stored later bytes of the batch (its last line's '\n' even)
+// before earlier ones: what follows the first zero byte is never content, however it looks.
+TEST(Journal, TornCopyWithAZeroGapIsCutOff) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  write_and_die(path, 4);
+  auto files = journal::list(path);
+  ASSERT_TRUE(files.ok() && files->size() == 1u);
+  std::string data = read_all(files->back().path);
+  size_t end = data.find('\0');
+  ASSERT_NE(end, std::string::npos);
+  // A whole valid-looking line (record 2's) after a gap of zeros, as if the batch's head was lost.
+  size_t l1 = data.find('\n') + 1, l2 = data.find('\n', l1) + 1;
+  std::string torn = std::string(40, '\0') + data.substr(l1, l2 - l1);
+  ASSERT_LE(end + 3 + torn.size(), data.size());
+  data.replace(end, 3 + torn.size(), "{\"a" + torn);
+  write_all(files->back().path, data);
+  EXPECT_EQ(verify(path), "ok 4");
+  auto snap = journal::load(path);
+  ASSERT_TRUE(snap.ok());
+  EXPECT_TRUE(snap->torn_partial);
+  EXPECT_EQ(snap->torn_at, end);
+  {
+    auto st = open_sqlite_audit_store(path);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_EQ(sqlite_rows(path), 4);
+    audit::Log log(std::move(*st), "gw-2");
+    ASSERT_TRUE(log.open().ok());
+    EXPECT_EQ(append_sync(log, ev(5)), 5u);
+  }
+  EXPECT_EQ(verify(path), "ok 5");
+}
+
+// Rotation cuts a file to its content before the next one starts, so a NUL byte in a file that is
+// not the newest is tampering, not padding.
+TEST(Journal, ClosedSegmentsKeepNoPaddingAndANulInThemIsTampering) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      SqliteOptions o;
+      o.background_ingest = false;
+      o.journal_rotate_bytes = 1500;  // a few records per file
+      auto st = open_sqlite_audit_store(path, o);
+      if (!st.ok()) _exit(2);
+      auto* log = new audit::Log(std::move(*st), "gw-1");
+      if (!log->open().ok()) _exit(3);
+      for (int i = 1; i <= 20; ++i) {
+        if (append_sync(*log, ev(i)) != uint64_t(i)) _exit(4);
+      }
+      _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  auto files = journal::list(path);
+  ASSERT_TRUE(files.ok());
+  ASSERT_GE(files->size(), 3u);
+  for (size_t i = 0; i + 1 < files->size(); ++i) {
+    std::string data = read_all((*files)[i].path);
+    EXPECT_EQ(data.find('\0'), std::string::npos) << (*files)[i].path;
+    EXPECT_EQ(data.back(), '\n');
+  }
+  EXPECT_EQ(read_all(files->back().path).find('\0') != std::string::npos, true);
+  EXPECT_EQ(verify(path), "ok 20");
+  std::string first = (*files)[0].path;
+  write_all(first, read_all(first) + std::string(8, '\0'));
+  EXPECT_NE(verify(path).find("incomplete line in a closed journal file"), std::string::npos);
+  auto st = open_sqlite_audit_store(path);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "tampered");
+}
+
+// Segments are prepared ahead under a temporary name while the writer runs: readers never list
+// them, one left by a crashed process is removed on open, and close leaves nothing behind.
+TEST(Journal, PreparedSegmentsAreInvisibleAndCleanedUp) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  write_all(journal::spare_path(path, 7), std::string(4096, '\0'));  // from a previous process
+  SqliteOptions o;
+  o.journal_rotate_bytes = 4096;
+  o.ingest_interval = std::chrono::milliseconds(5);
+  {
+    auto st = open_sqlite_audit_store(path, o);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    EXPECT_FALSE(fs::exists(journal::spare_path(path, 7)));
+    audit::Log log(std::move(*st), "gw-1");
+    ASSERT_TRUE(log.open().ok());
+    for (int i = 1; i <= 200; ++i) {
+      ASSERT_EQ(append_sync(log, ev(i)), uint64_t(i));
+      if (i % 50 == 0) {
+        EXPECT_EQ(verify(path), "ok " + std::to_string(i));
+      }
+    }
+    size_t spares = 0;
+    for (const auto& d : fs::directory_iterator(dir.path())) {
+      spares += d.path().filename().string().find("-audit-next-") != std::string::npos;
+    }
+    EXPECT_LE(spares, 1u);
+  }
+  EXPECT_EQ(verify(path), "ok 200");
+  for (const auto& d : fs::directory_iterator(dir.path())) {
+    std::string name = d.path().filename().string();
+    EXPECT_TRUE(name == "audit.db" || name.starts_with("audit.db-wal") ||
+                name.starts_with("audit.db-shm"))
+        << name;
+  }
+}
+
+TEST(Journal, BatchWithANulByteIsRefused) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  auto st = open_sqlite_audit_store(path);
+  ASSERT_TRUE(st.ok());
+  Event e = ev(1);
+  e.seq = 1;
+  e.hash = std::string(64, 'a');
+  std::string line = audit::to_json_line(e);
+  line.replace(line.find("SELECT"), 1, std::string(1, '\0'));
+  line += "\n";
+  std::vector<const Event*> refs = {&e};
+  auto r = (*st)->append_encoded_refs(refs, line, {line.size()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("NUL"), std::string::npos);
+  EXPECT_EQ(journal_files(path), 0u);
 }
 
 }  // namespace
