@@ -30,8 +30,8 @@ void start_read(net::Stream& client, const std::shared_ptr<void>& keep,
                 const std::shared_ptr<ClientWatch>& w) {
   w->active = true;
   asio::co_spawn(
-      client.executor(), [keep, &client, w]() { return watch_read(keep, client, w); },
-      asio::detached);
+      net::io_executor(client.executor()),
+      [keep, &client, w]() { return watch_read(keep, client, w); }, asio::detached);
 }
 
 }  // namespace

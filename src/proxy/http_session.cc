@@ -37,7 +37,8 @@ std::string request_fingerprint(const std::string& method, const std::string& pa
 void HttpSession::start(net::tcp::socket sock, GatewayContext& ctx) {
   auto self = std::make_shared<HttpSession>(std::move(sock), ctx);
   asio::co_spawn(
-      self->client_->executor(), [self]() { return self->run(); }, asio::detached);
+      net::io_executor(self->client_->executor()), [self]() { return self->run(); },
+      asio::detached);
 }
 
 HttpSession::HttpSession(net::tcp::socket sock, GatewayContext& ctx)
@@ -91,7 +92,8 @@ awaitable<void> HttpSession::run() {
   auto self = shared_from_this();
   deadline_ = std::chrono::steady_clock::now() + ctx_.startup_timeout;
   asio::co_spawn(
-      client_->executor(), [self]() { return self->watchdog_loop(); }, asio::detached);
+      net::io_executor(client_->executor()), [self]() { return self->watchdog_loop(); },
+      asio::detached);
   if (ctx_.client_tls != nullptr) {
     error_code ec;
     co_await client_->tls_accept(*ctx_.client_tls, ec);

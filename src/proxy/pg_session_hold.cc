@@ -176,7 +176,8 @@ awaitable<bool> PgSession::wait_held() {
       reader_active_ = true;
       auto self = shared_from_this();
       asio::co_spawn(
-          client_->executor(), [self]() { return self->hold_reader(); }, asio::detached);
+          net::io_executor(client_->executor()), [self]() { return self->hold_reader(); },
+          asio::detached);
     }
     wake_->expires_at(asio::steady_timer::time_point::max());
     error_code ec;

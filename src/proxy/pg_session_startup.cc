@@ -29,7 +29,8 @@ constexpr uint32_t kMaxPasswordMessage = 64 * 1024;
 void PgSession::start(net::tcp::socket sock, GatewayContext& ctx) {
   auto self = std::make_shared<PgSession>(std::move(sock), ctx);
   asio::co_spawn(
-      self->client_->executor(), [self]() { return self->run(); }, asio::detached);
+      net::io_executor(self->client_->executor()), [self]() { return self->run(); },
+      asio::detached);
 }
 
 PgSession::PgSession(net::tcp::socket sock, GatewayContext& ctx)
@@ -96,7 +97,7 @@ void PgSession::handle_cancel(int32_t pid, int32_t key) {
     e.status = "forwarded";
     // A statement waiting for approval is not upstream yet: the cancel withdraws the hold.
     if (ctx_.approvals) ctx_.approvals->cancel_session(target->session_id);
-    asio::co_spawn(client_->executor(),
+    asio::co_spawn(net::io_executor(client_->executor()),
                    upstream::send_cancel(client_->executor(), target->host, target->port,
                                          target->pid, target->key),
                    asio::detached);
@@ -128,7 +129,8 @@ awaitable<void> PgSession::run() {
   }
   auto self = shared_from_this();
   asio::co_spawn(
-      client_->executor(), [self]() { return self->server_loop(); }, asio::detached);
+      net::io_executor(client_->executor()), [self]() { return self->server_loop(); },
+      asio::detached);
   co_await client_loop();
 }
 
