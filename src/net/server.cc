@@ -1,6 +1,9 @@
 #include "net/server.h"
 
+#include <unistd.h>
+
 #include <charconv>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -46,8 +49,31 @@ Server::~Server() {
   acceptors_.clear();
 }
 
-static awaitable<void> accept_loop(tcp::acceptor& acc, asio::io_context& ctx,
-                                   ConnectionHandler handler) {
+namespace {
+// A descriptor in transit between threads: closed if the hand-over never happens (the target
+// context is stopped and its queued handlers destroyed).
+class OwnedFd {
+ public:
+  explicit OwnedFd(int fd) : fd_(fd) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  OwnedFd& operator=(OwnedFd&&) = delete;
+  ~OwnedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  void release() { fd_ = -1; }
+
+ private:
+  int fd_;
+};
+}  // namespace
+
+// Accepts on `own` and hands each connection to the next context in the round-robin deal. A
+// connection dealt to another thread moves there as its descriptor (released from this context's
+// reactor, assigned to the other's) and its handler runs on that thread.
+static awaitable<void> accept_loop(tcp::acceptor& acc, asio::io_context& own,
+                                   std::vector<std::unique_ptr<asio::io_context>>& contexts,
+                                   std::atomic<uint64_t>& next, ConnectionHandler handler) {
   for (;;) {
     error_code ec;
     tcp::socket sock = co_await acc.async_accept(asio::redirect_error(use_awaitable, ec));
@@ -55,12 +81,31 @@ static awaitable<void> accept_loop(tcp::acceptor& acc, asio::io_context& ctx,
       if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
       // EMFILE and friends: back off briefly instead of spinning.
       spdlog::warn("accept failed: {}", ec.message());
-      asio::steady_timer t(ctx, std::chrono::milliseconds(50));
+      asio::steady_timer t(own, std::chrono::milliseconds(50));
       co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
       continue;
     }
     sock.set_option(tcp::no_delay(true), ec);
-    handler(std::move(sock), ctx);
+    asio::io_context& target =
+        *contexts[next.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+    if (&target == &own) {
+      handler(std::move(sock), own);
+      continue;
+    }
+    const auto protocol = sock.local_endpoint(ec).protocol();
+    const auto fd = ec ? -1 : sock.release(ec);
+    if (ec) {  // the peer is already gone, or the descriptor cannot move: drop it
+      sock.close(ec);
+      continue;
+    }
+    asio::post(target, [&target, protocol, fd = OwnedFd(fd), handler]() mutable {
+      error_code aec;
+      tcp::socket moved(target);
+      moved.assign(protocol, fd.get(), aec);
+      if (aec) return;  // fd closes itself
+      fd.release();
+      handler(std::move(moved), target);
+    });
   }
 }
 
@@ -86,7 +131,8 @@ Result<uint16_t> Server::listen(const std::string& host_port, ConnectionHandler 
       port = acc->local_endpoint().port();
       bind_ep.port(port);
     }
-    asio::co_spawn(*ctx, accept_loop(*acc, *ctx, handler), asio::detached);
+    asio::co_spawn(*ctx, accept_loop(*acc, *ctx, contexts_, next_context_, handler),
+                   asio::detached);
     acceptors_.push_back(std::move(acc));
   }
   return port;

@@ -1,6 +1,12 @@
 #pragma once
 // Listeners: one io_context per thread, each with its own SO_REUSEPORT acceptor on the same
-// address, so the kernel spreads connections across cores and no lock sits on the accept path.
+// address, so no lock sits on the accept path. The kernel picks the acceptor by a hash of the
+// connection's addresses, which for a few long-lived connections (a pool, a load generator) often
+// splits them unevenly: 10/6 over two threads leaves one core saturated while the other idles. So
+// an accepted connection is then dealt round-robin across the threads, whichever acceptor took it
+// (Envoy's connection balancing, by count rather than by live load).
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +43,7 @@ class Server {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::thread> threads_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  std::atomic<uint64_t> next_context_{0};  // the round-robin deal, shared by every acceptor
 };
 
 }  // namespace phigate::net

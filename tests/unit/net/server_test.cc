@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
+#include <vector>
 
 namespace phigate::net {
 namespace {
@@ -54,6 +57,54 @@ TEST(Server, PortZeroSharedAcrossThreadsAndAccepts) {
   for (int i = 0; i < 200 && accepted < 8; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(accepted.load(), 8);
+  server.stop();
+  server.wait();
+}
+
+// Whichever acceptor the kernel picks, connections are dealt round-robin: 8 over 3 threads are
+// 3/3/2, each handler runs on the thread of the context it is given, and a moved connection
+// still carries its bytes.
+TEST(Server, DealsConnectionsEvenlyAcrossThreads) {
+  constexpr int kThreads = 3, kConns = 8;
+  Server server(kThreads);
+  std::mutex mu;
+  std::map<asio::io_context*, int> per_context;
+  std::atomic<int> wrong_thread{0}, echoed{0};
+  auto port = server.listen("127.0.0.1:0", [&](tcp::socket s, asio::io_context& ctx) {
+    // The handler must run on the thread of the context it is given (sessions keep per-thread
+    // state such as the upstream pool).
+    if (!ctx.get_executor().running_in_this_thread()) ++wrong_thread;
+    {
+      std::lock_guard lk(mu);
+      ++per_context[&ctx];
+    }
+    char c = 0;
+    error_code ec;
+    asio::read(s, asio::buffer(&c, 1), ec);
+    if (!ec && c == 'x' && asio::write(s, asio::buffer("y", 1), ec) == 1) ++echoed;
+  });
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  server.start();
+  asio::io_context client;
+  std::vector<tcp::socket> socks;
+  for (int i = 0; i < kConns; ++i) {
+    socks.emplace_back(client);
+    error_code ec;
+    socks.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), *port), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    asio::write(socks.back(), asio::buffer("x", 1), ec);
+    char c = 0;
+    asio::read(socks.back(), asio::buffer(&c, 1), ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(c, 'y');
+  }
+  EXPECT_EQ(echoed.load(), kConns);
+  EXPECT_EQ(wrong_thread.load(), 0);
+  {
+    std::lock_guard lk(mu);
+    ASSERT_EQ(per_context.size(), size_t(kThreads));
+    for (auto& [ctx, n] : per_context) EXPECT_TRUE(n == 2 || n == 3) << n;
+  }
   server.stop();
   server.wait();
 }
