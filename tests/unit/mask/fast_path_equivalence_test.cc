@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "json_config.h"
+#include "random_json.h"
 #include "mask/detectors.h"
 #include "mask/json_path.h"
 #include "mask/json_stream.h"
@@ -161,97 +163,39 @@ TEST(FastPathEquivalence, PrefilterSkipsOnlyWhatCannotMatch) {
 }
 
 // A random JSON text whose strings come from random_text (escaped, sometimes with \u escapes),
-// with random white space, nesting, literals and the member names the rules look for.
+// with the member names the rules look for.
 void random_value(std::mt19937& rng, int depth, std::string& out) {
-  std::uniform_int_distribution<int> pick(0, 9), ws(0, 5);
-  auto space = [&] {
-    static const char* kWs[] = {"", "", "", " ", "\n  ", "\t"};
-    out += kWs[ws(rng)];
-  };
-  auto str = [&] {
-    std::string t = random_text(rng, 4);
-    out += '"';
+  static const char* kKeys[] = {"id",    "name",  "ssn",  "email",     "note",
+                                "score", "entry", "addr", "s\\u0073n", "x"};
+  auto str = [](std::mt19937& r, std::string& o) {
+    std::string t = random_text(r, 4);
+    o += '"';
     for (unsigned char c : t) {
       if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
+        o += '\\';
+        o += static_cast<char>(c);
       } else if (c < 0x20) {
-        out += "\\u00";
-        out += "0123456789abcdef"[c >> 4];
-        out += "0123456789abcdef"[c & 15];
-      } else if (c >= '0' && c <= '9' && pick(rng) == 0) {
-        out += "\\u003";
-        out += static_cast<char>(c);
+        o += "\\u00";
+        o += "0123456789abcdef"[c >> 4];
+        o += "0123456789abcdef"[c & 15];
+      } else if (c >= '0' && c <= '9' && r() % 10 == 0) {
+        o += "\\u003";
+        o += static_cast<char>(c);
       } else {
-        out += static_cast<char>(c);
+        o += static_cast<char>(c);
       }
     }
-    out += '"';
+    o += '"';
   };
-  int kind = depth > 4 ? pick(rng) % 5 : pick(rng);
-  space();
-  switch (kind) {
-    case 0:
-    case 1:
-    case 2:
-      str();
-      break;
-    case 3:
-      out += std::to_string(static_cast<int>(rng() % 2000) - 1000);
-      if (pick(rng) < 3) out += ".5e1";
-      break;
-    case 4:
-      out += pick(rng) < 5 ? "true" : "null";
-      break;
-    case 5:
-    case 6:
-    case 7: {
-      static const char* kKeys[] = {"id",    "name",  "ssn",  "email",     "note",
-                                    "score", "entry", "addr", "s\\u0073n", "x"};
-      out += '{';
-      for (int k = static_cast<int>(rng() % 5); k > 0; --k) {
-        space();
-        out += '"';
-        out += kKeys[rng() % std::size(kKeys)];
-        out += '"';
-        space();
-        out += ':';
-        random_value(rng, depth + 1, out);
-        space();
-        if (k > 1) out += ',';
-      }
-      out += '}';
-      break;
-    }
-    default: {
-      out += '[';
-      for (int k = static_cast<int>(rng() % 5); k > 0; --k) {
-        random_value(rng, depth + 1, out);
-        space();
-        if (k > 1) out += ',';
-      }
-      out += ']';
-      break;
-    }
-  }
-  space();
+  testing::random_json(rng, depth, kKeys, str, out);
 }
 
 JsonMaskConfig rules_config(std::vector<std::pair<std::string, std::string>> rules,
                             std::vector<std::string> detectors) {
-  JsonMaskConfig c;
-  for (auto& [path, action] : rules) {
-    JsonRule r;
-    r.path_text = path;
-    r.path = *parse_json_path(path);
-    r.action = *parse_action(action);
-    r.label = default_label(r.path);
-    c.rules.push_back(std::move(r));
-  }
-  Profile p;
+  JsonMaskConfig c = testing::json_config(rules, {});
+  Profile p;  // an engine even with no detectors: the prefilter path is what is compared
   p.detectors = std::move(detectors);
   c.engine = *Engine::compile(p);
-  c.hmac_key = "k";
   c.max_value = 40;  // some strings are oversize
   return c;
 }

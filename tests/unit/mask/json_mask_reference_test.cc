@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "common/json_text.h"
+#include "json_config.h"
+#include "random_json.h"
 #include "mask/actions.h"
 #include "mask/json_path.h"
 #include "mask/json_stream.h"
@@ -214,79 +216,19 @@ const char* kStrings[] = {"412-39-7710",
                           "MRN-12345678",
                           "see MRN-12345678 and MRN-87654321"};
 
-void space(std::mt19937& rng, std::string& out) {
-  static const char* kWs[] = {"", "", "", " ", "\n  ", "\t"};
-  out += kWs[rng() % std::size(kWs)];
-}
-
 void gen(std::mt19937& rng, int depth, std::string& out) {
-  int kind = static_cast<int>(rng() % (depth > 4 ? 5 : 9));
-  switch (kind) {
-    case 0:
-    case 1:
-    case 2:
-      out += '"';
-      out += kStrings[rng() % std::size(kStrings)];
-      out += '"';
-      break;
-    case 3:
-      out += std::to_string(static_cast<int>(rng() % 2000) - 1000);
-      if (rng() % 3 == 0) out += ".5e1";
-      break;
-    case 4:
-      out += rng() % 3 == 0 ? "true" : rng() % 2 ? "null" : "false";
-      break;
-    case 5:
-    case 6:
-    case 7: {
-      out += '{';
-      for (int k = static_cast<int>(rng() % 5); k > 0; --k) {
-        space(rng, out);
-        out += '"';
-        out += kKeys[rng() % std::size(kKeys)];
-        out += '"';
-        space(rng, out);
-        out += ':';
-        space(rng, out);
-        gen(rng, depth + 1, out);
-        space(rng, out);
-        if (k > 1) out += ',';
-      }
-      out += '}';
-      break;
-    }
-    default: {
-      out += '[';
-      for (int k = static_cast<int>(rng() % 5); k > 0; --k) {
-        space(rng, out);
-        gen(rng, depth + 1, out);
-        space(rng, out);
-        if (k > 1) out += ',';
-      }
-      out += ']';
-      break;
-    }
-  }
+  auto str = [](std::mt19937& r, std::string& o) {
+    o += '"';
+    o += kStrings[r() % std::size(kStrings)];
+    o += '"';
+  };
+  testing::random_json(rng, depth, kKeys, str, out);
 }
 
 JsonMaskConfig make_config(const std::vector<std::pair<std::string, std::string>>& rules,
                            std::vector<std::string> detectors, Action detector_action) {
-  JsonMaskConfig c;
-  for (const auto& [path, action] : rules) {
-    JsonRule r;
-    r.path_text = path;
-    r.path = *parse_json_path(path);
-    r.action = *parse_action(action);
-    r.label = default_label(r.path);
-    c.rules.push_back(std::move(r));
-  }
-  if (!detectors.empty()) {
-    Profile p;
-    p.detectors = std::move(detectors);
-    c.engine = *Engine::compile(p);
-  }
+  JsonMaskConfig c = testing::json_config(rules, std::move(detectors));
   c.detector_action = detector_action;
-  c.hmac_key = "k";
   return c;
 }
 
@@ -359,9 +301,9 @@ TEST(JsonMaskReference, SameBytesAndCountsAsTheWholePathReference) {
   size_t masked = 0;
   for (int round = 0; round < 1200; ++round) {
     std::string doc;
-    space(rng, doc);
+    testing::random_space(rng, doc);
     gen(rng, 0, doc);
-    space(rng, doc);
+    testing::random_space(rng, doc);
     if (round % 9 == 0) {
       doc += '\n';
       gen(rng, 0, doc);  // NDJSON

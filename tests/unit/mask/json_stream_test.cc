@@ -4,27 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_config.h"
+
 namespace phigate::mask {
 namespace {
 
 JsonMaskConfig config(std::vector<std::pair<std::string, std::string>> rules,
                       std::vector<std::string> detectors) {
-  JsonMaskConfig c;
-  for (auto& [p, a] : rules) {
-    JsonRule r;
-    r.path_text = p;
-    r.path = *parse_json_path(p);
-    r.action = *parse_action(a);
-    r.label = default_label(r.path);
-    c.rules.push_back(std::move(r));
-  }
-  if (!detectors.empty()) {
-    Profile prof;
-    prof.detectors = detectors;
-    c.engine = *Engine::compile(prof);
-  }
-  c.hmac_key = "k";
-  return c;
+  return testing::json_config(rules, std::move(detectors));
 }
 
 // Masks `in` fed in pieces of `step` bytes.

@@ -73,6 +73,19 @@ size_t journal_files(const std::string& path) {
   return l.ok() ? l->size() : 0;
 }
 
+// Opens the store as a restarted gateway does (recovering the journal into SQLite), checks it
+// holds `rows` records and no journal file, and appends record `rows + 1` to continue the chain.
+void recover_and_continue(const std::string& path, int rows) {
+  auto st = open_sqlite_audit_store(path);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(journal_files(path), 0u);  // recovered into SQLite
+  EXPECT_EQ(sqlite_rows(path), rows);
+  audit::Log log(std::move(*st), "gw-2");
+  ASSERT_TRUE(log.open().ok());
+  EXPECT_EQ(log.last_seq(), uint64_t(rows));
+  EXPECT_EQ(append_sync(log, ev(rows + 1)), uint64_t(rows + 1));
+}
+
 std::string read_all(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream ss;
@@ -211,16 +224,7 @@ TEST(Journal, TornFinalLineIsCutOffOnRecovery) {
   write_and_die(path, 5);
   edit_journal(path, 0, "", "{\"act_sub\":\"\",\"action\":\"SEL");  // a write cut short
   EXPECT_EQ(verify(path), "ok 5");  // readers ignore an incomplete last line
-  {
-    auto st = open_sqlite_audit_store(path);
-    ASSERT_TRUE(st.ok()) << st.error().message;
-    EXPECT_EQ(journal_files(path), 0u);  // recovered into SQLite
-    EXPECT_EQ(sqlite_rows(path), 5);
-    audit::Log log(std::move(*st), "gw-2");
-    ASSERT_TRUE(log.open().ok());
-    EXPECT_EQ(log.last_seq(), 5u);
-    EXPECT_EQ(append_sync(log, ev(6)), 6u);
-  }
+  recover_and_continue(path, 5);
   EXPECT_EQ(verify(path), "ok 6");
 }
 
@@ -442,15 +446,7 @@ TEST(Journal, NewestSegmentIsZeroPaddedAndReadersStopAtThePadding) {
   ASSERT_TRUE(lines.ok());
   ASSERT_EQ(lines->size(), 3u);
   EXPECT_EQ(lines->front().seq, 3u);
-  {
-    auto st = open_sqlite_audit_store(path);
-    ASSERT_TRUE(st.ok()) << st.error().message;
-    EXPECT_EQ(journal_files(path), 0u);
-    EXPECT_EQ(sqlite_rows(path), 5);
-    audit::Log log(std::move(*st), "gw-2");
-    ASSERT_TRUE(log.open().ok());
-    EXPECT_EQ(append_sync(log, ev(6)), 6u);
-  }
+  recover_and_continue(path, 5);
   EXPECT_EQ(verify(path), "ok 6");
 }
 
@@ -476,14 +472,7 @@ TEST(Journal, TornCopyWithAZeroGapIsCutOff) {
   ASSERT_TRUE(snap.ok());
   EXPECT_TRUE(snap->torn_partial);
   EXPECT_EQ(snap->torn_at, end);
-  {
-    auto st = open_sqlite_audit_store(path);
-    ASSERT_TRUE(st.ok()) << st.error().message;
-    EXPECT_EQ(sqlite_rows(path), 4);
-    audit::Log log(std::move(*st), "gw-2");
-    ASSERT_TRUE(log.open().ok());
-    EXPECT_EQ(append_sync(log, ev(5)), 5u);
-  }
+  recover_and_continue(path, 4);
   EXPECT_EQ(verify(path), "ok 5");
 }
 
