@@ -105,6 +105,7 @@ struct ThreadState {
   std::vector<Tagged> hits;
   std::vector<uint32_t> rescan;
   std::vector<Finding> merge;
+  std::string padded;  // hs_run's copy of a value that ends near a page boundary
   ~ThreadState() {
     if (scratch) hs_free_scratch(scratch);
   }
@@ -320,8 +321,22 @@ bool Engine::hs_run(std::string_view text, HsContext& ctx) const {
     if (hs_alloc_scratch(db_, &tls.scratch) != HS_SUCCESS) return false;
     tls.engine = id_;
   }
-  return hs_scan(db_, text.data(), static_cast<unsigned>(text.size()), 0, tls.scratch,
-                 &Engine::on_match, &ctx) == HS_SUCCESS;
+  // Hyperscan 5.4's AVX-512 block scan reads a byte or two past the end of its input for some
+  // lengths (checked on this code's CPU: an input that ends right before a PROT_NONE page faults
+  // at lengths 31 and 32). Past a view there is usually more of its buffer, but a buffer can end
+  // where a mapping ends, so a view ending within kOverread bytes of a page boundary is scanned
+  // from a padded copy; anywhere else the bytes read past it are on the same, mapped page. Every
+  // page boundary is a 4 KiB one, whatever the page size. Offsets are unchanged by the copy.
+  constexpr uintptr_t kPage = 4096, kOverread = 64;
+  const char* data = text.data();
+  const auto end = reinterpret_cast<uintptr_t>(data) + text.size();
+  if ((kPage - end % kPage) % kPage < kOverread) {
+    tls.padded.assign(text);
+    tls.padded.append(kOverread, '\0');
+    data = tls.padded.data();
+  }
+  return hs_scan(db_, data, static_cast<unsigned>(text.size()), 0, tls.scratch, &Engine::on_match,
+                 &ctx) == HS_SUCCESS;
 }
 
 bool Engine::context_near(std::string_view text, const Finding& f) const {

@@ -1,5 +1,8 @@
 // Detectors added for issue 5: ABA routing, IBAN, MEDICAL_LICENSE (DEA), US_PASSPORT and
 // DATE_OF_BIRTH (context-only), context words, deny lists, thresholds, and scan_fields.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -255,6 +258,30 @@ TEST(ScanFields, SomHiddenStartIsRescanned) {
   ASSERT_EQ(rf.field(1).size(), 1u);
   EXPECT_EQ(rf.field(1)[0].begin, 0u);
   EXPECT_EQ(rf.field(1)[0].end, 3u);
+}
+
+// Hyperscan's AVX-512 scan reads past the end of its input for some lengths: a value that ends
+// right before an unmapped page (the end of a buffer's mapping) must still scan, not crash.
+TEST(CustomRegex, ValueEndingAtAnUnmappedPageScansSafely) {
+  Profile p;
+  p.custom = {{"MRN", "MRN-[0-9]{4}"}};
+  auto e = make(p);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  auto* m = static_cast<char*>(
+      ::mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(m, MAP_FAILED);
+  ASSERT_EQ(::mprotect(m + page, page, PROT_NONE), 0);
+  const std::string_view pattern = "ab MRN-1234 secret xy ";
+  for (size_t len = 1; len <= 300; ++len) {
+    char* v = m + page - len;
+    for (size_t i = 0; i < len; ++i) v[i] = pattern[i % pattern.size()];
+    std::vector<Finding> f;
+    ASSERT_TRUE(e->scan(std::string_view(v, len), f)) << len;
+    size_t expect = 0;
+    for (size_t at = 3; at + 8 <= len; at += pattern.size()) ++expect;
+    EXPECT_EQ(f.size(), expect) << len;
+  }
+  ::munmap(m, 2 * page);
 }
 
 TEST(ScanFields, AnchoredCustomRegexMatchesInEveryField) {
