@@ -1,12 +1,21 @@
 #pragma once
 // ASCII helpers for protocol tokens (HTTP methods and field names, SQL keywords, JOSE and auth
-// scheme names): ASCII by their specs, so comparison is locale-independent and byte-exact.
+// scheme names, hex digits): ASCII by their specs, so comparison is locale-independent and
+// byte-exact.
 #include <string_view>
 
 namespace phigate {
 
 inline char ascii_lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// The value of a hex digit, either case; -1 for anything else.
+inline int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 // ASCII case-insensitive equality.

@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 
+#include "common/ascii.h"
+
 namespace phigate {
 
 Sha256 sha256(ByteSpan data) {
@@ -37,18 +39,11 @@ std::string to_hex(ByteSpan data) {
   return s;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 Bytes from_hex(std::string_view hex) {
   if (hex.size() % 2) return {};
   Bytes out(hex.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
-    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return {};
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }

@@ -9,6 +9,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/ascii.h"
 #include "common/json_text.h"
 
 namespace phigate::mask {
@@ -16,13 +17,6 @@ namespace phigate::mask {
 namespace {
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 void append_utf8(uint32_t cp, std::string& out) {
   if (cp < 0x80) {
@@ -369,7 +363,7 @@ bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
           if (at + 4 > raw.size()) return false;
           v = 0;
           for (size_t k = 0; k < 4; ++k) {
-            int h = hexval(raw[at + k]);
+            int h = hex_value(raw[at + k]);
             if (h < 0) return false;
             v = v * 16 + static_cast<uint32_t>(h);
           }

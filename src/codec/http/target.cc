@@ -1,15 +1,10 @@
 #include "codec/http/target.h"
 
+#include "common/ascii.h"
+
 namespace phigate::http {
 
 namespace {
-
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool unreserved(unsigned char c) {  // RFC 3986 §2.3
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -20,8 +15,8 @@ void decode_into(std::string_view s, bool plus_space, std::string& out) {
   out.clear();
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-      out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
       i += 2;
     } else {
       out += plus_space && s[i] == '+' ? ' ' : s[i];
@@ -74,11 +69,13 @@ bool normalize_target(std::string_view target, Target& out, std::string& why) {
       p += static_cast<char>(c);
       continue;
     }
-    if (i + 2 >= raw_path.size() || hexval(raw_path[i + 1]) < 0 || hexval(raw_path[i + 2]) < 0) {
+    if (i + 2 >= raw_path.size() || hex_value(raw_path[i + 1]) < 0 ||
+        hex_value(raw_path[i + 2]) < 0) {
       why = "malformed percent-encoding in path";
       return false;
     }
-    auto d = static_cast<unsigned char>(hexval(raw_path[i + 1]) * 16 + hexval(raw_path[i + 2]));
+    auto d =
+        static_cast<unsigned char>(hex_value(raw_path[i + 1]) * 16 + hex_value(raw_path[i + 2]));
     if (d == '/' || d == '\\' || d == 0 || d == '%') {
       why = "encoded '/', '\\', '%' or NUL in path";
       return false;
