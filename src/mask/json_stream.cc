@@ -9,7 +9,6 @@
 #include <emmintrin.h>
 #endif
 
-#include "common/ascii.h"
 #include "common/json_text.h"
 
 namespace phigate::mask {
@@ -17,24 +16,6 @@ namespace phigate::mask {
 namespace {
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 bool valid_number(std::string_view s) {
   size_t i = 0;
@@ -129,12 +110,7 @@ void JsonStreamMasker::pass(const char* p, size_t n) {
 
 bool JsonStreamMasker::plain(std::string_view s) {
   const ActionOptions o;
-  for (std::string_view part : {o.redact_prefix, s, o.redact_suffix})
-    for (char ch : part) {
-      auto c = static_cast<unsigned char>(ch);
-      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
-    }
-  return true;
+  return json_plain(o.redact_prefix) && json_plain(s) && json_plain(o.redact_suffix);
 }
 
 void JsonStreamMasker::append_redaction(std::string& out, std::string_view label) {
@@ -322,79 +298,7 @@ bool JsonStreamMasker::begin_value(const char* at) {
   }
 }
 
-bool JsonStreamMasker::decode_string(std::string_view raw, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '\\') {  // the run up to the next escape in one append
-      size_t e = raw.find('\\', i);
-      if (e == std::string_view::npos) e = raw.size();
-      out.append(raw.substr(i, e - i));
-      i = e - 1;
-      continue;
-    }
-    if (++i >= raw.size()) return false;
-    switch (raw[i]) {
-      case '"':
-        out += '"';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '/':
-        out += '/';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        auto hex4 = [&](size_t at, uint32_t& v) {
-          if (at + 4 > raw.size()) return false;
-          v = 0;
-          for (size_t k = 0; k < 4; ++k) {
-            int h = hex_value(raw[at + k]);
-            if (h < 0) return false;
-            v = v * 16 + static_cast<uint32_t>(h);
-          }
-          return true;
-        };
-        uint32_t cp = 0;
-        if (!hex4(i + 1, cp)) return false;
-        i += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          uint32_t lo = 0;
-          if (i + 2 < raw.size() && raw[i + 1] == '\\' && raw[i + 2] == 'u' && hex4(i + 3, lo) &&
-              lo >= 0xDC00 && lo <= 0xDFFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            i += 6;
-          } else {
-            cp = 0xFFFD;  // lone high surrogate
-          }
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          cp = 0xFFFD;
-        }
-        append_utf8(cp, out);
-        break;
-      }
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, std::string& out) {
+void JsonStreamMasker::emit_replacement(int rule, std::string_view value, std::string& out) {
   RuleState& st = rules_[static_cast<size_t>(rule)];
   ++st.count;
   if (st.redact_plain < 0) {  // once per rule and masker, when first needed
@@ -412,40 +316,16 @@ void JsonStreamMasker::emit_replacement(int rule, std::string_view value, bool, 
   if (apply_whole(value, r.label, o, masked_) == Applied::kNull) {
     out += "null";
   } else {
-    append_quoted(out, masked_);
+    append_json_string(out, masked_);
   }
-}
-
-void JsonStreamMasker::append_quoted(std::string& out, std::string_view s) {
-  size_t i = 0;
-#if defined(__SSE2__)
-  // Plain: 0x20-0x7e except '"' and '\\' (signed compares: bytes >= 0x80 are negative).
-  const __m128i lo = _mm_set1_epi8(0x1f), hi = _mm_set1_epi8(0x7f);
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-  for (; i + 16 <= s.size(); i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    __m128i plain = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
-    __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-    if (_mm_movemask_epi8(_mm_andnot_si128(special, plain)) != 0xFFFF)
-      return append_json_string(out, s);
-  }
-#endif
-  for (; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return append_json_string(out, s);
-  }
-  // append_json_string copies such a string unchanged between quotes.
-  out += '"';
-  out += s;
-  out += '"';
 }
 
 bool JsonStreamMasker::unescaped(std::string_view raw, std::string_view& value) {
   if (!raw_escaped_) {
-    value = raw;  // nothing to unescape: decode_string would copy it unchanged
+    value = raw;  // nothing to unescape: decode_json_string would copy it unchanged
     return true;
   }
-  if (!decode_string(raw, decoded_)) return false;
+  if (!decode_json_string(raw, decoded_)) return false;
   value = decoded_;
   return true;
 }
@@ -477,7 +357,7 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
     std::string_view value;  // when oversize the value is gone; a rule replaces it whole anyway
     if (!oversize_ && !unescaped(raw, value)) return fail("bad escape in a JSON string");
     flush(out);
-    emit_replacement(value_rule_, value, true, out);
+    emit_replacement(value_rule_, value, out);
   } else if (oversize_) {
     // Too long to scan whole: replaced rather than passed unscanned (fail closed).
     flush(out);
@@ -505,7 +385,7 @@ bool JsonStreamMasker::end_string(std::string_view raw, std::string& out, bool q
         if (apply_findings(value, findings_, o, masked_) == Applied::kNull) {
           out += "null";
         } else {
-          append_quoted(out, masked_);
+          append_json_string(out, masked_);
         }
       }
     }
@@ -521,7 +401,7 @@ bool JsonStreamMasker::end_literal(std::string_view lit, std::string& out, bool 
   if (!word && !valid_number(lit)) return fail("invalid JSON literal");
   if (value_rule_ >= 0 && !is_null) {
     flush(out);
-    emit_replacement(value_rule_, lit, false, out);
+    emit_replacement(value_rule_, lit, out);
   } else if (in_place) {
     pass(lit.data(), lit.size());
   } else {

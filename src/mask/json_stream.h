@@ -134,14 +134,11 @@ class JsonStreamMasker {
   // The current string (`raw`) unescaped: raw itself when it has no '\\', else decoded_. False
   // on a bad escape.
   bool unescaped(std::string_view raw, std::string_view& value);
-  void emit_replacement(int rule, std::string_view value, bool is_string, std::string& out);
+  void emit_replacement(int rule, std::string_view value, std::string& out);
   // Whether the redaction text for `label` needs no JSON escaping.
   static bool plain(std::string_view label);
   // append_json_string of the redaction text for a plain() label.
   static void append_redaction(std::string& out, std::string_view label);
-  // append_json_string(out, s), with one append when s needs no escaping (the usual case).
-  static void append_quoted(std::string& out, std::string_view s);
-  static bool decode_string(std::string_view raw, std::string& out);
 
   const JsonMaskConfig& cfg_;
   const char* run_begin_ = nullptr;  // the run pass() holds, in the current piece
