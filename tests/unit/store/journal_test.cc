@@ -1,6 +1,7 @@
 // The journal in front of the SQLite audit store: records acknowledged but not yet in SQLite are
 // visible to read-only readers, survive a crash, and tampering with them is detected.
 #include "../temp_dir.h"
+#include "sqlite_probe.h"
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -57,14 +58,7 @@ std::string verify(const std::string& path) {
 }
 
 int sqlite_rows(const std::string& path) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_events", -1, &s, nullptr);
-  int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return n;
+  return testing::sqlite_int(path, "SELECT count(*) FROM audit_events");
 }
 
 size_t journal_files(const std::string& path) {

@@ -1,4 +1,5 @@
 #include "../temp_dir.h"
+#include "sqlite_probe.h"
 #include "store/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -198,18 +199,9 @@ TEST(SqliteStore, InvalidUtf8SurvivesStorage) {
 }
 
 int audit_index_count(const std::string& path) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-                               "tbl_name = 'audit_events'",
-                               -1, &s, nullptr),
-            SQLITE_OK);
-  int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return n;
+  return testing::sqlite_int(
+      path,
+      "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events'");
 }
 
 // Secondary indexes cost the ingest and no reader uses them: new stores have none, and the
@@ -241,29 +233,11 @@ TEST(SqliteStore, NoSecondaryIndexesAndOldOnesAreDropped) {
   EXPECT_EQ(verify(path), "ok 21");
   EXPECT_EQ(read(path, 7).session_id, "s1");
   EXPECT_EQ(read(path, 21).node_id, "gw-2");
-  auto v = [&] {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* s = nullptr;
-    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr);
-    int out = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return out;
-  }();
-  EXPECT_EQ(v, kSqliteSchemaVersion);  // no bump: older binaries still read the file
+  EXPECT_EQ(testing::sqlite_int(path, "PRAGMA user_version"),
+            kSqliteSchemaVersion);  // no bump: older binaries still read the file
 }
 
-int page_size(const std::string& path) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* s = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &s, nullptr), SQLITE_OK);
-  int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return n;
-}
+int page_size(const std::string& path) { return testing::sqlite_int(path, "PRAGMA page_size"); }
 
 // New stores get 64 KiB pages (cheaper ingest per record); a file that already has another page
 // size keeps it and works as before.

@@ -1,0 +1,23 @@
+#pragma once
+// Reads one integer from an SQLite file behind the store's back (read-only), for tests that check
+// what is on disk: row counts, indexes, pragmas. -1 when the query yields no row.
+#include <sqlite3.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace phigate::store::testing {
+
+inline int sqlite_int(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &s, nullptr), SQLITE_OK) << sql;
+  int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+}  // namespace phigate::store::testing
