@@ -2,6 +2,7 @@
 // ASCII helpers for protocol tokens (HTTP methods and field names, SQL keywords, JOSE and auth
 // scheme names, hex digits): ASCII by their specs, so comparison is locale-independent and
 // byte-exact.
+#include <string>
 #include <string_view>
 
 namespace phigate {
@@ -18,6 +19,13 @@ inline int hex_value(char c) {
   return -1;
 }
 
+// `s` with ASCII letters lowered (other bytes as they are).
+inline std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
 // ASCII case-insensitive equality.
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -25,6 +33,14 @@ inline bool iequals(std::string_view a, std::string_view b) {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
+}
+
+inline bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+inline bool iends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
 }
 
 }  // namespace phigate

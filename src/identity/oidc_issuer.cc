@@ -1,8 +1,8 @@
 #include "identity/oidc_issuer.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "common/ascii.h"
 #include "identity/claims.h"
 #include "identity/http_client.h"
 #include "identity/jwt.h"
@@ -14,11 +14,6 @@ using nlohmann::json;
 namespace {
 
 Error malformed(std::string message) { return make_error("malformed", std::move(message)); }
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 }  // namespace
 
@@ -73,7 +68,7 @@ Status OidcIssuer::check_header(const json& header, const JwkSet* keys, std::str
   // Access tokens are "at+jwt" (RFC 9068 §2.1); ID tokens and workload tokens use "JWT" or none.
   if (auto typ = header.find("typ"); typ != header.end()) {
     if (!typ->is_string()) return malformed("token header \"typ\" must be a string");
-    std::string t = lower(typ->get<std::string>());
+    std::string t = ascii_lower(typ->get<std::string>());
     if (t != "jwt" && t != "at+jwt" && t != "application/at+jwt") {
       return malformed("token type is not JWT");
     }

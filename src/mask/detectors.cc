@@ -11,6 +11,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/ascii.h"
 #include "mask/scanner.h"
 #include "mask/validators.h"
 
@@ -112,12 +113,6 @@ struct ThreadState {
 };
 thread_local ThreadState tls;
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = detail::to_lower(c);
-  return r;
-}
-
 // Whole word `w` (lower case) at t[i..], case-insensitively.
 bool word_at(std::string_view t, size_t i, std::string_view w) {
   if (i + w.size() > t.size()) return false;
@@ -167,7 +162,7 @@ Result<std::shared_ptr<const Engine>> Engine::compile(const Profile& profile) {
     while (pos < words.size()) {
       size_t sp = words.find(' ', pos);
       if (sp == std::string_view::npos) sp = words.size();
-      if (sp > pos) d.add(lower(words.substr(pos, sp - pos)));
+      if (sp > pos) d.add(ascii_lower(words.substr(pos, sp - pos)));
       pos = sp + 1;
     }
   };
@@ -250,7 +245,7 @@ Result<std::shared_ptr<const Engine>> Engine::compile(const Profile& profile) {
                                            "\", which the profile does not use");
     Detector& d = e->detectors_[static_cast<size_t>(it - e->names_.begin())];
     for (const std::string& w : cw.words)
-      if (!w.empty()) d.add(lower(w));
+      if (!w.empty()) d.add(ascii_lower(w));
   }
   for (size_t i = 0; i < e->detectors_.size(); ++i)
     if (e->detectors_[i].needs_context && e->detectors_[i].context.empty())

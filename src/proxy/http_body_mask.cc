@@ -14,20 +14,6 @@ std::string_view media_type(std::string_view ct) {
   return http::trim_ows(ct.substr(0, ct.find(';')));
 }
 
-std::string lower(std::string_view t) {
-  std::string out(t);
-  for (char& c : out) c = ascii_lower(c);
-  return out;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-bool iends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
-}
-
 }  // namespace
 
 BodyMasker::Kind BodyMasker::kind_for_media_type(std::string_view content_type) {
@@ -62,7 +48,7 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
     if (std::any_of(r.passthrough.begin(), r.passthrough.end(),
                     [&](const std::string& p) { return iequals(p, t); }))
       return true;  // sent as it came
-    why = "response media type '" + lower(t) +
+    why = "response media type '" + ascii_lower(t) +
           "' cannot be masked (allow it with http.mask.passthrough)";
     return false;
   }

@@ -1,4 +1,5 @@
 #include "proxy/http_runtime.h"
+#include "common/ascii.h"
 
 #include <fstream>
 #include <sstream>
@@ -133,10 +134,7 @@ Result<std::unique_ptr<HttpResource>> build_resource(const ResourceConfig& rc) {
     if (!key) return make_error("mask", "hmac key: " + key.error().message);
     r->json.hmac_key = std::move(*key);
   }
-  for (std::string t : m.passthrough) {
-    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    r->passthrough.push_back(std::move(t));
-  }
+  for (const std::string& t : m.passthrough) r->passthrough.push_back(ascii_lower(t));
   return r;
 }
 

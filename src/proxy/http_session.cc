@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.h"
 #include "codec/http/headers.h"
 #include "common/clock.h"
 #include "common/crypto.h"
@@ -243,8 +244,7 @@ bool HttpSession::route(Exchange& x, std::string& why) const {
       std::string_view h = http::trim_ows(*host);
       size_t dot = h.find('.');
       if (dot != std::string_view::npos && dot > 0) {
-        std::string label(h.substr(0, dot));
-        for (char& c : label) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::string label = ascii_lower(h.substr(0, dot));
         if (const HttpResource* r = x.rt->find(label)) {
           x.res = r;
           x.resource = label;

@@ -4,13 +4,11 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/ascii.h"
+
 namespace phigate::http {
 
 namespace {
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 // RFC 9110 §7.6.1 lists Connection, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding and
 // Upgrade; Trailer and the Proxy-Auth* pair are hop-by-hop in RFC 2616 §13.5.1 and still must not
@@ -163,8 +161,7 @@ bool is_secret_param(std::string_view name) {
   for (std::string_view s : kSecret)
     if (iequals(name, s)) return true;
   // Anything that names itself a token/secret/password, e.g. "upstream_api_token".
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  const std::string lower = ascii_lower(name);
   for (std::string_view w : {"token", "secret", "password", "passwd", "apikey", "api_key"})
     if (lower.find(w) != std::string::npos) return true;
   return false;
