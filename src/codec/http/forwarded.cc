@@ -1,5 +1,7 @@
 #include "codec/http/forwarded.h"
 
+#include <initializer_list>
+
 namespace phigate::http {
 
 bool is_tchar(char c) {
@@ -35,18 +37,21 @@ bool is_token(std::string_view s) {
 
 namespace {
 
-// Appends `s` as a quoted-string, or nothing and false when it holds a control character.
-bool append_quoted(std::string_view s, std::string& out) {
+// Appends the concatenation of `parts` as one quoted-string, or nothing and false when it holds a
+// control character.
+bool append_quoted(std::initializer_list<std::string_view> parts, std::string& out) {
   const size_t mark = out.size();
   out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7F) {
-      out.resize(mark);
-      return false;
+  for (std::string_view s : parts) {
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      if ((c < 0x20 && c != '\t') || c == 0x7F) {
+        out.resize(mark);
+        return false;
+      }
+      if (c == '"' || c == '\\') out += '\\';
+      out += ch;
     }
-    if (c == '"' || c == '\\') out += '\\';
-    out += ch;
   }
   out += '"';
   return true;
@@ -54,7 +59,7 @@ bool append_quoted(std::string_view s, std::string& out) {
 
 // forwarded_value appended; false (and nothing appended) when it cannot be represented.
 bool append_value(std::string_view s, std::string& out) {
-  if (!is_token(s)) return append_quoted(s, out);
+  if (!is_token(s)) return append_quoted({s}, out);
   out += s;
   return true;
 }
@@ -64,7 +69,7 @@ bool append_value(std::string_view s, std::string& out) {
 std::optional<std::string> quoted_string(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
-  if (!append_quoted(s, out)) return std::nullopt;
+  if (!append_quoted({s}, out)) return std::nullopt;
   return out;
 }
 
@@ -80,20 +85,7 @@ void append_forwarded_element(std::string_view client_ip, std::string_view proto
     out += "unknown";
   } else if (client_ip.find(':') != std::string_view::npos) {
     // An IPv6 address is never a token: the brackets are quoted along with it.
-    const size_t mark = out.size();
-    out += "\"[";
-    bool ok = true;
-    for (char ch : client_ip) {
-      auto c = static_cast<unsigned char>(ch);
-      if ((c < 0x20 && c != '\t') || c == 0x7F) ok = false;
-      if (c == '"' || c == '\\') out += '\\';
-      out += ch;
-    }
-    out += "]\"";
-    if (!ok) {
-      out.resize(mark);
-      out += "unknown";
-    }
+    if (!append_quoted({"[", client_ip, "]"}, out)) out += "unknown";
   } else if (!append_value(client_ip, out)) {
     out += "unknown";
   }
