@@ -137,9 +137,10 @@ class SqliteAuditStore final : public audit::Store {
     }
     if (readonly_ || in_memory_) return;
     if (seg_.fd >= 0) {
-      (void)seal_segment();  // cut to its content: closed files keep no padding
+      Sealed last;
+      (void)seal_segment(last);  // cut to its content: closed files keep no padding
       std::lock_guard lk(mu_);
-      sealed_.push_back(std::move(just_sealed_));
+      sealed_.push_back(std::move(last));
     }
     drop_segment(spare_);
     // Everything acknowledged goes into SQLite before the journal may go; if that fails the
@@ -337,11 +338,10 @@ class SqliteAuditStore final : public audit::Store {
     if (auto st = check_seqs(batch); !st.ok()) return st;
     if (broken_.load(std::memory_order_acquire)) return broken_error();
     if (in_memory_) return insert_now(batch);
-    bool sealed = false;
+    std::optional<Sealed> sealed;
     if (seg_.fd >= 0 && lines.size() > seg_.cap - cur_bytes_) {
       // The batch does not fit: close this file (cut to its content) and start the next.
-      if (auto st = seal_segment(); !st.ok()) return fail(st.error());
-      sealed = true;
+      if (auto st = seal_segment(sealed.emplace()); !st.ok()) return fail(st.error());
     }
     const bool opened = seg_.fd < 0;
     if (opened) {
@@ -375,7 +375,7 @@ class SqliteAuditStore final : public audit::Store {
       // Wake the ingest thread only on the edges it waits for, not on every batch.
       wake =
           before == 0 || (before < opts_.ingest_records && pending_.size() >= opts_.ingest_records);
-      if (sealed) sealed_.push_back(std::move(just_sealed_));
+      if (sealed) sealed_.push_back(std::move(*sealed));
       if (opened && ingest_thread_.joinable()) wake = true;  // to prepare the next spare segment
       // Backpressure: if SQLite cannot keep up, memory must not grow without bound. Waiting here
       // stalls the Log's writer, whose bounded queue then pushes back on appenders.
@@ -492,10 +492,10 @@ class SqliteAuditStore final : public audit::Store {
     return ok_status();
   }
 
-  // Writer: closes the current segment, cut to its content, into just_sealed_ (its mapping stays
+  // Writer: closes the current segment, cut to its content, into `closed` (its mapping stays
   // until the file goes). A closed file never keeps zero padding (readers report that as
   // tampering), so a failure here fails the store.
-  Status seal_segment() {
+  Status seal_segment(Sealed& closed) {
     Status st = ok_status();
     if (::ftruncate(seg_.fd, static_cast<off_t>(cur_bytes_)) != 0) {
       st = make_error("store", "cut audit journal " + seg_.path + ": " + std::strerror(errno));
@@ -503,7 +503,7 @@ class SqliteAuditStore final : public audit::Store {
       st = make_error("store", "fdatasync audit journal: " + std::string(std::strerror(errno)));
     }
     ::close(seg_.fd);
-    just_sealed_ = Sealed{std::move(seg_.path), last_seq_, seg_.map, seg_.cap};
+    closed = Sealed{std::move(seg_.path), last_seq_, seg_.map, seg_.cap};
     seg_ = Segment{};
     cur_bytes_ = 0;
     return st;
@@ -688,7 +688,6 @@ class SqliteAuditStore final : public audit::Store {
   // Writer side: only the thread calling append (or the destructor) touches these.
   Segment seg_;  // the newest journal file, being appended to (fd -1: none yet)
   size_t cur_bytes_ = 0;
-  Sealed just_sealed_;  // the file seal_segment() just closed
   uint64_t last_seq_ = 0;
   std::string encoded_;
   std::vector<std::string_view> line_views_;
