@@ -513,16 +513,39 @@ class Phigate:
         return c
 
     # -- audit store (read-only peek; DESIGN: <data_dir>/phigate.db, table audit_events)
+    def journal_last_seq(self):
+        """The seq of the newest record in the audit journal (0 if none): the last complete line
+        before the zero padding of the newest `phigate.db-audit-*.jsonl` file."""
+        files = sorted(f for f in os.listdir(self.data_dir)
+                       if f.startswith("phigate.db-audit-") and f.endswith(".jsonl"))
+        for name in reversed(files):
+            with open(os.path.join(self.data_dir, name), "rb") as f:
+                data = f.read().split(b"\0", 1)[0]
+            lines = data.split(b"\n")[:-1]  # complete lines only
+            if lines:
+                return json.loads(lines[-1])["seq"]
+        return 0
+
     def audit_db(self):
-        # Acknowledged records reach the SQLite table from the journal within ~50 ms (fire-and-
-        # forget ones within ~5 ms more); raw SQL readers wait that out. Store readers
-        # (`phigate audit verify`) see the journal tail and need no wait.
-        time.sleep(0.25)
+        # Acknowledged records reach the SQLite table from the journal in the background (every
+        # ~50 ms; fire-and-forget ones reach the journal within ~5 ms). Raw SQL readers wait
+        # until the table holds the journal's newest record, not for a fixed time that a loaded
+        # machine can overrun. Store readers (`phigate audit verify`) see the journal tail and
+        # need no wait.
+        time.sleep(0.1)
         path = os.path.join(self.data_dir, "phigate.db")
         if not os.path.exists(path):
             raise AssertionError(f"audit store {path} missing; data_dir has "
                                  f"{os.listdir(self.data_dir)}")
-        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        want = self.journal_last_seq()
+        deadline = time.time() + 20
+        while True:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+            have = db.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchone()[0]
+            if have >= want or time.time() > deadline:
+                return db
+            db.close()
+            time.sleep(0.02)
 
     def audit_query(self, sql, args=()):
         db = self.audit_db()
