@@ -38,9 +38,18 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def machine_ticks():
+    """(idle + iowait, total) clock ticks of the whole machine since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        t = [int(x) for x in f.readline().split()[1:]]
+    return t[3] + t[4], sum(t)
+
+
 def wrk(url, token=None, pids=()):
-    """rps, p99 ms, non-2xx count, and the CPU µs per request spent by each of `pids`."""
+    """rps, p99 ms, non-2xx count, the CPU µs per request spent by each of `pids`, and the share
+    of the machine's CPU time left idle during the run (0..1)."""
     before = [cpu_ticks(p) for p in pids]
+    idle0, total0 = machine_ticks()
     cmd = ["wrk", "-t", str(THREADS), "-c", str(CONN), "-d", f"{DUR}s", "--latency", url]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
@@ -51,7 +60,9 @@ def wrk(url, token=None, pids=()):
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     n = max(int(re.search(r"(\d+) requests in", out).group(1)), 1)
     cpu = [(cpu_ticks(p) - b) * 1e6 / os.sysconf("SC_CLK_TCK") / n for p, b in zip(pids, before)]
-    return rps, p99, int(errors.group(1)) if errors else 0, cpu
+    idle1, total1 = machine_ticks()
+    idle = (idle1 - idle0) / max(total1 - total0, 1)
+    return rps, p99, int(errors.group(1)) if errors else 0, cpu, idle
 
 
 def nginx_worker(nginx_dir):
@@ -128,6 +139,24 @@ def start_legs(port):
     return legs
 
 
+def budget_lines(res, med):
+    """What a proxy process may cost per request to match nginx-proxy's rps on this machine,
+    derived from the relay leg. With the machine saturated (idle ~0), each request costs
+    cores x 1e6 / rps µs of CPU in all: the relay's own CPU plus what wrk, the origin and the
+    kernel spend for it. That rest barely depends on the proxy, so subtracting it from nginx-proxy's
+    per-request time leaves the budget. An estimate, printed so every run restates the ceiling."""
+    if "asio-relay" not in res:
+        return []
+    cores = os.cpu_count() or 1
+    relay_own = statistics.median(x[3][1] for x in res["asio-relay"])
+    rest = cores * 1e6 / med["asio-relay"] - relay_own
+    budget = cores * 1e6 / med["nginx-proxy"] - rest
+    own = statistics.median(x[3][1] for x in res["phigate"])
+    return [f"budget: to match nginx-proxy a proxy process may spend {budget:.1f} us CPU per "
+            f"request here (the rest of the machine spends {rest:.1f} us per request, from the "
+            f"relay leg); phigate spends {own:.1f} us"]
+
+
 def main():
     port, nginx_dir, gw, token = start()
     worker = nginx_worker(nginx_dir)
@@ -154,21 +183,22 @@ def main():
     for r in range(R):
         for name, (url, tok, pid) in targets.items():
             res[name].append(wrk(url, tok, [worker] + ([pid] if pid else [])))
-            rps, p99, non2xx, cpu = res[name][-1]
+            rps, p99, non2xx, cpu, idle = res[name][-1]
             print(f"round {r + 1} {name:14s} rps={rps:.0f} p99={p99:.2f}ms non2xx={non2xx} "
-                  f"nginx-cpu={cpu[0]:.1f}us/req"
+                  f"idle={100 * idle:.0f}% nginx-cpu={cpu[0]:.1f}us/req"
                   + (f" proxy-cpu={cpu[1]:.1f}us/req" if pid else ""), flush=True)
     rc, out, err = gw.audit_verify()
     load = open("/proc/loadavg").read().split()[:3]
     lines = [f"bench/http: R={R} DUR={DUR}s wrk -t{THREADS} -c{CONN}, body {len(BODY)} bytes, "
              f"load avg before/after {' '.join(load)}",
              f"{'target':14s} {'rps median':>10s} {'vs direct':>9s} {'vs nginx':>9s} "
-             f"{'p99 ms':>7s} {'non2xx':>6s}"]
+             f"{'p99 ms':>7s} {'non2xx':>6s} {'idle':>5s}"]
     med = {t: statistics.median(x[0] for x in v) for t, v in res.items()}
     for t, v in res.items():
         lines.append(f"{t:14s} {med[t]:10.0f} {med[t] / med['direct']:8.2f}x "
                      f"{med[t] / med['nginx-proxy']:8.2f}x "
-                     f"{statistics.median(x[1] for x in v):7.2f} {sum(x[2] for x in v):6d}")
+                     f"{statistics.median(x[1] for x in v):7.2f} {sum(x[2] for x in v):6d} "
+                     f"{100 * statistics.median(x[4] for x in v):4.0f}%")
     # CPU µs per request (user+sys, all threads), medians of the rounds: the nginx worker in every
     # target (origin only for direct, phigate and the relay; origin + proxy for nginx-proxy), and
     # the proxy process for phigate and the relay.
@@ -178,6 +208,7 @@ def main():
         own = statistics.median(x[3][1] for x in v) if len(v[0][3]) > 1 else None
         lines.append(f"  {t:14s} nginx worker {ngx:5.1f}"
                      + (f"   {t} process {own:5.1f}" if own is not None else ""))
+    lines += budget_lines(res, med)
     lines.append(f"audit verify: rc={rc} {out.strip().splitlines()[-1] if out.strip() else err.strip()}")
     report = "\n".join(lines)
     print(report)
