@@ -432,6 +432,9 @@ void Log::close() {
     if (closed_) return;
     closed_ = true;
     stopping_ = true;
+    // A log whose open() failed (or never ran) holds a partial, possibly tampered tree: never
+    // sign it. open() cannot run any more once closed_ is set.
+    if (!opened_) return;
   }
   cv_.notify_all();
   space_.notify_all();
