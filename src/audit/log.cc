@@ -149,11 +149,15 @@ Status Log::restore_tree(const std::optional<Anchor>& anchor) {
                                       " records but its last seq is " +
                                       std::to_string(next_seq_ - 1));
   }
-  spdlog::info(
+  // The caller (serve) reports this at info level; CLI commands that open a Log print JSON on
+  // stdout, where spdlog's default logger writes too.
+  spdlog::debug(
       "audit: Merkle tree resumed from the {} at tree_size {} + {} records in {} ms", from,
       resumed_at, tree_.size() - resumed_at,
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
+  stats_.tree_resumed_at = resumed_at;
+  stats_.tree_records_read = tree_.size() - resumed_at;
   return ok_status();
 }
 

@@ -35,6 +35,11 @@ class Log {
     uint64_t records = 0;      // committed records
     uint64_t batches = 0;      // committed transactions (group commits)
     uint64_t checkpoints = 0;  // signed checkpoints handed to the store
+    // open() with checkpointing: the tree_size of the frontier (checkpoint or retention anchor)
+    // the Merkle tree resumed from (0: rebuilt from the first record), and the records read on
+    // top of it. Restart cost is proportional to the latter.
+    uint64_t tree_resumed_at = 0;
+    uint64_t tree_records_read = 0;
   };
 
   // max_queue bounds memory: when full, append blocks the caller briefly and then fails (never
