@@ -103,7 +103,7 @@ Status Log::open() {
 // The frontier is a shortcut for the writer, not evidence, so it is trusted only once it folds to
 // the root its checkpoint signs: anything else fails closed rather than letting the writer sign a
 // tree that differs from the records. The checkpoint's signature is not checked here (see
-// docs/DECISIONS.md, "Merkle frontier on restart"): `audit verify` checks every signature.
+// docs/DECISIONS.md, Audit evidence, "Restart resumes..."): `audit verify` checks them all.
 Status Log::restore_tree(const std::optional<Anchor>& anchor) {
   const auto t0 = std::chrono::steady_clock::now();
   tree_ = MerkleAccumulator();
