@@ -82,25 +82,7 @@ Status Log::open() {
     prev_hash_ = a->last_hash;
   }
   if (ckpt_key_) {
-    // Rebuilds the tree by reading every stored record: O(n) at start-up (about a second per
-    // million records), acceptable for now. Persisting the frontier next to each checkpoint
-    // (MerkleAccumulator::from_frontier) would make this O(records since the last checkpoint).
-    tree_ = MerkleAccumulator();
-    if (a) {
-      auto restored = MerkleAccumulator::from_frontier(a->tree_size, a->frontier);
-      if (!restored) return make_error("tampered", "retention anchor: malformed Merkle frontier");
-      tree_ = std::move(*restored);
-    }
-    Status st = store_->scan(a ? a->tree_size + 1 : 1, [&](const Event& e) {
-      tree_.append_leaf(to_json_line(e));
-      return true;
-    });
-    if (!st.ok()) return st.error();
-    if (tree_.size() != next_seq_ - 1) {
-      return make_error("tampered", "audit store holds " + std::to_string(tree_.size()) +
-                                        " records but its last seq is " +
-                                        std::to_string(next_seq_ - 1));
-    }
+    if (Status st = restore_tree(a); !st.ok()) return st;
     // Continue after the newest stored checkpoint, so a restart with no new records does not try
     // to sign the same tree_size again (the store refuses duplicates).
     ckpt_size_ = 0;
@@ -113,6 +95,69 @@ Status Log::open() {
     pthread_setname_np(pthread_self(), "audit-writer");  // visible in top -H and perf
     run();
   });
+  return ok_status();
+}
+
+// Resumes the tree at the latest authenticated frontier and hashes only the records after it, as
+// the raw stored lines (the leaf bytes): O(records since the last checkpoint), not O(all records).
+// The frontier is a shortcut for the writer, not evidence, so it is trusted only once it folds to
+// the root its checkpoint signs: anything else fails closed rather than letting the writer sign a
+// tree that differs from the records. The checkpoint's signature is not checked here (see
+// docs/DECISIONS.md, Audit evidence, "Restart resumes..."): `audit verify` checks them all.
+Status Log::restore_tree(const std::optional<Anchor>& anchor) {
+  const auto t0 = std::chrono::steady_clock::now();
+  tree_ = MerkleAccumulator();
+  if (anchor) {
+    auto restored = MerkleAccumulator::from_frontier(anchor->tree_size, anchor->frontier);
+    if (!restored) return make_error("tampered", "retention anchor: malformed Merkle frontier");
+    tree_ = std::move(*restored);
+  }
+  auto cf = store_->newest_checkpoint_frontier();
+  if (!cf.ok()) return cf.error();
+  const char* from = anchor ? "retention anchor" : "genesis";
+  // A checkpoint at the anchor's own tree_size adds nothing: the anchor was authenticated against
+  // it when the prefix was pruned.
+  if (*cf && (*cf)->checkpoint.tree_size > tree_.size()) {
+    const Checkpoint& c = (*cf)->checkpoint;
+    auto bad = [&](std::string_view what) {
+      return make_error("tampered", "checkpoint tree_size " + std::to_string(c.tree_size) +
+                                        ": stored Merkle frontier " + std::string(what));
+    };
+    auto restored = MerkleAccumulator::from_frontier(c.tree_size, std::move((*cf)->frontier));
+    if (!restored) return bad("is malformed");
+    if (to_hex(restored->root()) != c.root_hex) return bad("does not match the signed root");
+    tree_ = std::move(*restored);
+    from = "checkpoint";
+  }
+  const uint64_t resumed_at = tree_.size();
+  std::optional<uint64_t> misplaced;
+  Status st = store_->scan_lines(resumed_at + 1, [&](uint64_t key, std::string_view line) {
+    if (key != tree_.size() + 1) {
+      misplaced = key;
+      return false;
+    }
+    tree_.append_leaf(line);
+    return true;
+  });
+  if (!st.ok()) return st.error();
+  if (misplaced) {
+    return make_error("tampered", "seq " + std::to_string(*misplaced) + ": expected seq " +
+                                      std::to_string(tree_.size() + 1));
+  }
+  if (tree_.size() != next_seq_ - 1) {
+    return make_error("tampered", "audit store holds " + std::to_string(tree_.size()) +
+                                      " records but its last seq is " +
+                                      std::to_string(next_seq_ - 1));
+  }
+  // The caller (serve) reports this at info level; CLI commands that open a Log print JSON on
+  // stdout, where spdlog's default logger writes too.
+  spdlog::debug(
+      "audit: Merkle tree resumed from the {} at tree_size {} + {} records in {} ms", from,
+      resumed_at, tree_.size() - resumed_at,
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+  stats_.tree_resumed_at = resumed_at;
+  stats_.tree_records_read = tree_.size() - resumed_at;
   return ok_status();
 }
 
@@ -239,6 +284,7 @@ void Log::maybe_checkpoint(bool force) {
   DueCheckpoint d;
   d.size = tree_.size();
   d.root = tree_.root();
+  d.frontier = tree_.frontier();
   d.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
@@ -260,7 +306,7 @@ void Log::maybe_checkpoint(bool force) {
 
 void Log::store_checkpoint(const DueCheckpoint& d) {
   auto c = sign_checkpoint(*ckpt_key_, node_id_, d.size, d.root, d.time_ns);
-  Status st = c.ok() ? store_->append_checkpoint(*c) : Status(c.error());
+  Status st = c.ok() ? store_->append_checkpoint_with_frontier(*c, d.frontier) : Status(c.error());
   // A failed checkpoint does not poison the log: the records themselves are durable and chained,
   // and the next trigger signs a tree that covers them too.
   if (!st.ok()) {
@@ -390,6 +436,9 @@ void Log::close() {
     if (closed_) return;
     closed_ = true;
     stopping_ = true;
+    // A log whose open() failed (or never ran) holds a partial, possibly tampered tree: never
+    // sign it. open() cannot run any more once closed_ is set.
+    if (!opened_) return;
   }
   cv_.notify_all();
   space_.notify_all();

@@ -35,6 +35,11 @@ class Log {
     uint64_t records = 0;      // committed records
     uint64_t batches = 0;      // committed transactions (group commits)
     uint64_t checkpoints = 0;  // signed checkpoints handed to the store
+    // open() with checkpointing: the tree_size of the frontier (checkpoint or retention anchor)
+    // the Merkle tree resumed from (0: rebuilt from the first record), and the records read on
+    // top of it. Restart cost is proportional to the latter.
+    uint64_t tree_resumed_at = 0;
+    uint64_t tree_records_read = 0;
   };
 
   // max_queue bounds memory: when full, append blocks the caller briefly and then fails (never
@@ -48,7 +53,10 @@ class Log {
   void set_checkpointing(std::shared_ptr<const CheckpointKey> key, uint64_t every_events,
                          std::chrono::milliseconds every);
   // Continues the chain from the store's last record. Must be called once before append.
-  // With checkpointing on it also rebuilds the Merkle tree from every stored record.
+  // With checkpointing on it also restores the Merkle tree: from the frontier stored with the
+  // newest checkpoint (or retention anchor) plus the records after it, or from every record when
+  // no checkpoint has a frontier. Error "tampered" if that frontier does not fold to its
+  // checkpoint's root or the records do not continue the tree.
   Status open();
   // `done` runs on the writer thread after the batch holding the record committed (or failed).
   void append(Event e, Done done) { enqueue(std::move(e), std::move(done)); }
@@ -114,6 +122,7 @@ class Log {
   uint64_t ckpt_every_events_ = 0;
   std::chrono::milliseconds ckpt_every_{0};
   MerkleAccumulator tree_;
+  Status restore_tree(const std::optional<Anchor>& anchor);  // open(), commit_mu_ held
   uint64_t ckpt_size_ = 0;  // tree_size of the last checkpoint taken (stored, or being stored)
   // A checkpoint taken on a committing thread, signed and stored by the writer thread: storing
   // waits on SQLite, which must not stall a session's io thread (guarded by mu_).
@@ -121,6 +130,7 @@ class Log {
     uint64_t size = 0;
     Sha256 root{};
     int64_t time_ns = 0;
+    std::vector<Sha256> frontier;  // stored with the checkpoint: the next open resumes from it
   };
   std::deque<DueCheckpoint> ckpt_due_;
   int ckpt_busy_ = 0;  // checkpoints taken off ckpt_due_ and being stored (flush waits for them)

@@ -16,6 +16,14 @@
 
 namespace phigate::audit {
 
+// A stored checkpoint and the Merkle frontier (MerkleAccumulator::frontier()) of the tree it signs.
+// The frontier is a restart shortcut for the writer, not evidence: it is trusted only after its
+// root equals the checkpoint's signed root_hex (Log::open).
+struct CheckpointFrontier {
+  Checkpoint checkpoint;
+  std::vector<Sha256> frontier;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -59,6 +67,21 @@ class Store {
   virtual Status append_checkpoint(const Checkpoint& c) {
     (void)c;
     return make_error("unsupported", "this audit store does not keep checkpoints");
+  }
+  // The same, plus the Merkle frontier after c.tree_size leaves (MerkleAccumulator::frontier()),
+  // stored in the same write so a restart can resume the tree there instead of reading every
+  // record (see newest_checkpoint_frontier). Default: the checkpoint alone; restarts then rebuild.
+  virtual Status append_checkpoint_with_frontier(const Checkpoint& c,
+                                                 const std::vector<Sha256>& frontier) {
+    (void)frontier;
+    return append_checkpoint(c);
+  }
+  // The stored checkpoint with the largest tree_size among those that carry a frontier, with it;
+  // nullopt if none does (older stores, or a store that keeps no frontiers). Error "tampered"
+  // (naming the tree_size) for a row that does not parse or whose frontier is not
+  // popcount(tree_size) hashes. Whether the frontier matches the root is the caller's check.
+  virtual Result<std::optional<CheckpointFrontier>> newest_checkpoint_frontier() {
+    return std::optional<CheckpointFrontier>();
   }
   // Every stored checkpoint, tree_size ascending. Error "tampered" (naming the tree_size) for a
   // stored checkpoint that does not parse.

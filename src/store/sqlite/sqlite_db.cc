@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include <algorithm>
+#include <bit>
 #include <filesystem>
 #include <limits>
 #include <system_error>
@@ -85,7 +87,36 @@ Result<Event> read_row(sqlite3_stmt* s, std::string_view* record_out) {
 
 constexpr const char* kCheckpointSchema =
     "CREATE TABLE IF NOT EXISTS audit_checkpoints (tree_size INTEGER PRIMARY KEY,"
-    " record TEXT NOT NULL);";
+    " record TEXT NOT NULL, frontier BLOB);";
+
+// True if `table` has a column `column` (false also when the table does not exist).
+Result<bool> has_column(sqlite3* db, std::string_view table, std::string_view column) {
+  sqlite3_stmt* raw = nullptr;
+  std::string sql = "PRAGMA table_info(" + std::string(table) + ")";
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return db_error(db, "read columns of " + std::string(table));
+  }
+  Stmt s(raw);
+  for (;;) {
+    int rc = sqlite3_step(raw);
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) return db_error(db, "read columns of " + std::string(table));
+    if (sqlite3_column_type(raw, 1) == SQLITE_TEXT &&
+        reinterpret_cast<const char*>(sqlite3_column_text(raw, 1)) == column) {
+      return true;
+    }
+  }
+}
+
+// audit_checkpoints.frontier came after the table: files written before it get the column here.
+// Additive (NULL for the older rows, which simply carry no frontier), so no user_version bump: an
+// older phigate reads and writes (tree_size, record) as before and leaves it NULL.
+Status add_frontier_column(sqlite3* db) {
+  auto has = has_column(db, "audit_checkpoints", "frontier");
+  if (!has.ok()) return has.error();
+  if (*has) return ok_status();
+  return exec(db, "ALTER TABLE audit_checkpoints ADD COLUMN frontier BLOB");
+}
 
 // No secondary indexes on audit_events. Every reader (verify, export, sessions, replay, reports,
 // retention, the Log's tail check) goes by seq, the primary key, and nothing queries the copied
@@ -150,6 +181,7 @@ Status init_schema(sqlite3* db) {
   // Checkpoints came later but need no migration: the table is additive, so it is created on any
   // version-1 file (an older phigate simply ignores it) and user_version stays 1.
   if (auto st = exec(db, kCheckpointSchema); !st.ok()) return fail(st.error());
+  if (auto st = add_frontier_column(db); !st.ok()) return fail(st.error());
   return exec(db, "COMMIT");
 }
 
@@ -387,7 +419,8 @@ Status AuditTable::scan_lines(uint64_t from,
   }
 }
 
-Status AuditTable::insert_checkpoint(const audit::Checkpoint& c) {
+Status AuditTable::insert_checkpoint(const audit::Checkpoint& c,
+                                     const std::vector<Sha256>* frontier) {
   if (readonly_) return make_error("store", "audit store opened read-only");
   if (c.tree_size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return make_error("store", "checkpoint tree_size out of range");
@@ -395,7 +428,11 @@ Status AuditTable::insert_checkpoint(const audit::Checkpoint& c) {
   // Plain INSERT, not INSERT OR REPLACE: a checkpoint already stored for this tree_size is
   // evidence and must never be overwritten.
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_, "INSERT INTO audit_checkpoints (tree_size, record) VALUES (?1, ?2)",
+  // The frontier goes in the same row, so a checkpoint and its frontier are stored (or not)
+  // together. NULL without one.
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT INTO audit_checkpoints (tree_size, record, frontier)"
+                         " VALUES (?1, ?2, ?3)",
                          -1, &raw, nullptr) != SQLITE_OK) {
     return db_error(db_, "prepare checkpoint insert");
   }
@@ -403,6 +440,13 @@ Status AuditTable::insert_checkpoint(const audit::Checkpoint& c) {
   std::string record = audit::checkpoint_to_json(c);
   sqlite3_bind_int64(raw, 1, static_cast<int64_t>(c.tree_size));
   sqlite3_bind_text(raw, 2, record.data(), static_cast<int>(record.size()), SQLITE_STATIC);
+  std::string blob;  // the hashes back to back, largest subtree first
+  if (frontier) {
+    for (const Sha256& h : *frontier)
+      blob.append(reinterpret_cast<const char*>(h.data()), h.size());
+    // A zero-length blob (tree_size 0) would read back as NULL; bind it as an empty blob.
+    sqlite3_bind_blob(raw, 3, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+  }
   if (sqlite3_step(raw) != SQLITE_DONE) {
     return db_error(db_, "insert checkpoint tree_size " + std::to_string(c.tree_size));
   }
@@ -449,6 +493,51 @@ Result<std::vector<audit::Checkpoint>> AuditTable::checkpoints() {
     }
     out.push_back(std::move(*c));
   }
+}
+
+Result<std::optional<audit::CheckpointFrontier>> AuditTable::newest_checkpoint_frontier() {
+  using Out = std::optional<audit::CheckpointFrontier>;
+  // Read-only openers of an older file may find no table or no frontier column: no frontier.
+  auto has = has_column(db_, "audit_checkpoints", "frontier");
+  if (!has.ok()) return has.error();
+  if (!*has) return Out();
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT tree_size, record, frontier FROM audit_checkpoints"
+                         " WHERE frontier IS NOT NULL ORDER BY tree_size DESC LIMIT 1",
+                         -1, &raw, nullptr) != SQLITE_OK) {
+    return db_error(db_, "prepare checkpoint frontier read");
+  }
+  Stmt s(raw);
+  int rc = sqlite3_step(raw);
+  if (rc == SQLITE_DONE) return Out();
+  if (rc != SQLITE_ROW) return db_error(db_, "read checkpoint frontier");
+  int64_t size = sqlite3_column_int64(raw, 0);
+  auto bad = [&](std::string_view what) {
+    return make_error("tampered",
+                      "checkpoint tree_size " + std::to_string(size) + ": " + std::string(what));
+  };
+  if (sqlite3_column_type(raw, 1) != SQLITE_TEXT) return bad("record is missing");
+  auto c = audit::checkpoint_from_json(
+      std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(raw, 1)),
+                       static_cast<size_t>(sqlite3_column_bytes(raw, 1))));
+  if (!c) return bad("record is not a well-formed checkpoint");
+  if (size < 0 || static_cast<uint64_t>(size) != c->tree_size) {
+    return bad("tree_size column differs from the record");
+  }
+  if (sqlite3_column_type(raw, 2) != SQLITE_BLOB) return bad("frontier is not a blob");
+  const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(raw, 2));
+  const auto n = static_cast<size_t>(sqlite3_column_bytes(raw, 2));
+  const auto want = static_cast<size_t>(std::popcount(c->tree_size));
+  if (n != want * sizeof(Sha256)) {
+    return bad("frontier holds " + std::to_string(n) + " bytes, not " + std::to_string(want) +
+               " hashes");
+  }
+  audit::CheckpointFrontier out{std::move(*c), std::vector<Sha256>(want)};
+  for (size_t i = 0; i < want; ++i) {
+    std::copy(p + i * sizeof(Sha256), p + (i + 1) * sizeof(Sha256), out.frontier[i].begin());
+  }
+  return Out(std::move(out));
 }
 
 }  // namespace phigate::store::sqlite_detail

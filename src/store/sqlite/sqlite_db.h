@@ -13,6 +13,7 @@
 #include "audit/anchor.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
+#include "audit/store.h"
 #include "common/result.h"
 
 namespace phigate::store::sqlite_detail {
@@ -59,9 +60,14 @@ class AuditTable {
   // its indexed columns must equal the record's fields (else Error{"tampered"}); whether the line
   // hashes right and whether its own seq equals the row's is left to the verifier.
   Status scan_lines(uint64_t from, const std::function<bool(uint64_t, std::string_view)>& fn);
-  // Table audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT): record is
-  // audit::checkpoint_to_json. Insert is its own transaction; a duplicate tree_size fails.
-  Status insert_checkpoint(const audit::Checkpoint& c);
+  // Table audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT, frontier BLOB): record is
+  // audit::checkpoint_to_json, frontier the Merkle frontier after tree_size leaves as
+  // popcount(tree_size) 32-byte hashes back to back (NULL: none; rows older than the column have
+  // none). Insert is its own transaction; a duplicate tree_size fails.
+  Status insert_checkpoint(const audit::Checkpoint& c,
+                           const std::vector<Sha256>* frontier = nullptr);
+  // The newest row with a frontier (audit::Store::newest_checkpoint_frontier).
+  Result<std::optional<audit::CheckpointFrontier>> newest_checkpoint_frontier();
   // Tree_size ascending; Error{"tampered", "checkpoint tree_size N: ..."} for a malformed row.
   Result<std::vector<audit::Checkpoint>> checkpoints();
   // The newest retention anchor (sqlite_retention.cc), nullopt if nothing was pruned.

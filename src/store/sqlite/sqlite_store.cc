@@ -303,6 +303,18 @@ class SqliteAuditStore final : public audit::Store {
     return table_->insert_checkpoint(c);
   }
 
+  Status append_checkpoint_with_frontier(const audit::Checkpoint& c,
+                                         const std::vector<Sha256>& frontier) override {
+    if (readonly_) return make_error("store", "audit store opened read-only");
+    std::lock_guard db(db_mu_);
+    return table_->insert_checkpoint(c, &frontier);
+  }
+
+  Result<std::optional<audit::CheckpointFrontier>> newest_checkpoint_frontier() override {
+    std::lock_guard db(db_mu_);
+    return table_->newest_checkpoint_frontier();
+  }
+
   Result<std::vector<audit::Checkpoint>> checkpoints() override {
     std::lock_guard db(db_mu_);
     return table_->checkpoints();

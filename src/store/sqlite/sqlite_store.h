@@ -7,9 +7,11 @@
 //                resource TEXT, record TEXT NOT NULL, hash TEXT NOT NULL)
 //   no secondary indexes: every reader goes by seq (stores from earlier versions had indexes on
 //   session_id, time_ns, sub; the writer drops them on open, see sqlite_db.cc).
-//   audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT NOT NULL): signed checkpoints
-//                (audit::checkpoint_to_json), written synchronously, never replaced; added without
-//                a version bump because it is additive.
+//   audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT NOT NULL, frontier BLOB): signed
+//                checkpoints (audit::checkpoint_to_json), written synchronously, never replaced,
+//                with the Merkle frontier the writer resumes from on restart (NULL in rows written
+//                before the column existed); table and column added without a version bump
+//                because both are additive (the writer adds the column to older files on open).
 // `record` (audit::to_json_line) is the source of truth; the other columns are copies for queries.
 // scan() and last() re-check every row: an unparsable record, a record not in canonical form or a
 // column that differs from its record is reported as Error{"tampered", "seq N: ..."}, so

@@ -20,7 +20,11 @@ struct FakeState {
   int in_append = 0;
   int append_calls = 0;
   std::vector<Checkpoint> checkpoints;
-  std::optional<Anchor> anchor;  // retention: rows start after anchor->tree_size
+  // Frontier stored with checkpoints[i] (empty vector: none, as in stores older than frontiers).
+  std::vector<std::vector<Sha256>> frontiers;
+  bool keep_frontiers = true;       // false: behave like a store that cannot keep them
+  std::vector<uint64_t> scan_from;  // the `from` of every scan, to see what open() read
+  std::optional<Anchor> anchor;     // retention: rows start after anchor->tree_size
 };
 
 class FakeStore : public Store {
@@ -48,6 +52,7 @@ class FakeStore : public Store {
     {
       std::lock_guard lk(s_->mu);
       copy = s_->rows;
+      s_->scan_from.push_back(from);
     }
     for (const auto& e : copy) {
       if (e.seq >= from && !fn(e)) break;
@@ -55,14 +60,21 @@ class FakeStore : public Store {
     return ok_status();
   }
 
-  Status append_checkpoint(const Checkpoint& c) override {
+  Status append_checkpoint(const Checkpoint& c) override { return add_checkpoint(c, {}); }
+  Status append_checkpoint_with_frontier(const Checkpoint& c,
+                                         const std::vector<Sha256>& frontier) override {
+    return add_checkpoint(c, s_->keep_frontiers ? frontier : std::vector<Sha256>{});
+  }
+  Result<std::optional<CheckpointFrontier>> newest_checkpoint_frontier() override {
     std::lock_guard lk(s_->mu);
-    if (s_->fail) return make_error("io", "disk on fire");
-    for (const auto& o : s_->checkpoints) {
-      if (o.tree_size == c.tree_size) return make_error("store", "duplicate checkpoint");
+    std::optional<CheckpointFrontier> out;
+    for (size_t i = 0; i < s_->checkpoints.size(); ++i) {
+      if (i >= s_->frontiers.size() || s_->frontiers[i].empty()) continue;
+      if (!out || s_->checkpoints[i].tree_size > out->checkpoint.tree_size) {
+        out = CheckpointFrontier{s_->checkpoints[i], s_->frontiers[i]};
+      }
     }
-    s_->checkpoints.push_back(c);
-    return ok_status();
+    return out;
   }
   Result<std::vector<Checkpoint>> checkpoints() override {
     std::lock_guard lk(s_->mu);
@@ -74,6 +86,18 @@ class FakeStore : public Store {
   }
 
  private:
+  Status add_checkpoint(const Checkpoint& c, std::vector<Sha256> frontier) {
+    std::lock_guard lk(s_->mu);
+    if (s_->fail) return make_error("io", "disk on fire");
+    for (const auto& o : s_->checkpoints) {
+      if (o.tree_size == c.tree_size) return make_error("store", "duplicate checkpoint");
+    }
+    s_->checkpoints.push_back(c);
+    s_->frontiers.resize(s_->checkpoints.size() - 1);
+    s_->frontiers.push_back(std::move(frontier));
+    return ok_status();
+  }
+
   std::shared_ptr<FakeState> s_;
 };
 

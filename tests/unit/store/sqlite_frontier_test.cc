@@ -1,0 +1,174 @@
+// The Merkle frontier stored next to each checkpoint in SQLite (audit_checkpoints.frontier): what
+// a restart resumes from, the column added to files written before it, a frontier edited in the
+// database failing the writer's open(), and retention anchors alongside.
+#include "../temp_dir.h"
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <bit>
+
+#include "audit/checkpoint.h"
+#include "audit/log.h"
+#include "audit/merkle.h"
+#include "audit/retention.h"
+#include "common/crypto.h"
+#include "sqlite_probe.h"
+#include "store/sqlite/sqlite_retention.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace phigate::store {
+namespace {
+
+using audit::Event;
+using phigate::store::testing::sqlite_int;
+using phigate::testing::TempDir;
+
+Event ev(int i) {
+  Event e;
+  e.time_ns = 1000 + i;
+  e.session_id = "s" + std::to_string(i % 3);
+  e.type = "statement";
+  e.sub = "alice";
+  e.resource = "clinic";
+  e.action = "SELECT " + std::to_string(i);
+  return e;
+}
+
+std::shared_ptr<const audit::CheckpointKey> key() {
+  static auto k = *audit::CheckpointKey::generate();
+  return k;
+}
+
+// Opens a Log over `path`, appends records [from, from + n) one commit each and closes it. Returns
+// open()'s status (nothing is appended if it failed).
+Status run_log(const std::string& path, int from, int n, uint64_t every_events) {
+  auto st = open_sqlite_audit_store(path);
+  if (!st.ok()) return st.error();
+  audit::Log log(std::move(*st), "gw-1");
+  log.set_checkpointing(key(), every_events, std::chrono::milliseconds(0));
+  if (Status o = log.open(); !o.ok()) return o;
+  for (int i = from; i < from + n; ++i) {
+    std::vector<Event> one{ev(i)};
+    if (auto r = log.append_now(one); !r.ok()) return r.error();
+  }
+  log.close();
+  return ok_status();
+}
+
+void exec_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+std::optional<audit::CheckpointFrontier> newest_frontier(const std::string& path) {
+  auto ro = open_sqlite_audit_store_readonly(path);
+  EXPECT_TRUE(ro.ok());
+  auto cf = (*ro)->newest_checkpoint_frontier();
+  EXPECT_TRUE(cf.ok()) << cf.error().message;
+  return cf.ok() ? *cf : std::nullopt;
+}
+
+void expect_verifies(const std::string& path, uint64_t records) {
+  auto ro = open_sqlite_audit_store_readonly(path);
+  ASSERT_TRUE(ro.ok());
+  auto r = audit::verify_log(**ro, key()->public_key());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->records, records);
+}
+
+TEST(SqliteFrontier, StoredWithEachCheckpointAndResumedFrom) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  ASSERT_TRUE(run_log(path, 1, 23, 10).ok());  // 10, 20, 23
+  auto cf = newest_frontier(path);
+  ASSERT_TRUE(cf.has_value());
+  EXPECT_EQ(cf->checkpoint.tree_size, 23u);
+  ASSERT_EQ(cf->frontier.size(), static_cast<size_t>(std::popcount(23u)));
+  auto t = audit::MerkleAccumulator::from_frontier(23, cf->frontier);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(to_hex(t->root()), cf->checkpoint.root_hex);
+  EXPECT_EQ(sqlite_int(path, "SELECT count(*) FROM audit_checkpoints WHERE frontier IS NULL"), 0);
+
+  ASSERT_TRUE(run_log(path, 24, 9, 10).ok());  // resumes at 23; 32 at close
+  EXPECT_EQ(newest_frontier(path)->checkpoint.tree_size, 32u);
+  expect_verifies(path, 32);  // every root recomputed from the records
+}
+
+TEST(SqliteFrontier, OlderFileGetsTheColumnAndLaterCheckpointsCarryOne) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  ASSERT_TRUE(run_log(path, 1, 12, 10).ok());
+  // The table as phigate wrote it before frontiers (rebuilt: DROP COLUMN is not everywhere).
+  exec_sql(path,
+           "CREATE TABLE old_ck (tree_size INTEGER PRIMARY KEY, record TEXT NOT NULL);"
+           "INSERT INTO old_ck SELECT tree_size, record FROM audit_checkpoints;"
+           "DROP TABLE audit_checkpoints; ALTER TABLE old_ck RENAME TO audit_checkpoints;");
+  EXPECT_FALSE(newest_frontier(path).has_value());  // a reader copes without the column
+  expect_verifies(path, 12);
+
+  ASSERT_TRUE(run_log(path, 13, 3, 10).ok());  // full rebuild, then 15 at close with a frontier
+  EXPECT_EQ(sqlite_int(path, "PRAGMA user_version"), 1);
+  EXPECT_EQ(sqlite_int(path, "SELECT count(*) FROM audit_checkpoints WHERE frontier IS NULL"), 2);
+  auto cf = newest_frontier(path);
+  ASSERT_TRUE(cf.has_value());
+  EXPECT_EQ(cf->checkpoint.tree_size, 15u);
+  ASSERT_TRUE(run_log(path, 16, 2, 10).ok());
+  expect_verifies(path, 17);
+}
+
+TEST(SqliteFrontier, EditedFrontierFailsTheWriterClosed) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  ASSERT_TRUE(run_log(path, 1, 12, 10).ok());  // 10, 12: popcount(12) = 2 hashes
+  auto expect_tampered = [&](const std::string& set, std::string_view msg) {
+    exec_sql(path, "UPDATE audit_checkpoints SET frontier = " + set + " WHERE tree_size = 12");
+    Status st = run_log(path, 13, 1, 10);
+    ASSERT_FALSE(st.ok()) << set;
+    EXPECT_EQ(st.error().code, "tampered") << set;
+    EXPECT_NE(st.error().message.find("checkpoint tree_size 12"), std::string::npos)
+        << st.error().message;
+    EXPECT_NE(st.error().message.find(msg), std::string::npos) << st.error().message;
+    // Nothing was appended or signed on top of it.
+    EXPECT_EQ(sqlite_int(path, "SELECT max(seq) FROM audit_events"), 12);
+    EXPECT_EQ(sqlite_int(path, "SELECT count(*) FROM audit_checkpoints"), 2);
+  };
+  expect_tampered("zeroblob(64)", "does not match the signed root");
+  expect_tampered("zeroblob(32)", "frontier holds 32 bytes");
+  expect_tampered("'not a blob'", "frontier is not a blob");
+  // The frontier of checkpoint 10 (also two hashes) under checkpoint 12.
+  exec_sql(path,
+           "UPDATE audit_checkpoints SET frontier = (SELECT frontier FROM audit_checkpoints"
+           " WHERE tree_size = 10) WHERE tree_size = 12");
+  expect_tampered("frontier", "does not match the signed root");
+  // Without it the writer falls back to the previous frontier and the records after it.
+  exec_sql(path, "UPDATE audit_checkpoints SET frontier = NULL WHERE tree_size = 12");
+  ASSERT_TRUE(run_log(path, 13, 1, 10).ok());
+  expect_verifies(path, 13);
+}
+
+TEST(SqliteFrontier, RetentionAnchorAndFrontierTogether) {
+  TempDir dir;
+  std::string path = dir.file("audit.db");
+  ASSERT_TRUE(run_log(path, 1, 25, 10).ok());  // 10, 20, 25
+  {
+    auto ro = open_sqlite_audit_store_readonly(path);
+    ASSERT_TRUE(ro.ok());
+    auto plan = audit::plan_prune(**ro, ByteSpan(key()->public_key()), 1000 + 22, "1d", 1);
+    ASSERT_TRUE(plan.ok() && plan->anchor);
+    ASSERT_EQ(plan->anchor->tree_size, 20u);
+    ASSERT_TRUE(prune_sqlite_audit_store(path, *plan->anchor).ok());
+  }
+  ASSERT_TRUE(run_log(path, 26, 2, 10).ok());  // from the checkpoint at 25 (after the anchor)
+  expect_verifies(path, 7);
+  // Only the anchor's own checkpoint and older ones keep a frontier: the anchor is the start.
+  exec_sql(path, "UPDATE audit_checkpoints SET frontier = NULL WHERE tree_size > 20");
+  ASSERT_TRUE(run_log(path, 28, 2, 10).ok());
+  expect_verifies(path, 9);
+}
+
+}  // namespace
+}  // namespace phigate::store
