@@ -202,7 +202,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
   }
   if (*admin_rt) (*admin_rt)->attach(ctx);
 
-  net::Server server(config.gateway.threads);
+  net::Server server(config.gateway.threads, config.gateway.cpu_affinity);
   if (!config.gateway.listen.postgres.empty()) {
     auto port = server.listen(config.gateway.listen.postgres,
                               [&ctx](net::tcp::socket s, asio::io_context&) {

@@ -1,5 +1,7 @@
 #include "net/server.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -35,8 +37,26 @@ Result<tcp::endpoint> parse_endpoint(const std::string& host_port) {
   return tcp::endpoint(addr, hp->second);
 }
 
-Server::Server(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+Server::Server(int threads, bool pin_threads) {
+  const std::vector<int> cpus = allowed_cpus();
+  // Counted from the affinity mask, not the machine: in a container limited to 2 of 16 CPUs, 16
+  // io threads would only take turns.
+  if (threads <= 0) {
+    threads = cpus.empty() ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                           : static_cast<int>(cpus.size());
+  }
+  if (pin_threads) pin_cpus_ = cpus;
   for (int i = 0; i < threads; ++i) {
     contexts_.push_back(std::make_unique<asio::io_context>(1));
     guards_.push_back(asio::make_work_guard(*contexts_.back()));
@@ -139,8 +159,20 @@ Result<uint16_t> Server::listen(const std::string& host_port, ConnectionHandler 
 }
 
 void Server::start() {
-  for (auto& ctx : contexts_) {
-    threads_.emplace_back([c = ctx.get()] { c->run(); });
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    int cpu = pin_cpus_.empty() ? -1 : pin_cpus_[i % pin_cpus_.size()];
+    threads_.emplace_back([c = contexts_[i].get(), cpu] {
+      if (cpu >= 0) {
+        // Pinned, the scheduler can no longer stack both io threads on one core (wake-affine
+        // placement next to the client or upstream that woke them) while the other idles.
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        if (int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set); rc != 0)
+          spdlog::warn("io thread: cannot pin to CPU {} (error {}); it floats", cpu, rc);
+      }
+      c->run();
+    });
   }
 }
 

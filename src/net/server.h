@@ -25,9 +25,14 @@ Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& host
 // As split_host_port, but the host must be an IP address (or "localhost") to bind to.
 Result<tcp::endpoint> parse_endpoint(const std::string& host_port);
 
+// The CPUs this process may run on (its affinity mask: taskset, a container's cpuset), ascending.
+std::vector<int> allowed_cpus();
+
 class Server {
  public:
-  explicit Server(int threads);
+  // threads <= 0: one per allowed CPU. pin_threads: io thread i runs only on the i-th allowed CPU
+  // (modulo their count), the thread-per-core model made literal (gateway.cpu_affinity).
+  explicit Server(int threads, bool pin_threads = false);
   ~Server();
   // Binds the address on every thread's context; returns the actual port (for port 0, every
   // acceptor binds the port the first one got).
@@ -44,6 +49,7 @@ class Server {
   std::vector<std::thread> threads_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::atomic<uint64_t> next_context_{0};  // the round-robin deal, shared by every acceptor
+  std::vector<int> pin_cpus_;              // empty: threads float
 };
 
 }  // namespace phigate::net

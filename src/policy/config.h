@@ -26,6 +26,7 @@ struct GatewayConfig {
   std::string tls_cert, tls_key;              // client-facing TLS
   bool allow_cleartext_token_remote = false;  // token over non-TLS from non-loopback peers
   int threads = 0;                            // 0 = one per core
+  bool cpu_affinity = false;                  // pin io thread i to the i-th allowed CPU
   // Accept to ReadyForQuery (TLS, token, upstream login); a stalled client is disconnected.
   std::chrono::milliseconds startup_timeout{15000};
 };

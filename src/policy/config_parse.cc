@@ -255,6 +255,7 @@ void Parser::gateway(const YAML::Node& n, const std::string& ctx, GatewayConfig&
              uint(t, 1024)(v, p);
              g.threads = static_cast<int>(t);
            }},
+          {"cpu_affinity", boolean(g.cpu_affinity)},
           {"startup_timeout", duration(g.startup_timeout)},
       });
 }

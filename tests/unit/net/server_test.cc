@@ -1,8 +1,11 @@
 #include "net/server.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -119,6 +122,57 @@ TEST(Server, ListenFailsOnBusyPortWithoutReuse) {
   auto r =
       server.listen("127.0.0.1:" + std::to_string(port), [](tcp::socket, asio::io_context&) {});
   EXPECT_FALSE(r.ok());
+}
+
+// The CPUs the calling thread may run on.
+std::vector<int> thread_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+// What each io thread may run on, asked from inside each context.
+std::vector<std::vector<int>> io_thread_cpus(Server& server) {
+  std::vector<std::vector<int>> out;
+  for (auto& ctx : server.contexts()) {
+    std::promise<std::vector<int>> p;
+    asio::post(*ctx, [&p] { p.set_value(thread_cpus()); });
+    out.push_back(p.get_future().get());
+  }
+  return out;
+}
+
+TEST(Server, ThreadsDefaultToTheAllowedCpusAndFloat) {
+  const std::vector<int> allowed = allowed_cpus();
+  ASSERT_FALSE(allowed.empty());
+  Server server(0);
+  EXPECT_EQ(server.contexts().size(), allowed.size());
+  server.start();
+  for (const auto& cpus : io_thread_cpus(server)) EXPECT_EQ(cpus, allowed);
+  server.stop();
+  server.wait();
+}
+
+// gateway.cpu_affinity: thread i on the i-th allowed CPU, wrapping around when there are more
+// threads than CPUs; the affinity applies to the io thread only, not to the process.
+TEST(Server, PinnedThreadsEachRunOnOneAllowedCpu) {
+  const std::vector<int> allowed = allowed_cpus();
+  ASSERT_FALSE(allowed.empty());
+  const int threads = static_cast<int>(allowed.size()) + 1;
+  Server server(threads, true);
+  server.start();
+  auto got = io_thread_cpus(server);
+  ASSERT_EQ(got.size(), size_t(threads));
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], std::vector<int>{allowed[i % allowed.size()]}) << "io thread " << i;
+  }
+  EXPECT_EQ(thread_cpus(), allowed);
+  server.stop();
+  server.wait();
 }
 
 }  // namespace

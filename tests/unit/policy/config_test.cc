@@ -140,6 +140,20 @@ rolez: {}
               ::testing::ElementsAre("9: unknown key 'pasword_file' in resources[0].credentials"));
 }
 
+TEST(ConfigLoad, CpuAffinityIsOffUnlessSet) {
+  ConfigLoad off = load_config_text(kMinimal);
+  ASSERT_TRUE(off.config.has_value()) << format_errors(off);
+  EXPECT_FALSE(off.config->gateway.cpu_affinity);
+  std::string yaml = kMinimal;
+  yaml.replace(yaml.find("  node_id: gw-test\n"), 18, "  node_id: gw-test\n  cpu_affinity: true\n");
+  ConfigLoad on = load_config_text(yaml);
+  ASSERT_TRUE(on.config.has_value()) << format_errors(on);
+  EXPECT_TRUE(on.config->gateway.cpu_affinity);
+  yaml.replace(yaml.find("cpu_affinity: true"), 18, "cpu_affinity: 2");
+  EXPECT_THAT(errors_of(yaml),
+              ::testing::ElementsAre("3: gateway.cpu_affinity: expected true or false"));
+}
+
 TEST(ConfigLoad, DuplicateKeys) {
   EXPECT_THAT(errors_of("gateway:\n  node_id: a\n  node_id: b\n"),
               ::testing::ElementsAre("3: duplicate key 'node_id' in gateway"));
