@@ -25,6 +25,7 @@ DUR = int(os.environ.get("DUR", "10"))
 CONN = int(os.environ.get("CONN", "16"))
 THREADS = int(os.environ.get("WRK_THREADS", "2"))
 GW_THREADS = int(os.environ.get("GW_THREADS", "0"))
+PIN = os.environ.get("PIN", "0") == "1"  # gateway.cpu_affinity
 
 BODY = json.dumps({"resourceType": "Bundle", "entry": [
     {"id": i, "name": f"Patient {i}", "ssn": "412-39-7710", "email": f"p{i}@example.org",
@@ -109,7 +110,8 @@ def phigate_config(port, mask=True, durability="strict"):
                     "rules": [{"match": {"methods": ["GET"], "paths": ["/bundle*"]},
                                "action": "allow"}]}},
         {"bench": ["client"]},
-        extra_gateway={"threads": GW_THREADS} if GW_THREADS else None)
+        extra_gateway={**({"threads": GW_THREADS} if GW_THREADS else {}),
+                       **({"cpu_affinity": True} if PIN else {})} or None)
     cfg["audit"]["durability"] = durability
     return cfg
 
