@@ -6,6 +6,7 @@
 
 #include "audit/canonical.h"
 #include "audit/record_view.h"
+#include "store/sqlite/sqlite_sessions.h"
 
 namespace phigate::store::sqlite_detail {
 namespace {
@@ -211,11 +212,20 @@ Result<std::unique_ptr<AuditTable>> AuditTable::open(const std::string& path,
     }
   }
   if (auto st = t->prepare_all(); !st.ok()) return st.error();
+  if (!readonly) {
+    // Derived data kept next to the records (sqlite_sessions.h); builds or catches up here.
+    auto sessions = SessionIndexWriter::open(db);
+    if (!sessions.ok()) return sessions.error();
+    t->sessions_ = std::move(*sessions);
+  }
   return t;
 }
 
+AuditTable::AuditTable(sqlite3* db, bool readonly) : db_(db), readonly_(readonly) {}
+
 AuditTable::~AuditTable() {
   // Statements first: sqlite3_close_v2 would otherwise defer closing until they are finalized.
+  sessions_.reset();
   insert_.reset();
   begin_.reset();
   commit_.reset();
@@ -282,6 +292,7 @@ Status AuditTable::insert(const std::vector<RowView>& rows) {
     }
   }
   sqlite3_clear_bindings(s);
+  if (st.ok() && sessions_) st = sessions_->add(rows);
   if (st.ok() && !step_done(commit_.get())) st = db_error(db_, "commit");
   if (!st.ok() && !sqlite3_get_autocommit(db_)) step_done(rollback_.get());
   return st;

@@ -32,6 +32,8 @@ struct RowView {
   std::string_view session_id, type, sub, resource, record, hash;
 };
 
+class SessionIndexWriter;  // sqlite_sessions.h
+
 // Indexed copies hold what the record holds, i.e. the sanitized text.
 std::string col_copy(const std::string& s);
 
@@ -44,7 +46,8 @@ class AuditTable {
   AuditTable(const AuditTable&) = delete;
   AuditTable& operator=(const AuditTable&) = delete;
 
-  // Inserts rows (seq ascending) in one transaction: all or nothing.
+  // Inserts rows (seq ascending) in one transaction: all or nothing. A writer also folds them into
+  // the session index (sqlite_sessions.h) in that transaction.
   Status insert(const std::vector<RowView>& rows);
   // The row with the highest seq, checked like scan() checks rows.
   Result<std::optional<audit::Event>> last();
@@ -66,15 +69,18 @@ class AuditTable {
   Result<std::vector<audit::Checkpoint>> checkpoints();
   // The newest retention anchor (sqlite_retention.cc), nullopt if nothing was pruned.
   Result<std::optional<audit::Anchor>> anchor();
+  // The connection, for the session index readers (sqlite_sessions.h); same threading rules.
+  sqlite3* handle() { return db_; }
 
  private:
-  AuditTable(sqlite3* db, bool readonly) : db_(db), readonly_(readonly) {}
+  AuditTable(sqlite3* db, bool readonly);  // out of line: sessions_ is incomplete here
   Status prepare_all();
   bool step_done(sqlite3_stmt* s);
 
   sqlite3* db_;
   bool readonly_;
   Stmt insert_, begin_, commit_, rollback_, last_;
+  std::unique_ptr<SessionIndexWriter> sessions_;  // writers only
 };
 
 }  // namespace phigate::store::sqlite_detail

@@ -24,6 +24,7 @@
 #include "audit/canonical.h"
 #include "store/sqlite/journal.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_sessions.h"
 
 namespace phigate::store {
 namespace {
@@ -292,6 +293,50 @@ class SqliteAuditStore final : public audit::Store {
       if (j.seq >= next && !fn(j.seq, j.line)) break;
     }
     return ok_status();
+  }
+
+  // From the session index (sqlite_sessions.h) plus the records beyond its high-water mark (on a
+  // read-only store: the journal too, through scan()), seeded into the same SessionIndex the
+  // scan-based default uses, so both give the same list.
+  Result<std::vector<audit::SessionSummary>> sessions(const audit::SessionFilter& f) override {
+    if (auto st = drain(); !st.ok()) return st.error();
+    auto snap = [&] {
+      std::lock_guard db(db_mu_);
+      return sqlite_detail::read_session_index(table_->handle());
+    }();
+    if (!snap.ok()) return snap.error();
+    if (!snap->has_value()) return audit::Store::sessions(f);
+    audit::SessionIndex index;
+    for (auto& s : (*snap)->sessions) index.seed(std::move(s));
+    Status st = scan((*snap)->high_water + 1, [&](const Event& e) {
+      index.add(e);
+      return true;
+    });
+    if (!st.ok()) return st.error();
+    return index.list(f);
+  }
+
+  // The session's records [first_seq, last_seq] as indexed, then those beyond the high-water mark.
+  Status scan_session(const std::string& id, const std::function<bool(const Event&)>& fn) override {
+    if (auto st = drain(); !st.ok()) return st;
+    auto b = [&] {
+      std::lock_guard db(db_mu_);
+      return sqlite_detail::read_session_bounds(table_->handle(), id);
+    }();
+    if (!b.ok()) return b.error();
+    if (!b->has_value()) return audit::Store::scan_session(id, fn);
+    const sqlite_detail::SessionBounds& bounds = **b;
+    if (bounds.range) {
+      bool stopped = false;
+      const uint64_t last = bounds.range->second;
+      Status st = scan(bounds.range->first, [&](const Event& e) {
+        if (e.seq > last) return false;
+        stopped = !fn(e);
+        return !stopped;
+      });
+      if (!st.ok() || stopped) return st;
+    }
+    return scan(bounds.high_water + 1, fn);
   }
 
   Status append_checkpoint(const audit::Checkpoint& c) override {
