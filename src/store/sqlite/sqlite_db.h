@@ -30,6 +30,9 @@ struct RowView {
   int64_t seq = 0;
   int64_t time_ns = 0;
   std::string_view session_id, type, sub, resource, record, hash;
+  // What the session index counts for this record (sqlite_sessions.h summary_bits), taken from
+  // the Event when there is one so the index never re-reads the line; 0: not known, read it.
+  uint8_t summary = 0;
 };
 
 class SessionIndexWriter;  // sqlite_sessions.h

@@ -38,6 +38,13 @@
 
 namespace phigate::store::sqlite_detail {
 
+// A record's decision and status as the session summary counts them (RowView::summary).
+inline constexpr uint8_t kSummaryKnown = 1, kSummaryAllow = 2, kSummaryHold = 4, kSummaryError = 8;
+inline uint8_t summary_bits(std::string_view decision, std::string_view status) {
+  return kSummaryKnown | (decision == "allow" ? kSummaryAllow : 0) |
+         (decision == "hold" ? kSummaryHold : 0) | (status == "error" ? kSummaryError : 0);
+}
+
 // Writer side, owned by the writing AuditTable (one connection, one thread at a time).
 class SessionIndexWriter {
  public:
@@ -59,8 +66,7 @@ class SessionIndexWriter {
     bool has_end = false;
     int64_t end_ns = 0;
     // audit::SessionIndex::add's counting, for one record.
-    void add(std::string_view type, int64_t time_ns, std::string_view decision,
-             std::string_view status);
+    void add(std::string_view type, int64_t time_ns, uint8_t summary);
   };
   // One session's share of a batch. Strings are owned: catch-up reads rows through a statement
   // whose column text does not outlive the step.

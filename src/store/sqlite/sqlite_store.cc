@@ -66,7 +66,11 @@ class Pending {
       }
       total += f[i].size();
     }
-    Row r{static_cast<int64_t>(e.seq), e.time_ns, reserve(total), {}};
+    Row r{static_cast<int64_t>(e.seq),
+          e.time_ns,
+          reserve(total),
+          {},
+          sqlite_detail::summary_bits(e.decision, e.status)};
     char* p = r.data;
     for (int i = 0; i < 6; ++i) {
       if (!f[i].empty()) std::memcpy(p, f[i].data(), f[i].size());
@@ -85,7 +89,7 @@ class Pending {
         f[i] = std::string_view(p, r.len[i]);
         p += r.len[i];
       }
-      out.push_back(RowView{r.seq, r.time_ns, f[2], f[3], f[4], f[5], f[0], f[1]});
+      out.push_back(RowView{r.seq, r.time_ns, f[2], f[3], f[4], f[5], f[0], f[1], r.summary});
     }
   }
 
@@ -100,6 +104,7 @@ class Pending {
     int64_t seq, time_ns;
     char* data;
     size_t len[6];  // record, hash, session_id, type, sub, resource
+    uint8_t summary;
   };
   char* reserve(size_t n) {
     while (cur_ < blocks_.size() && blocks_[cur_].cap - blocks_[cur_].used < n) ++cur_;
@@ -712,7 +717,8 @@ class SqliteAuditStore final : public audit::Store {
       if (e.prev_hash != prev) return tampered(e.seq, "journal prev_hash does not match");
       // Parsed from JSON, so the fields are valid UTF-8 and equal to what the record holds.
       rows.push_back(RowView{static_cast<int64_t>(e.seq), e.time_ns, e.session_id, e.type, e.sub,
-                             e.resource, j.line, e.hash});
+                             e.resource, j.line, e.hash,
+                             sqlite_detail::summary_bits(e.decision, e.status)});
       prev = e.hash;
       ++expect;
     }
