@@ -392,6 +392,23 @@ Status SessionIndexWriter::flush(int64_t first_seq, int64_t high_water) {
   return ok_status();
 }
 
+Status reset_session_index(sqlite3* db) {
+  auto tables = query_int(db,
+                          "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name ="
+                          " 'audit_sessions_meta'");
+  if (!tables.ok()) return tables.error();
+  if (tables->value_or(0) == 0) return ok_status();
+  return exec(db,
+              "DELETE FROM audit_sessions; UPDATE audit_sessions_meta SET high_water = 0,"
+              " low_seq = 0, sessions = 0");
+}
+
+Status rebuild_session_index(sqlite3* db) {
+  auto w = SessionIndexWriter::open(db);
+  if (!w.ok()) return w.error();
+  return ok_status();
+}
+
 namespace {
 
 // Runs fn inside one read transaction, so everything it reads is one snapshot.

@@ -98,6 +98,15 @@ class SessionIndexWriter {
   int64_t high_water_ = 0, low_seq_ = 0, sessions_ = 0;  // the meta row
 };
 
+// Retention (sqlite_retention.cc), inside the prune's transaction: the records the index
+// summarised from are gone, so it is emptied (high-water 0). No-op on a store without an index.
+Status reset_session_index(sqlite3* db);
+// After that transaction committed, on the same connection: rebuilds the index in transactions
+// of kCatchUpRows records, while a gateway may be writing (its ingest leaves the index alone until
+// the rebuild has reached the newest record, then continues it; readers meanwhile use what is
+// built and read the rest as records).
+Status rebuild_session_index(sqlite3* db);
+
 // Reader side: the index rows of started sessions and the high-water mark, read in one snapshot;
 // nullopt if the store has no trustworthy index (see above).
 struct SessionIndexSnapshot {

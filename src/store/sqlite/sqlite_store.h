@@ -10,6 +10,9 @@
 //   audit_checkpoints(tree_size INTEGER PRIMARY KEY, record TEXT NOT NULL): signed checkpoints
 //                (audit::checkpoint_to_json), written synchronously, never replaced; added without
 //                a version bump because it is additive.
+//   audit_sessions, audit_sessions_meta: the session index (sqlite_sessions.h), derived from the
+//                records for `sessions list`/`replay`, kept in the ingest transaction; additive, no
+//                version bump; not evidence (`audit verify` never reads it).
 // `record` (audit::to_json_line) is the source of truth; the other columns are copies for queries.
 // scan() and last() re-check every row: an unparsable record, a record not in canonical form or a
 // column that differs from its record is reported as Error{"tampered", "seq N: ..."}, so

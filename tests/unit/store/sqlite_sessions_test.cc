@@ -13,6 +13,7 @@
 #include "audit/canonical.h"
 #include "audit/session_review.h"
 #include "sqlite_probe.h"
+#include "store/sqlite/sqlite_retention.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace phigate::store {
@@ -385,6 +386,29 @@ TEST(SqliteSessions, DamagedIndexCannotHideSessions) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(sqlite_int(path, "SELECT low_seq FROM audit_sessions_meta"), 101);
   expect_same_as_scan(**st, 5);
+}
+
+TEST(SqliteSessions, PruningRebuildsTheIndexWhileTheGatewayWrites) {
+  TempDir dir;
+  const std::string path = dir.file("audit.db");
+  Workload w(7);
+  auto st = open_sqlite_audit_store(path);
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE((*st)->append(w.next(600)).ok());
+  ASSERT_TRUE((*st)->last().ok());  // ingested: the prune needs record 201 in SQLite
+  audit::Anchor a;
+  a.tree_size = 200;
+  a.last_hash = std::string(64, '0');
+  ASSERT_TRUE(prune_sqlite_audit_store(path, a).ok());
+  EXPECT_EQ(sqlite_int(path, "SELECT low_seq FROM audit_sessions_meta"), 201);
+  EXPECT_EQ(sqlite_int(path, "SELECT high_water FROM audit_sessions_meta"), 600);
+  // The running writer continues the rebuilt index.
+  ASSERT_TRUE((*st)->append(w.next(100)).ok());
+  expect_same_as_scan(**st, 5);
+  EXPECT_EQ(sqlite_int(path, "SELECT high_water FROM audit_sessions_meta"), 700);
+  auto ro = open_sqlite_audit_store_readonly(path);
+  ASSERT_TRUE(ro.ok());
+  expect_same_as_scan(**ro, 5);
 }
 
 }  // namespace
