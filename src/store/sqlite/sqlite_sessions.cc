@@ -145,7 +145,7 @@ void SessionIndexWriter::Counts::add(std::string_view type, int64_t time_ns, uin
 
 SessionIndexWriter::~SessionIndexWriter() = default;
 
-Result<std::unique_ptr<SessionIndexWriter>> SessionIndexWriter::open(sqlite3* db) {
+Result<std::unique_ptr<SessionIndexWriter>> SessionIndexWriter::open(sqlite3* db, bool announce) {
   std::unique_ptr<SessionIndexWriter> w(new SessionIndexWriter(db));
   if (auto st = exec(db, "BEGIN IMMEDIATE"); !st.ok()) return st.error();
   auto fail = [&](Error e) -> Error {
@@ -178,7 +178,7 @@ Result<std::unique_ptr<SessionIndexWriter>> SessionIndexWriter::open(sqlite3* db
   }
   if (auto st = w->prepare_statements(); !st.ok()) return fail(st.error());
   if (auto st = exec(db, "COMMIT"); !st.ok()) return fail(st.error());
-  if (auto st = w->catch_up(); !st.ok()) return st.error();
+  if (auto st = w->catch_up(announce); !st.ok()) return st.error();
   return w;
 }
 
@@ -199,7 +199,7 @@ Status SessionIndexWriter::prepare_statements() {
   return ok_status();
 }
 
-Status SessionIndexWriter::catch_up() {
+Status SessionIndexWriter::catch_up(bool announce) {
   auto sel = prepare(db_,
                      "SELECT seq, time_ns, session_id, type, sub, resource, record FROM"
                      " audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -247,8 +247,9 @@ Status SessionIndexWriter::catch_up() {
     if (last == 0) break;
   }
   if (total > 0) {
-    spdlog::info("audit: session index caught up with {} records in {:.1f} s", total,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    spdlog::log(announce && total >= kCatchUpRows ? spdlog::level::info : spdlog::level::debug,
+                "audit: session index caught up with {} records in {:.1f} s", total,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return ok_status();
 }
@@ -404,7 +405,7 @@ Status reset_session_index(sqlite3* db) {
 }
 
 Status rebuild_session_index(sqlite3* db) {
-  auto w = SessionIndexWriter::open(db);
+  auto w = SessionIndexWriter::open(db, /*announce=*/false);
   if (!w.ok()) return w.error();
   return ok_status();
 }

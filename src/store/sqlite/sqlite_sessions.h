@@ -50,7 +50,9 @@ class SessionIndexWriter {
  public:
   // Creates the tables if needed, rebuilds an untrustworthy index and catches it up with the
   // records beyond its high-water mark (in transactions of kCatchUpRows records).
-  static Result<std::unique_ptr<SessionIndexWriter>> open(sqlite3* db);
+  // `announce`: log a large build at info (a gateway's start waits for it); CLI commands print
+  // JSON on stdout, where spdlog writes too, so the prune's rebuild stays at debug.
+  static Result<std::unique_ptr<SessionIndexWriter>> open(sqlite3* db, bool announce = true);
   ~SessionIndexWriter();
 
   // Inside the caller's write transaction, after `rows` (seq ascending, continuing the log) went
@@ -90,7 +92,7 @@ class SessionIndexWriter {
   // Upserts the batch's sessions and moves the meta row to high_water (the batch began at
   // first_seq).
   Status flush(int64_t first_seq, int64_t high_water);
-  Status catch_up();
+  Status catch_up(bool announce);
 
   sqlite3* db_;
   Stmt upsert_, meta_get_, meta_put_;
