@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 #include <system_error>
@@ -337,6 +338,31 @@ Status AuditTable::scan(uint64_t from,
     auto e = read_row(raw, &record);
     if (!e.ok()) return e.error();
     if (!fn(*e, record)) return ok_status();
+  }
+}
+
+Status AuditTable::scan_session(uint64_t from, uint64_t to, const std::string& session_id,
+                                const std::function<bool(const Event&)>& fn) {
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (from > kMax || from > to) return ok_status();
+  std::string sql = std::string("SELECT ") + kColumns +
+                    " FROM audit_events WHERE seq >= ?1 AND seq <= ?2 AND session_id = ?3"
+                    " ORDER BY seq";
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return db_error(db_, "prepare scan");
+  }
+  Stmt s(raw);
+  sqlite3_bind_int64(raw, 1, static_cast<int64_t>(from));
+  sqlite3_bind_int64(raw, 2, static_cast<int64_t>(std::min(to, kMax)));
+  sqlite3_bind_text(raw, 3, session_id.data(), static_cast<int>(session_id.size()), SQLITE_STATIC);
+  for (;;) {
+    int rc = sqlite3_step(raw);
+    if (rc == SQLITE_DONE) return ok_status();
+    if (rc != SQLITE_ROW) return db_error(db_, "scan audit records");
+    auto e = read_row(raw, nullptr);
+    if (!e.ok()) return e.error();
+    if (!fn(*e)) return ok_status();
   }
 }
 

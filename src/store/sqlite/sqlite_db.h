@@ -60,6 +60,11 @@ class AuditTable {
   // text; it returns false to stop.
   Status scan(uint64_t from,
               const std::function<bool(const audit::Event&, std::string_view record)>& fn);
+  // scan() of the rows with from <= seq <= to whose session_id column is `session_id` (replay
+  // through the session index: SQLite skips the other sessions' rows unparsed; a forged column
+  // is for `audit verify` to find, as for every reader that trusts the index).
+  Status scan_session(uint64_t from, uint64_t to, const std::string& session_id,
+                      const std::function<bool(const audit::Event&)>& fn);
   // scan() without building Events: fn gets the row's seq and its record text (valid until fn
   // returns). Each row's record must be a structurally valid record line (audit::RecordView) and
   // its indexed columns must equal the record's fields (else Error{"tampered"}); whether the line

@@ -515,4 +515,54 @@ Result<std::optional<SessionBounds>> read_session_bounds(sqlite3* db, const std:
   });
 }
 
+Result<std::optional<std::vector<audit::SessionSummary>>> indexed_sessions(
+    const IndexReads& r, const audit::SessionFilter& f) {
+  using Out = std::optional<std::vector<audit::SessionSummary>>;
+  Result<std::optional<SessionIndexSnapshot>> snap = std::optional<SessionIndexSnapshot>();
+  Status st = r.with_table([&](AuditTable& t) {
+    snap = read_session_index(t.handle());
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  if (!snap.ok()) return snap.error();
+  if (!snap->has_value()) return Out();
+  audit::SessionIndex index;
+  for (auto& s : (*snap)->sessions) index.seed(std::move(s));
+  st = r.scan((*snap)->high_water + 1, [&](const audit::Event& e) {
+    index.add(e);
+    return true;
+  });
+  if (!st.ok()) return st.error();
+  return Out(index.list(f));
+}
+
+Result<bool> indexed_scan_session(const IndexReads& r, const std::string& id,
+                                  const std::function<bool(const audit::Event&)>& fn) {
+  Result<std::optional<SessionBounds>> b = std::optional<SessionBounds>();
+  Status st = r.with_table([&](AuditTable& t) {
+    b = read_session_bounds(t.handle(), id);
+    return ok_status();
+  });
+  if (!st.ok()) return st.error();
+  if (!b.ok()) return b.error();
+  if (!b->has_value()) return false;
+  const SessionBounds& bounds = **b;
+  if (bounds.range) {
+    // Records up to the high-water mark are in SQLite (the journal only adds newer ones).
+    bool stopped = false;
+    st = r.with_table([&](AuditTable& t) {
+      return t.scan_session(bounds.range->first, bounds.range->second, id,
+                            [&](const audit::Event& e) {
+                              stopped = !fn(e);
+                              return !stopped;
+                            });
+    });
+    if (!st.ok()) return st.error();
+    if (stopped) return true;
+  }
+  st = r.scan(bounds.high_water + 1, fn);
+  if (!st.ok()) return st.error();
+  return true;
+}
+
 }  // namespace phigate::store::sqlite_detail

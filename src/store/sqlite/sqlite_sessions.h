@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,5 +125,21 @@ struct SessionBounds {
   std::optional<std::pair<uint64_t, uint64_t>> range;
 };
 Result<std::optional<SessionBounds>> read_session_bounds(sqlite3* db, const std::string& id);
+
+// The store's Store::sessions() and scan_session() over the index. `with_table` runs its argument
+// with the connection locked; `scan` is the store's own scan() (used for the records beyond the
+// high-water mark: on a read-only store that includes the journal).
+struct IndexReads {
+  std::function<Status(const std::function<Status(AuditTable&)>&)> with_table;
+  std::function<Status(uint64_t, const std::function<bool(const audit::Event&)>&)> scan;
+};
+// The index rows seeded into the SessionIndex the scan-based default uses, continued with the
+// records beyond the high-water mark, so both give the same list. nullopt: no trusted index.
+Result<std::optional<std::vector<audit::SessionSummary>>> indexed_sessions(
+    const IndexReads& r, const audit::SessionFilter& f);
+// The session's rows in [first_seq, last_seq] as indexed, then every record beyond the
+// high-water mark. False (nothing called): no trusted index.
+Result<bool> indexed_scan_session(const IndexReads& r, const std::string& id,
+                                  const std::function<bool(const audit::Event&)>& fn);
 
 }  // namespace phigate::store::sqlite_detail

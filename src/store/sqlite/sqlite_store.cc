@@ -300,48 +300,19 @@ class SqliteAuditStore final : public audit::Store {
     return ok_status();
   }
 
-  // From the session index (sqlite_sessions.h) plus the records beyond its high-water mark (on a
-  // read-only store: the journal too, through scan()), seeded into the same SessionIndex the
-  // scan-based default uses, so both give the same list.
+  // From the session index when it can be trusted (sqlite_sessions.h), else the scan.
   Result<std::vector<audit::SessionSummary>> sessions(const audit::SessionFilter& f) override {
     if (auto st = drain(); !st.ok()) return st.error();
-    auto snap = [&] {
-      std::lock_guard db(db_mu_);
-      return sqlite_detail::read_session_index(table_->handle());
-    }();
-    if (!snap.ok()) return snap.error();
-    if (!snap->has_value()) return audit::Store::sessions(f);
-    audit::SessionIndex index;
-    for (auto& s : (*snap)->sessions) index.seed(std::move(s));
-    Status st = scan((*snap)->high_water + 1, [&](const Event& e) {
-      index.add(e);
-      return true;
-    });
-    if (!st.ok()) return st.error();
-    return index.list(f);
+    auto r = sqlite_detail::indexed_sessions(index_reads(), f);
+    if (!r.ok()) return r.error();
+    return r->has_value() ? std::move(**r) : audit::Store::sessions(f);
   }
 
-  // The session's records [first_seq, last_seq] as indexed, then those beyond the high-water mark.
   Status scan_session(const std::string& id, const std::function<bool(const Event&)>& fn) override {
     if (auto st = drain(); !st.ok()) return st;
-    auto b = [&] {
-      std::lock_guard db(db_mu_);
-      return sqlite_detail::read_session_bounds(table_->handle(), id);
-    }();
-    if (!b.ok()) return b.error();
-    if (!b->has_value()) return audit::Store::scan_session(id, fn);
-    const sqlite_detail::SessionBounds& bounds = **b;
-    if (bounds.range) {
-      bool stopped = false;
-      const uint64_t last = bounds.range->second;
-      Status st = scan(bounds.range->first, [&](const Event& e) {
-        if (e.seq > last) return false;
-        stopped = !fn(e);
-        return !stopped;
-      });
-      if (!st.ok() || stopped) return st;
-    }
-    return scan(bounds.high_water + 1, fn);
+    auto r = sqlite_detail::indexed_scan_session(index_reads(), id, fn);
+    if (!r.ok()) return r.error();
+    return *r ? ok_status() : audit::Store::scan_session(id, fn);
   }
 
   Status append_checkpoint(const audit::Checkpoint& c) override {
@@ -380,6 +351,16 @@ class SqliteAuditStore final : public audit::Store {
   }
 
   size_t max_pending() const { return std::max<size_t>(opts_.ingest_records, 1) * 20; }
+
+  sqlite_detail::IndexReads index_reads() {
+    return {[this](const std::function<Status(AuditTable&)>& fn) {
+              std::lock_guard db(db_mu_);
+              return fn(*table_);
+            },
+            [this](uint64_t from, const std::function<bool(const Event&)>& fn) {
+              return scan(from, fn);
+            }};
+  }
 
   // append_encoded_refs with line_views_ already split: one view per record of `lines`.
   Status append_lines(const std::vector<const Event*>& batch, std::string_view lines) {
