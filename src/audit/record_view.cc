@@ -3,9 +3,11 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 namespace phigate::audit {
 namespace {
@@ -73,6 +75,31 @@ constexpr ptrdiff_t kSeqIndex = index_of("seq"), kTimeIndex = index_of("time_ns"
                     kTypeIndex = index_of("type"), kSubIndex = index_of("sub"),
                     kResourceIndex = index_of("resource");
 static_assert(kSeqIndex >= 0 && kTimeIndex >= 0 && kHashIndex >= 0 && kResourceIndex >= 0);
+constexpr ptrdiff_t kRolesIndex = index_of("roles");
+static_assert(kRolesIndex >= 0);
+
+using Member = std::string_view RecordView::*;
+
+// The RecordView member a session summary reads, by key index (nullptr: none), built once at
+// compile time so the per-record walk only indexes an array.
+constexpr std::array<Member, std::size(kKeys)> make_summary_members() {
+  constexpr std::pair<std::string_view, Member> kFields[] = {
+      {"decision", &RecordView::decision},
+      {"status", &RecordView::status},
+      {"issuer", &RecordView::issuer},
+      {"task_id", &RecordView::task_id},
+      {"workflow_id", &RecordView::workflow_id},
+      {"act_sub", &RecordView::act_sub},
+      {"client_addr", &RecordView::client_addr},
+      {"client_user", &RecordView::client_user},
+      {"protocol", &RecordView::protocol},
+      {"client_tls", &RecordView::client_tls},
+      {"upstream_tls", &RecordView::upstream_tls}};
+  std::array<Member, std::size(kKeys)> out{};
+  for (const auto& [name, member] : kFields) out[static_cast<size_t>(index_of(name))] = member;
+  return out;
+}
+constexpr auto kSummaryMembers = make_summary_members();
 
 class Cursor {
  public:
@@ -194,6 +221,7 @@ bool parse_record_view(std::string_view line, RecordView& out) {
         break;
       }
       case kArr: {
+        const size_t arr_begin = c.pos();
         if (!c.eat('[')) return false;
         if (!c.eat(']')) {
           do {
@@ -202,6 +230,10 @@ bool parse_record_view(std::string_view line, RecordView& out) {
             if (!c.str(item, e2)) return false;
           } while (c.eat(','));
           if (!c.eat(']')) return false;
+        }
+        if (&k == &kKeys[kRolesIndex]) {
+          out.roles = line.substr(arr_begin, c.pos() - arr_begin);
+          out.summary_escaped = out.summary_escaped || out.roles.find('\\') != out.roles.npos;
         }
         break;
       }
@@ -252,6 +284,11 @@ bool parse_record_view(std::string_view line, RecordView& out) {
     if (dst) {
       *dst = s;
       out.escaped = out.escaped || esc;
+      continue;
+    }
+    if (Member m = kSummaryMembers[static_cast<size_t>(&k - kKeys)]) {
+      out.*m = s;
+      out.summary_escaped = out.summary_escaped || esc;
     }
   }
   if (!c.eat('}') || !c.at_end()) return false;

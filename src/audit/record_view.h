@@ -22,6 +22,12 @@ struct RecordView {
   // the string fields below holds a backslash, i.e. differs from its decoded text.
   std::string_view prev_hash, hash, node_id, session_id, type, sub, resource;
   bool escaped = false;
+  // What a per-session summary needs (store/sqlite/sqlite_sessions.h), kept apart so `escaped`
+  // (which makes scan_lines compare columns the slow way) still covers only the fields above.
+  // Raw string contents like the above; `roles` is the raw JSON array text, brackets included.
+  std::string_view decision, status, issuer, task_id, workflow_id, act_sub, client_addr,
+      client_user, protocol, client_tls, upstream_tls, roles;
+  bool summary_escaped = false;
   // The `,"hash":"<64 hex>"` field: the canonical form hashed by the chain is the line without
   // [hash_field_begin, hash_field_end).
   size_t hash_field_begin = 0, hash_field_end = 0;

@@ -35,6 +35,9 @@ struct SessionFilter {
 class SessionIndex {
  public:
   void add(const Event& e);
+  // A session summarised elsewhere (a store's session index) from the records up to some seq;
+  // add() then continues it with the later records exactly as if it had seen the earlier ones.
+  void seed(SessionSummary s) { sessions_.insert_or_assign(s.session_id, std::move(s)); }
   // Sessions that had a session_start record and match, oldest start first.
   std::vector<SessionSummary> list(const SessionFilter& f) const;
 

@@ -12,6 +12,7 @@
 #include "audit/anchor.h"
 #include "audit/checkpoint.h"
 #include "audit/event.h"
+#include "audit/session_review.h"
 #include "common/result.h"
 
 namespace phigate::audit {
@@ -59,6 +60,26 @@ class Store {
       line = to_json_line(e);
       return fn(e.seq, line);
     });
+  }
+  // Per-session summaries (`phigate sessions list`), as SessionIndex::list(f) over every record.
+  // Default: a scan of the whole log; a store may answer from a derived index (never evidence:
+  // `audit verify` checks the records, not the index).
+  virtual Result<std::vector<SessionSummary>> sessions(const SessionFilter& f) {
+    SessionIndex index;
+    Status st = scan(0, [&](const Event& e) {
+      index.add(e);
+      return true;
+    });
+    if (!st.ok()) return st.error();
+    return index.list(f);
+  }
+  // Calls fn, in seq order, for records including every record of session_id (others may come
+  // too: callers filter, as Timeline does), until fn returns false. Default: scan(0, fn); a store
+  // with a session index skips the records before and after the session.
+  virtual Status scan_session(const std::string& session_id,
+                              const std::function<bool(const Event&)>& fn) {
+    (void)session_id;
+    return scan(0, fn);
   }
   // Signed checkpoints (checkpoint.h). Stores that cannot keep them inherit these defaults, so a
   // Log with checkpointing on just reports the error and goes on writing records.

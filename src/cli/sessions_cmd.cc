@@ -168,16 +168,13 @@ int cmd_sessions_list(const std::string& config_path, const SessionsListArgs& ar
     std::cerr << "cannot open the audit store: " << store.error().message << "\n";
     return 2;
   }
-  audit::SessionIndex index;
-  Status st = (*store)->scan(0, [&](const audit::Event& e) {
-    index.add(e);
-    return true;
-  });
-  if (!st.ok()) {
-    std::cerr << "cannot read the audit store: " << st.error().message << "\n";
+  // The store may answer from its session index instead of reading the whole log.
+  auto listed = (*store)->sessions(*filter);
+  if (!listed) {
+    std::cerr << "cannot read the audit store: " << listed.error().message << "\n";
     return 1;
   }
-  auto sessions = index.list(*filter);
+  const std::vector<audit::SessionSummary>& sessions = *listed;
   if (json_out) {
     json arr = json::array();
     for (const auto& s : sessions) arr.push_back(summary_json(s));
@@ -213,7 +210,7 @@ int cmd_replay(const std::string& config_path, const std::string& session_id, co
     if (b) blobs = std::move(*b);
   }
   audit::Timeline tl(session_id);
-  Status st = (*store)->scan(0, [&](const audit::Event& e) {
+  Status st = (*store)->scan_session(session_id, [&](const audit::Event& e) {
     tl.add(e);
     return true;
   });

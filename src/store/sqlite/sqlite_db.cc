@@ -8,6 +8,7 @@
 
 #include "audit/canonical.h"
 #include "audit/record_view.h"
+#include "store/sqlite/sqlite_sessions.h"
 
 namespace phigate::store::sqlite_detail {
 namespace {
@@ -243,11 +244,20 @@ Result<std::unique_ptr<AuditTable>> AuditTable::open(const std::string& path,
     }
   }
   if (auto st = t->prepare_all(); !st.ok()) return st.error();
+  if (!readonly) {
+    // Derived data kept next to the records (sqlite_sessions.h); builds or catches up here.
+    auto sessions = SessionIndexWriter::open(db);
+    if (!sessions.ok()) return sessions.error();
+    t->sessions_ = std::move(*sessions);
+  }
   return t;
 }
 
+AuditTable::AuditTable(sqlite3* db, bool readonly) : db_(db), readonly_(readonly) {}
+
 AuditTable::~AuditTable() {
   // Statements first: sqlite3_close_v2 would otherwise defer closing until they are finalized.
+  sessions_.reset();
   insert_.reset();
   begin_.reset();
   commit_.reset();
@@ -314,6 +324,7 @@ Status AuditTable::insert(const std::vector<RowView>& rows) {
     }
   }
   sqlite3_clear_bindings(s);
+  if (st.ok() && sessions_) st = sessions_->add(rows);
   if (st.ok() && !step_done(commit_.get())) st = db_error(db_, "commit");
   if (!st.ok() && !sqlite3_get_autocommit(db_)) step_done(rollback_.get());
   return st;
@@ -358,6 +369,31 @@ Status AuditTable::scan(uint64_t from,
     auto e = read_row(raw, &record);
     if (!e.ok()) return e.error();
     if (!fn(*e, record)) return ok_status();
+  }
+}
+
+Status AuditTable::scan_session(uint64_t from, uint64_t to, const std::string& session_id,
+                                const std::function<bool(const Event&)>& fn) {
+  constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (from > kMax || from > to) return ok_status();
+  std::string sql = std::string("SELECT ") + kColumns +
+                    " FROM audit_events WHERE seq >= ?1 AND seq <= ?2 AND session_id = ?3"
+                    " ORDER BY seq";
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return db_error(db_, "prepare scan");
+  }
+  Stmt s(raw);
+  sqlite3_bind_int64(raw, 1, static_cast<int64_t>(from));
+  sqlite3_bind_int64(raw, 2, static_cast<int64_t>(std::min(to, kMax)));
+  sqlite3_bind_text(raw, 3, session_id.data(), static_cast<int>(session_id.size()), SQLITE_STATIC);
+  for (;;) {
+    int rc = sqlite3_step(raw);
+    if (rc == SQLITE_DONE) return ok_status();
+    if (rc != SQLITE_ROW) return db_error(db_, "scan audit records");
+    auto e = read_row(raw, nullptr);
+    if (!e.ok()) return e.error();
+    if (!fn(*e)) return ok_status();
   }
 }
 

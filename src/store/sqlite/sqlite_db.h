@@ -31,7 +31,12 @@ struct RowView {
   int64_t seq = 0;
   int64_t time_ns = 0;
   std::string_view session_id, type, sub, resource, record, hash;
+  // What the session index counts for this record (sqlite_sessions.h summary_bits), taken from
+  // the Event when there is one so the index never re-reads the line; 0: not known, read it.
+  uint8_t summary = 0;
 };
+
+class SessionIndexWriter;  // sqlite_sessions.h
 
 // Indexed copies hold what the record holds, i.e. the sanitized text.
 std::string col_copy(const std::string& s);
@@ -45,7 +50,8 @@ class AuditTable {
   AuditTable(const AuditTable&) = delete;
   AuditTable& operator=(const AuditTable&) = delete;
 
-  // Inserts rows (seq ascending) in one transaction: all or nothing.
+  // Inserts rows (seq ascending) in one transaction: all or nothing. A writer also folds them into
+  // the session index (sqlite_sessions.h) in that transaction.
   Status insert(const std::vector<RowView>& rows);
   // The row with the highest seq, checked like scan() checks rows.
   Result<std::optional<audit::Event>> last();
@@ -55,6 +61,11 @@ class AuditTable {
   // text; it returns false to stop.
   Status scan(uint64_t from,
               const std::function<bool(const audit::Event&, std::string_view record)>& fn);
+  // scan() of the rows with from <= seq <= to whose session_id column is `session_id` (replay
+  // through the session index: SQLite skips the other sessions' rows unparsed; a forged column
+  // is for `audit verify` to find, as for every reader that trusts the index).
+  Status scan_session(uint64_t from, uint64_t to, const std::string& session_id,
+                      const std::function<bool(const audit::Event&)>& fn);
   // scan() without building Events: fn gets the row's seq and its record text (valid until fn
   // returns). Each row's record must be a structurally valid record line (audit::RecordView) and
   // its indexed columns must equal the record's fields (else Error{"tampered"}); whether the line
@@ -72,15 +83,18 @@ class AuditTable {
   Result<std::vector<audit::Checkpoint>> checkpoints();
   // The newest retention anchor (sqlite_retention.cc), nullopt if nothing was pruned.
   Result<std::optional<audit::Anchor>> anchor();
+  // The connection, for the session index readers (sqlite_sessions.h); same threading rules.
+  sqlite3* handle() { return db_; }
 
  private:
-  AuditTable(sqlite3* db, bool readonly) : db_(db), readonly_(readonly) {}
+  AuditTable(sqlite3* db, bool readonly);  // out of line: sessions_ is incomplete here
   Status prepare_all();
   bool step_done(sqlite3_stmt* s);
 
   sqlite3* db_;
   bool readonly_;
   Stmt insert_, begin_, commit_, rollback_, last_;
+  std::unique_ptr<SessionIndexWriter> sessions_;  // writers only
 };
 
 }  // namespace phigate::store::sqlite_detail

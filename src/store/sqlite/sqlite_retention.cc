@@ -4,7 +4,10 @@
 
 #include <limits>
 
+#include <spdlog/spdlog.h>
+
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_sessions.h"
 
 namespace phigate::store {
 namespace sqlite_detail {
@@ -134,7 +137,16 @@ Status prune_sqlite_audit_store(const std::string& path, const audit::Anchor& an
       return fail(make_error("store", std::string("insert anchor: ") + sqlite3_errmsg(raw_db)));
     }
   }
-  return exec("COMMIT");
+  // The session index summarised the deleted records: emptied with them, rebuilt after the commit
+  // (in small transactions, so a running gateway's ingest is not held up for long).
+  if (auto st = sqlite_detail::reset_session_index(raw_db); !st.ok()) return fail(st.error());
+  if (auto st = exec("COMMIT"); !st.ok()) return st;
+  if (auto st = sqlite_detail::rebuild_session_index(raw_db); !st.ok()) {
+    // Derived data: the prune stands; readers scan until the next open rebuilds the index.
+    spdlog::warn("audit: rebuilding the session index after pruning failed: {}",
+                 st.error().message);
+  }
+  return ok_status();
 }
 
 }  // namespace phigate::store

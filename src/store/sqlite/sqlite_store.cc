@@ -24,6 +24,7 @@
 #include "audit/canonical.h"
 #include "store/sqlite/journal.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_sessions.h"
 
 namespace phigate::store {
 namespace {
@@ -65,7 +66,11 @@ class Pending {
       }
       total += f[i].size();
     }
-    Row r{static_cast<int64_t>(e.seq), e.time_ns, reserve(total), {}};
+    Row r{static_cast<int64_t>(e.seq),
+          e.time_ns,
+          reserve(total),
+          {},
+          sqlite_detail::summary_bits(e.decision, e.status)};
     char* p = r.data;
     for (int i = 0; i < 6; ++i) {
       if (!f[i].empty()) std::memcpy(p, f[i].data(), f[i].size());
@@ -84,7 +89,7 @@ class Pending {
         f[i] = std::string_view(p, r.len[i]);
         p += r.len[i];
       }
-      out.push_back(RowView{r.seq, r.time_ns, f[2], f[3], f[4], f[5], f[0], f[1]});
+      out.push_back(RowView{r.seq, r.time_ns, f[2], f[3], f[4], f[5], f[0], f[1], r.summary});
     }
   }
 
@@ -99,6 +104,7 @@ class Pending {
     int64_t seq, time_ns;
     char* data;
     size_t len[6];  // record, hash, session_id, type, sub, resource
+    uint8_t summary;
   };
   char* reserve(size_t n) {
     while (cur_ < blocks_.size() && blocks_[cur_].cap - blocks_[cur_].used < n) ++cur_;
@@ -294,6 +300,21 @@ class SqliteAuditStore final : public audit::Store {
     return ok_status();
   }
 
+  // From the session index when it can be trusted (sqlite_sessions.h), else the scan.
+  Result<std::vector<audit::SessionSummary>> sessions(const audit::SessionFilter& f) override {
+    if (auto st = drain(); !st.ok()) return st.error();
+    auto r = sqlite_detail::indexed_sessions(index_reads(), f);
+    if (!r.ok()) return r.error();
+    return r->has_value() ? std::move(**r) : audit::Store::sessions(f);
+  }
+
+  Status scan_session(const std::string& id, const std::function<bool(const Event&)>& fn) override {
+    if (auto st = drain(); !st.ok()) return st;
+    auto r = sqlite_detail::indexed_scan_session(index_reads(), id, fn);
+    if (!r.ok()) return r.error();
+    return *r ? ok_status() : audit::Store::scan_session(id, fn);
+  }
+
   Status append_checkpoint(const audit::Checkpoint& c) override {
     if (readonly_) return make_error("store", "audit store opened read-only");
     // Written straight to SQLite, synchronously: checkpoints are rare, so the journal's batching
@@ -342,6 +363,16 @@ class SqliteAuditStore final : public audit::Store {
   }
 
   size_t max_pending() const { return std::max<size_t>(opts_.ingest_records, 1) * 20; }
+
+  sqlite_detail::IndexReads index_reads() {
+    return {[this](const std::function<Status(AuditTable&)>& fn) {
+              std::lock_guard db(db_mu_);
+              return fn(*table_);
+            },
+            [this](uint64_t from, const std::function<bool(const Event&)>& fn) {
+              return scan(from, fn);
+            }};
+  }
 
   // append_encoded_refs with line_views_ already split: one view per record of `lines`.
   Status append_lines(const std::vector<const Event*>& batch, std::string_view lines) {
@@ -679,7 +710,8 @@ class SqliteAuditStore final : public audit::Store {
       if (e.prev_hash != prev) return tampered(e.seq, "journal prev_hash does not match");
       // Parsed from JSON, so the fields are valid UTF-8 and equal to what the record holds.
       rows.push_back(RowView{static_cast<int64_t>(e.seq), e.time_ns, e.session_id, e.type, e.sub,
-                             e.resource, j.line, e.hash});
+                             e.resource, j.line, e.hash,
+                             sqlite_detail::summary_bits(e.decision, e.status)});
       prev = e.hash;
       ++expect;
     }

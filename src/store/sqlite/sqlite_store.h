@@ -12,6 +12,9 @@
 //                with the Merkle frontier the writer resumes from on restart (NULL in rows written
 //                before the column existed); table and column added without a version bump
 //                because both are additive (the writer adds the column to older files on open).
+//   audit_sessions, audit_sessions_meta: the session index (sqlite_sessions.h), derived from the
+//                records for `sessions list`/`replay`, kept in the ingest transaction; additive, no
+//                version bump; not evidence (`audit verify` never reads it).
 // `record` (audit::to_json_line) is the source of truth; the other columns are copies for queries.
 // scan() and last() re-check every row: an unparsable record, a record not in canonical form or a
 // column that differs from its record is reported as Error{"tampered", "seq N: ..."}, so

@@ -146,5 +146,57 @@ TEST(ExportFormat, CheckpointLinesRoundTripAndNeverLookLikeRecords) {
   EXPECT_TRUE(looks_like_record_line(chain(1)[0]));
 }
 
+// The spans the session index reads: equal to the parsed fields when unescaped, and
+// summary_escaped (not `escaped`) set when one of them holds a JSON escape.
+TEST(RecordView, SessionSummarySpans) {
+  Event e;
+  e.seq = 7;
+  e.prev_hash = std::string(64, '0');
+  e.type = "session_start";
+  e.decision = "hold";
+  e.status = "error";
+  e.issuer = "local";
+  e.task_id = "t";
+  e.workflow_id = "w";
+  e.act_sub = "hannah";
+  e.client_addr = "10.0.0.1:5432";
+  e.client_user = "app";
+  e.protocol = "postgres";
+  e.client_tls = "tls";
+  e.upstream_tls = "prefer:plain";
+  e.roles = {"a", "b"};
+  e.hash = chain_hash(e.prev_hash, canonical_json(e));
+  RecordView v;
+  std::string line = to_json_line(e);  // the views point into it
+  ASSERT_TRUE(parse_record_view(line, v));
+  EXPECT_EQ(v.decision, "hold");
+  EXPECT_EQ(v.status, "error");
+  EXPECT_EQ(v.issuer, "local");
+  EXPECT_EQ(v.task_id, "t");
+  EXPECT_EQ(v.workflow_id, "w");
+  EXPECT_EQ(v.act_sub, "hannah");
+  EXPECT_EQ(v.client_addr, "10.0.0.1:5432");
+  EXPECT_EQ(v.client_user, "app");
+  EXPECT_EQ(v.protocol, "postgres");
+  EXPECT_EQ(v.client_tls, "tls");
+  EXPECT_EQ(v.upstream_tls, "prefer:plain");
+  EXPECT_EQ(v.roles, R"(["a","b"])");
+  EXPECT_FALSE(v.summary_escaped);
+  EXPECT_FALSE(v.escaped);
+  e.roles = {"q\"r"};
+  e.hash = chain_hash(e.prev_hash, canonical_json(e));
+  line = to_json_line(e);
+  ASSERT_TRUE(parse_record_view(line, v));
+  EXPECT_TRUE(v.summary_escaped);
+  EXPECT_FALSE(v.escaped);
+  e.roles = {};
+  e.client_user = "new\nline";
+  e.hash = chain_hash(e.prev_hash, canonical_json(e));
+  line = to_json_line(e);
+  ASSERT_TRUE(parse_record_view(line, v));
+  EXPECT_EQ(v.roles, "[]");
+  EXPECT_TRUE(v.summary_escaped);
+}
+
 }  // namespace
 }  // namespace phigate::audit
