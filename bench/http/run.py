@@ -2,11 +2,12 @@
 """HTTP data path benchmark: wrk against nginx directly, through nginx proxy_pass, and through
 phigate (bearer token auth, a policy decision per request, JSON masking with detectors and a path
 rule, strict audit: a durable request record before forwarding plus a result record), in one run,
-alternating targets per round; plus what each feature costs (phigate-async: the same with
-`durability: async`; phigate-bare: no masking and no audit store; LEGS=0 skips both) and, when
-built, the reference relay of bench/http/relay_floor.cc (what the topology leaves for a proxy that
-does nothing). Prints rps medians, ratios, p99 latency
-and CPU per request of nginx's worker and of each proxy process; writes last-run.txt."""
+alternating targets per round; plus deployment settings and what each feature costs
+(phigate-pinned: io threads pinned one per CPU; phigate-async: `durability: async`; phigate-bare:
+no masking and no audit store; LEGS=0 skips them) and, when built, the reference relay of
+bench/http/relay_floor.cc (what the topology leaves for a proxy that does nothing). Prints rps
+medians, ratios, p99 latency, the machine's idle share, CPU per request of nginx's worker and of
+each proxy process, and the per-request budget to match nginx-proxy; writes last-run.txt."""
 import json
 import os
 import re
@@ -98,9 +99,9 @@ def start_relay(origin_port):
     return port, proc
 
 
-def phigate_config(port, mask=True, durability="strict"):
+def phigate_config(port, mask=True, durability="strict", pin=PIN):
     """The benchmarked configuration: one http resource in front of nginx, a GET rule, JSON
-    masking (detectors + a path rule) unless `mask` is off."""
+    masking (detectors + a path rule) unless `mask` is off; io threads pinned when `pin`."""
     http = {"mask": {"detectors": ["US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER"],
                      "fields": [{"path": "$.entry[*].ssn", "action": "redact"}]}}
     cfg = k.http_config(
@@ -111,7 +112,7 @@ def phigate_config(port, mask=True, durability="strict"):
                                "action": "allow"}]}},
         {"bench": ["client"]},
         extra_gateway={**({"threads": GW_THREADS} if GW_THREADS else {}),
-                       **({"cpu_affinity": True} if PIN else {})} or None)
+                       **({"cpu_affinity": True} if pin else {})} or None)
     cfg["audit"]["durability"] = durability
     return cfg
 
@@ -125,13 +126,17 @@ def start(mask=True):
 
 
 def start_legs(port):
-    """The cost of each feature, measured in the same run: phigate with the audit record written
-    asynchronously (`durability: async`, a user setting), and phigate with neither masking nor an
-    audit store (records still built and hashed, then dropped: the benchmark-only
+    """The cost of each feature, measured in the same run: phigate with its io threads pinned one
+    per CPU (`gateway.cpu_affinity`, a deployment setting, off by default), phigate with the audit
+    record written asynchronously (`durability: async`, a user setting), and phigate with neither
+    masking nor an audit store (records still built and hashed, then dropped: the benchmark-only
     `--bench-audit-discard`). {name: (gateway, token)}; empty when LEGS=0."""
     if os.environ.get("LEGS", "1") == "0":
         return {}
     legs = {}
+    if not PIN:
+        gw = h.start_phigate(None, phigate_config(port, pin=True))
+        legs["phigate-pinned"] = (gw, gw.token("bench", ["bench"], ttl="1h"))
     gw = h.start_phigate(None, phigate_config(port, durability="async"))
     legs["phigate-async"] = (gw, gw.token("bench", ["bench"], ttl="1h"))
     gw = h.start_phigate(None, phigate_config(port, mask=False),

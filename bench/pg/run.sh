@@ -118,6 +118,7 @@ gateway:
   data_dir: $T/gw/data
   listen: { postgres: 127.0.0.1:$GW_PORT }
   threads: ${GW_THREADS:-0}
+  cpu_affinity: $([[ ${PIN:-0} == 1 ]] && echo true || echo false)
 identity:
   issuers: [ { name: local, type: local } ]
   group_roles: { bench: [bencher] }
