@@ -12,6 +12,8 @@
 #include "audit/log.h"
 #include "audit/merkle.h"
 #include "common/crypto.h"
+#include "checkpoint_log.h"
+#include "sqlite_probe.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace phigate::store {
@@ -19,36 +21,11 @@ namespace {
 
 using audit::Event;
 
+using namespace phigate::store::testing;
 using phigate::testing::TempDir;
 
-Event ev(int i) {
-  Event e;
-  e.time_ns = 1700000000000000000 + i;
-  e.session_id = "s" + std::to_string(i % 3);
-  e.type = "statement";
-  e.sub = "alice";
-  e.resource = "clinic";
-  e.action = "SELECT " + std::to_string(i);
-  return e;
-}
-
-std::shared_ptr<const audit::CheckpointKey> key() {
-  static auto k = *audit::CheckpointKey::generate();
-  return k;
-}
-
-// Runs a Log over the store at `path`, appending records [from, from + n) one commit each.
-void run_log(const std::string& path, int from, int n, uint64_t every_events) {
-  auto st = open_sqlite_audit_store(path);
-  ASSERT_TRUE(st.ok()) << st.error().message;
-  audit::Log log(std::move(*st), "gw-1");
-  log.set_checkpointing(key(), every_events, std::chrono::milliseconds(0));
-  ASSERT_TRUE(log.open().ok());
-  for (int i = from; i < from + n; ++i) {
-    std::vector<Event> one{ev(i)};
-    ASSERT_TRUE(log.append_now(one).ok());
-  }
-  log.close();
+Status run_log(const std::string& path, int from, int n, uint64_t every_events) {
+  return run_checkpointed_log(path, from, n, every_events, 1700000000000000000);
 }
 
 std::vector<audit::Checkpoint> read_checkpoints(const std::string& path) {
@@ -59,21 +36,12 @@ std::vector<audit::Checkpoint> read_checkpoints(const std::string& path) {
   return cps.ok() ? *cps : std::vector<audit::Checkpoint>{};
 }
 
-void exec_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
-}
-
 TEST(SqliteCheckpoint, StoredOnceAndReadableReadOnly) {
   TempDir dir;
   std::string path = dir.file("audit.db");
   auto st = open_sqlite_audit_store(path);
   ASSERT_TRUE(st.ok());
-  auto c = audit::sign_checkpoint(*key(), "gw-1", 0, audit::merkle_empty_root(), 5);
+  auto c = audit::sign_checkpoint(*checkpoint_key(), "gw-1", 0, audit::merkle_empty_root(), 5);
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*st)->append_checkpoint(*c).ok());
   // Never replaced: a second checkpoint for the same tree_size is refused.
@@ -98,9 +66,10 @@ TEST(SqliteCheckpoint, OldStoreWithoutTableHasNoCheckpoints) {
 TEST(SqliteCheckpoint, LogAcrossRestartsVerifies) {
   TempDir dir;
   std::string path = dir.file("audit.db");
-  run_log(path, 1, 23, 10);  // 10, 20, close at 23
-  run_log(path, 24, 0, 10);  // restart, nothing new: no duplicate
-  run_log(path, 24, 9, 10);  // 32 at close (the every-10 counts from the last checkpoint, 23)
+  ASSERT_TRUE(run_log(path, 1, 23, 10).ok());  // 10, 20, close at 23
+  ASSERT_TRUE(run_log(path, 24, 0, 10).ok());  // restart, nothing new: no duplicate
+  ASSERT_TRUE(run_log(path, 24, 9, 10)
+                  .ok());  // 32 at close (the every-10 counts from the last checkpoint, 23)
   auto cps = read_checkpoints(path);
   std::vector<uint64_t> sizes;
   for (const auto& c : cps) sizes.push_back(c.tree_size);
@@ -119,7 +88,7 @@ TEST(SqliteCheckpoint, LogAcrossRestartsVerifies) {
                   .ok());
   EXPECT_EQ(fresh.size(), 32u);
   EXPECT_EQ(cps.back().root_hex, to_hex(fresh.root()));
-  auto r = audit::verify_log(**ro, key()->public_key());
+  auto r = audit::verify_log(**ro, checkpoint_key()->public_key());
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->records, 32u);
   EXPECT_EQ(r->checkpoints, 4u);
@@ -128,7 +97,7 @@ TEST(SqliteCheckpoint, LogAcrossRestartsVerifies) {
 TEST(SqliteCheckpoint, EditedCheckpointRowIsNamed) {
   TempDir dir;
   std::string path = dir.file("audit.db");
-  run_log(path, 1, 25, 10);
+  ASSERT_TRUE(run_log(path, 1, 25, 10).ok());
   auto cps = read_checkpoints(path);
   ASSERT_EQ(cps.size(), 3u);
   // Replace the root of checkpoint 20 with that of checkpoint 10 (a well-formed but wrong root).
@@ -138,7 +107,7 @@ TEST(SqliteCheckpoint, EditedCheckpointRowIsNamed) {
   exec_sql(path, "UPDATE audit_checkpoints SET record = '" + json + "' WHERE tree_size = 20");
   auto ro = open_sqlite_audit_store_readonly(path);
   ASSERT_TRUE(ro.ok());
-  auto r = audit::verify_log(**ro, key()->public_key());
+  auto r = audit::verify_log(**ro, checkpoint_key()->public_key());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "tampered");
   EXPECT_NE(r.error().message.find("checkpoint tree_size 20"), std::string::npos)
@@ -147,7 +116,7 @@ TEST(SqliteCheckpoint, EditedCheckpointRowIsNamed) {
   // The key column moved away from its record.
   exec_sql(path, "UPDATE audit_checkpoints SET record = '" + audit::checkpoint_to_json(cps[1]) +
                      "', tree_size = 21 WHERE tree_size = 20");
-  auto moved = audit::verify_log(**ro, key()->public_key());
+  auto moved = audit::verify_log(**ro, checkpoint_key()->public_key());
   ASSERT_FALSE(moved.ok());
   EXPECT_NE(moved.error().message.find("checkpoint tree_size 21"), std::string::npos)
       << moved.error().message;
@@ -156,13 +125,13 @@ TEST(SqliteCheckpoint, EditedCheckpointRowIsNamed) {
 TEST(SqliteCheckpoint, DeletedTailRecordsAreCaught) {
   TempDir dir;
   std::string path = dir.file("audit.db");
-  run_log(path, 1, 12, 10);  // 10, 12
+  ASSERT_TRUE(run_log(path, 1, 12, 10).ok());  // 10, 12
   exec_sql(path, "DELETE FROM audit_events WHERE seq > 11");
   auto ro = open_sqlite_audit_store_readonly(path);
   ASSERT_TRUE(ro.ok());
   // The chain alone cannot tell; the checkpoint at 12 can.
   EXPECT_TRUE(audit::verify_chain(**ro).ok());
-  auto r = audit::verify_log(**ro, key()->public_key());
+  auto r = audit::verify_log(**ro, checkpoint_key()->public_key());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("checkpoint tree_size 12"), std::string::npos);
 }

@@ -12,6 +12,7 @@
 #include "audit/merkle.h"
 #include "audit/retention.h"
 #include "common/crypto.h"
+#include "checkpoint_log.h"
 #include "sqlite_probe.h"
 #include "store/sqlite/sqlite_retention.h"
 #include "store/sqlite/sqlite_store.h"
@@ -20,48 +21,13 @@ namespace phigate::store {
 namespace {
 
 using audit::Event;
-using phigate::store::testing::sqlite_int;
+using namespace phigate::store::testing;
 using phigate::testing::TempDir;
 
-Event ev(int i) {
-  Event e;
-  e.time_ns = 1000 + i;
-  e.session_id = "s" + std::to_string(i % 3);
-  e.type = "statement";
-  e.sub = "alice";
-  e.resource = "clinic";
-  e.action = "SELECT " + std::to_string(i);
-  return e;
-}
+constexpr int64_t kTimeBase = 1000;
 
-std::shared_ptr<const audit::CheckpointKey> key() {
-  static auto k = *audit::CheckpointKey::generate();
-  return k;
-}
-
-// Opens a Log over `path`, appends records [from, from + n) one commit each and closes it. Returns
-// open()'s status (nothing is appended if it failed).
 Status run_log(const std::string& path, int from, int n, uint64_t every_events) {
-  auto st = open_sqlite_audit_store(path);
-  if (!st.ok()) return st.error();
-  audit::Log log(std::move(*st), "gw-1");
-  log.set_checkpointing(key(), every_events, std::chrono::milliseconds(0));
-  if (Status o = log.open(); !o.ok()) return o;
-  for (int i = from; i < from + n; ++i) {
-    std::vector<Event> one{ev(i)};
-    if (auto r = log.append_now(one); !r.ok()) return r.error();
-  }
-  log.close();
-  return ok_status();
-}
-
-void exec_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
-  sqlite3_free(err);
-  sqlite3_close(db);
+  return run_checkpointed_log(path, from, n, every_events, kTimeBase);
 }
 
 std::optional<audit::CheckpointFrontier> newest_frontier(const std::string& path) {
@@ -75,7 +41,7 @@ std::optional<audit::CheckpointFrontier> newest_frontier(const std::string& path
 void expect_verifies(const std::string& path, uint64_t records) {
   auto ro = open_sqlite_audit_store_readonly(path);
   ASSERT_TRUE(ro.ok());
-  auto r = audit::verify_log(**ro, key()->public_key());
+  auto r = audit::verify_log(**ro, checkpoint_key()->public_key());
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->records, records);
 }
@@ -157,7 +123,8 @@ TEST(SqliteFrontier, RetentionAnchorAndFrontierTogether) {
   {
     auto ro = open_sqlite_audit_store_readonly(path);
     ASSERT_TRUE(ro.ok());
-    auto plan = audit::plan_prune(**ro, ByteSpan(key()->public_key()), 1000 + 22, "1d", 1);
+    auto plan =
+        audit::plan_prune(**ro, ByteSpan(checkpoint_key()->public_key()), kTimeBase + 22, "1d", 1);
     ASSERT_TRUE(plan.ok() && plan->anchor);
     ASSERT_EQ(plan->anchor->tree_size, 20u);
     ASSERT_TRUE(prune_sqlite_audit_store(path, *plan->anchor).ok());

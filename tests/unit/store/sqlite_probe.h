@@ -1,6 +1,4 @@
 #pragma once
-// Reads one integer from an SQLite file behind the store's back (read-only), for tests that check
-// what is on disk: row counts, indexes, pragmas. -1 when the query yields no row.
 #include <sqlite3.h>
 
 #include <string>
@@ -9,6 +7,8 @@
 
 namespace phigate::store::testing {
 
+// Reads one integer from an SQLite file behind the store's back (read-only), for tests that check
+// what is on disk: row counts, indexes, pragmas. -1 when the query yields no row.
 inline int sqlite_int(const std::string& path, const char* sql) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
@@ -18,6 +18,16 @@ inline int sqlite_int(const std::string& path, const char* sql) {
   sqlite3_finalize(s);
   sqlite3_close(db);
   return n;
+}
+
+// Runs SQL on the file behind the store's back (read-write): the edits a tamper test makes.
+inline void exec_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
 }
 
 }  // namespace phigate::store::testing
