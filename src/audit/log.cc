@@ -394,8 +394,19 @@ void Log::run() {
 
 Result<uint64_t> Log::append_now(std::vector<Event>& events) {
   if (events.empty()) return uint64_t{0};
-  std::deque<Item> items;
   std::lock_guard commit_lk(commit_mu_);
+  return append_now_locked(events);
+}
+
+std::optional<Result<uint64_t>> Log::try_append_now(std::vector<Event>& events) {
+  if (events.empty()) return Result<uint64_t>(uint64_t{0});
+  std::unique_lock commit_lk(commit_mu_, std::try_to_lock);
+  if (!commit_lk.owns_lock()) return std::nullopt;
+  return append_now_locked(events);
+}
+
+Result<uint64_t> Log::append_now_locked(std::vector<Event>& events) {
+  std::deque<Item> items;
   {
     std::lock_guard lk(mu_);
     if (!opened_ || stopping_) return make_error("audit_closed", "audit log is not open");

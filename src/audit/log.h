@@ -69,6 +69,10 @@ class Log {
   // write itself. Blocks the caller for one store append (a journal write(); with sync "full" an
   // fdatasync, so callers with sync "full" should prefer append+done).
   Result<uint64_t> append_now(std::vector<Event>& events);
+  // append_now unless another thread is committing right now: then nullopt at once, and `events`
+  // are untouched. For a caller with other work to do meanwhile (an io thread with ready
+  // connections) instead of sleeping on the commit lock.
+  std::optional<Result<uint64_t>> try_append_now(std::vector<Event>& events);
   // Blocks until everything appended so far is committed (or failed) and its `done` has run.
   void flush();
   void close();
@@ -93,6 +97,8 @@ class Log {
   // Items nor copied for the store.
   Status commit(std::deque<Item>& items, std::vector<Event>* direct, Scratch& scratch,
                 uint64_t& first_seq);
+  // append_now's body; the caller holds commit_mu_.
+  Result<uint64_t> append_now_locked(std::vector<Event>& events);
   void finish(std::deque<Item>& items, const Status& st, uint64_t first_seq);
   // Signs and stores a checkpoint of the tree as it is now if it grew since the last one and
   // `force` or a trigger is due. Caller holds commit_mu_.

@@ -1,6 +1,7 @@
 #include "proxy/strict_audit.h"
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace phigate::proxy {
@@ -29,21 +30,43 @@ struct WaiterFor final : Waiter {
   Handler handler;
 };
 
+// How often a turn's batch goes back through the event loop while another io thread holds the
+// commit lock, before it waits for the lock like any other caller.
+constexpr int kCommitRetries = 4;
+
 struct Batch {
   audit::Log* log = nullptr;
   std::vector<audit::Event> events;
   std::vector<std::unique_ptr<Waiter>> waiters;
   bool scheduled = false;
+  int retries = 0;
 
-  void flush() {
+  // `ex`: this io thread's executor, for a retry. `wait`: take the commit lock however long it
+  // takes (a batch for another Log must be committed before this one starts).
+  void flush(net::Executor ex, bool wait = false) {
+    if (log == nullptr) return;  // a retry posted before a waiting flush committed the batch
+    std::optional<Result<uint64_t>> done;
+    if (!wait && retries < kCommitRetries) {
+      // The other io thread is committing: rather than sleep on the lock (the core then often
+      // idles while this thread's other connections wait too), run the handlers that are ready
+      // and try again. The records stay in this batch, so those handlers' records join it.
+      done = log->try_append_now(events);
+      if (!done) {
+        ++retries;
+        asio::post(ex, [this, ex] { flush(ex); });
+        return;
+      }
+    } else {
+      done = log->append_now(events);
+    }
+    retries = 0;
     scheduled = false;
     std::vector<audit::Event> ev;
     std::vector<std::unique_ptr<Waiter>> ws;
     ev.swap(events);
     ws.swap(waiters);
-    audit::Log* l = log;
     log = nullptr;
-    Result<uint64_t> r = l->append_now(ev);
+    Result<uint64_t> r = std::move(*done);
     for (auto& w : ws) {
       *w->out = r ? Result<uint64_t>(*r + w->index) : Result<uint64_t>(r.error());
       w->resume();
@@ -64,7 +87,8 @@ Batch& local_batch() {
 net::awaitable<Result<uint64_t>> append_strict(audit::Log& log, audit::Event e) {
   Batch& b = local_batch();
   auto ex = co_await asio::this_coro::executor;
-  if (b.log != nullptr && b.log != &log) b.flush();  // one Log per batch (one per process, in fact)
+  // One Log per batch (one per process, in fact).
+  if (b.log != nullptr && b.log != &log) b.flush(ex, true);
   Result<uint64_t> out = make_error("audit_closed", "strict audit batch was not committed");
   const size_t index = b.events.size();
   b.events.push_back(std::move(e));
@@ -77,7 +101,7 @@ net::awaitable<Result<uint64_t>> append_strict(audit::Log& log, audit::Event e) 
         b.waiters.push_back(std::move(w));
         if (!b.scheduled) {
           b.scheduled = true;
-          asio::post(ex, [&b] { b.flush(); });
+          asio::post(ex, [&b, ex] { b.flush(ex); });
         }
       },
       net::use_awaitable);

@@ -5,7 +5,9 @@
 // Here a session's record joins this thread's open batch and the session suspends; the batch is
 // committed once the event loop has run every handler that was already ready, so requests that
 // arrived in the same epoll wake-up share one commit. Nobody waits longer than that turn: the
-// commit still happens on the io thread, before any of those sessions forwards a byte.
+// commit still happens on the io thread, before any of those sessions forwards a byte. When
+// another io thread holds the commit lock, the batch goes round the event loop a few times (the
+// thread's other ready connections run, and their records join it) before it waits for the lock.
 #include "audit/event.h"
 #include "audit/log.h"
 #include "common/result.h"

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "../audit/fake_store.h"
@@ -83,6 +86,65 @@ TEST(StrictAudit, TurnsCommitSeparatelyAndFailuresReachEverySession) {
   EXPECT_TRUE(ok[1]);
   EXPECT_FALSE(ok[2]);
   EXPECT_EQ(state->batch_sizes, (std::vector<size_t>{1, 1}));
+  log.close();
+}
+
+// While another thread holds the commit (here: a store append gated shut), a turn's batch does not
+// put its io thread to sleep on the lock at once: the handlers already ready on that thread (its
+// other connections) run first, then the batch commits after the other one, in chain order.
+TEST(StrictAudit, ABusyCommitLetsTheIoThreadRunReadyHandlers) {
+  auto state = std::make_shared<FakeState>();
+  audit::Log log(std::make_unique<FakeStore>(state), "gw-1");
+  ASSERT_TRUE(log.open().ok());
+  {
+    std::lock_guard lk(state->mu);
+    state->gate_closed = true;
+  }
+  std::thread other([&] {
+    std::vector<audit::Event> one{ev("other")};
+    EXPECT_TRUE(log.append_now(one).ok());
+  });
+  {
+    std::unique_lock lk(state->mu);
+    ASSERT_TRUE(state->cv.wait_for(lk, std::chrono::seconds(5), [&] { return state->in_append; }));
+  }
+  asio::io_context io(1);
+  std::atomic<int> steps{0};
+  uint64_t seq = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        for (int i = 0; i < 3; ++i) {
+          co_await asio::post(io.get_executor(), net::use_awaitable);
+          ++steps;
+        }
+      },
+      asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        auto r = co_await append_strict(log, ev("mine"));
+        EXPECT_TRUE(r.ok());
+        if (r) seq = *r;
+      },
+      asio::detached);
+  std::thread runner([&] { io.run(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (steps < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(steps.load(), 3) << "the io thread slept on the commit lock";
+  {
+    std::lock_guard lk(state->mu);
+    EXPECT_EQ(state->rows.size(), 0u);  // the other commit is still held
+    state->gate_closed = false;
+  }
+  state->cv.notify_all();
+  other.join();
+  runner.join();
+  ASSERT_EQ(state->rows.size(), 2u);
+  EXPECT_EQ(state->rows[0].action, "other");
+  EXPECT_EQ(state->rows[1].action, "mine");
+  EXPECT_EQ(seq, state->rows[1].seq);
   log.close();
 }
 
