@@ -4,8 +4,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "audit/checkpoint.h"
 #include "audit/store.h"
 
 namespace phigate::audit::testing {
@@ -111,6 +113,23 @@ inline void set_gate(FakeState& s, bool closed) {
 inline void wait_in_append(FakeState& s) {
   std::unique_lock lk(s.mu);
   s.cv.wait(lk, [&] { return s.in_append > 0; });
+}
+
+// Record i of a test log: one session, time_ns = 1000 + i.
+inline Event numbered_event(int i) {
+  Event e;
+  e.time_ns = 1000 + i;
+  e.session_id = "s1";
+  e.type = "statement";
+  e.sub = "alice";
+  e.action = "SELECT " + std::to_string(i);
+  return e;
+}
+
+// One checkpoint signing key per test binary (generating one per test is the slow part).
+inline std::shared_ptr<const CheckpointKey> test_checkpoint_key() {
+  static auto k = *CheckpointKey::generate();
+  return k;
 }
 
 }  // namespace phigate::audit::testing

@@ -16,26 +16,13 @@ namespace {
 
 using testing::FakeState;
 using testing::FakeStore;
-
-Event ev(int i) {
-  Event e;
-  e.time_ns = 1000 + i;
-  e.session_id = "s1";
-  e.type = "statement";
-  e.sub = "alice";
-  e.action = "SELECT " + std::to_string(i);
-  return e;
-}
-
-std::shared_ptr<const CheckpointKey> test_key() {
-  static auto key = *CheckpointKey::generate();
-  return key;
-}
+using testing::numbered_event;
+using testing::test_checkpoint_key;
 
 std::unique_ptr<Log> make_log(std::shared_ptr<FakeState> s, uint64_t every_events,
                               std::chrono::milliseconds every = std::chrono::milliseconds(0)) {
   auto log = std::make_unique<Log>(std::make_unique<FakeStore>(s), "gw-1");
-  log->set_checkpointing(test_key(), every_events, every);
+  log->set_checkpointing(test_checkpoint_key(), every_events, every);
   EXPECT_TRUE(log->open().ok());
   return log;
 }
@@ -43,7 +30,7 @@ std::unique_ptr<Log> make_log(std::shared_ptr<FakeState> s, uint64_t every_event
 // One record per commit, so the every_events trigger is exercised record by record.
 void append_n(Log& log, int from, int n) {
   for (int i = from; i < from + n; ++i) {
-    std::vector<Event> one{ev(i)};
+    std::vector<Event> one{numbered_event(i)};
     ASSERT_TRUE(log.append_now(one).ok());
   }
 }
@@ -72,8 +59,8 @@ TEST(LogCheckpoint, EveryNEventsAndAtClose) {
   EXPECT_EQ(log->stats().checkpoints, 3u);
   for (const auto& c : s->checkpoints) {
     EXPECT_EQ(c.node_id, "gw-1");
-    EXPECT_EQ(c.key_id, test_key()->key_id());
-    EXPECT_TRUE(verify_checkpoint_signature(c, test_key()->public_key()).ok());
+    EXPECT_EQ(c.key_id, test_checkpoint_key()->key_id());
+    EXPECT_TRUE(verify_checkpoint_signature(c, test_checkpoint_key()->public_key()).ok());
     auto st = check_against_rows(c, s->rows);
     EXPECT_TRUE(st.ok()) << st.error().message;
   }
@@ -83,7 +70,7 @@ TEST(LogCheckpoint, BatchCrossingTheThresholdSignsTheWholeBatch) {
   auto s = std::make_shared<FakeState>();
   auto log = make_log(s, 4);
   std::vector<Event> batch;
-  for (int i = 0; i < 7; ++i) batch.push_back(ev(i));
+  for (int i = 0; i < 7; ++i) batch.push_back(numbered_event(i));
   ASSERT_TRUE(log->append_now(batch).ok());
   log->flush();
   EXPECT_EQ(sizes(*s), (std::vector<uint64_t>{7}));
@@ -135,7 +122,7 @@ TEST(LogCheckpoint, VerifyLogChecksSignaturesAndRoots) {
     append_n(*log, 0, 8);
   }
   FakeStore store(s);
-  auto r = verify_log(store, test_key()->public_key());
+  auto r = verify_log(store, test_checkpoint_key()->public_key());
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->records, 8u);
   EXPECT_EQ(r->checkpoints, 3u);  // 3, 6, 8
@@ -151,17 +138,17 @@ TEST(LogCheckpoint, VerifyLogChecksSignaturesAndRoots) {
   // A root replaced (even with a valid-looking one) is named by its tree_size.
   auto saved = s->checkpoints;
   s->checkpoints[1].root_hex = s->checkpoints[0].root_hex;
-  auto edited = verify_log(store, test_key()->public_key());
+  auto edited = verify_log(store, test_checkpoint_key()->public_key());
   ASSERT_FALSE(edited.ok());
   EXPECT_EQ(edited.error().code, "tampered");
   EXPECT_NE(edited.error().message.find("checkpoint tree_size 6"), std::string::npos);
 
   // A checkpoint re-signed by the real key over a wrong root still fails on the root itself.
   s->checkpoints = saved;
-  auto forged = sign_checkpoint(*test_key(), "gw-1", 6, merkle_empty_root(), 1);
+  auto forged = sign_checkpoint(*test_checkpoint_key(), "gw-1", 6, merkle_empty_root(), 1);
   ASSERT_TRUE(forged.ok());
   s->checkpoints[1] = *forged;
-  auto bad_root = verify_log(store, test_key()->public_key());
+  auto bad_root = verify_log(store, test_checkpoint_key()->public_key());
   ASSERT_FALSE(bad_root.ok());
   EXPECT_NE(bad_root.error().message.find("checkpoint tree_size 6: Merkle root"),
             std::string::npos);
@@ -169,7 +156,7 @@ TEST(LogCheckpoint, VerifyLogChecksSignaturesAndRoots) {
   // Records removed from the tail: the last checkpoint now covers more than the log holds.
   s->checkpoints = saved;
   s->rows.resize(7);
-  auto truncated = verify_log(store, test_key()->public_key());
+  auto truncated = verify_log(store, test_checkpoint_key()->public_key());
   ASSERT_FALSE(truncated.ok());
   EXPECT_NE(truncated.error().message.find("checkpoint tree_size 8"), std::string::npos);
 }

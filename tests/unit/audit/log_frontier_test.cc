@@ -19,25 +19,12 @@ namespace {
 
 using testing::FakeState;
 using testing::FakeStore;
-
-std::shared_ptr<const CheckpointKey> key() {
-  static auto k = *CheckpointKey::generate();
-  return k;
-}
-
-Event ev(int i) {
-  Event e;
-  e.time_ns = 1000 + i;
-  e.session_id = "s1";
-  e.type = "statement";
-  e.sub = "alice";
-  e.action = "SELECT " + std::to_string(i);
-  return e;
-}
+using testing::numbered_event;
+using testing::test_checkpoint_key;
 
 std::unique_ptr<Log> open_log(std::shared_ptr<FakeState> s, uint64_t every_events) {
   auto log = std::make_unique<Log>(std::make_unique<FakeStore>(s), "gw-1");
-  log->set_checkpointing(key(), every_events, std::chrono::milliseconds(0));
+  log->set_checkpointing(test_checkpoint_key(), every_events, std::chrono::milliseconds(0));
   return log;
 }
 
@@ -47,7 +34,7 @@ void run(std::shared_ptr<FakeState> s, int from, int n, uint64_t every_events) {
   auto st = log->open();
   ASSERT_TRUE(st.ok()) << st.error().message;
   for (int i = from; i < from + n; ++i) {
-    std::vector<Event> one{ev(i)};
+    std::vector<Event> one{numbered_event(i)};
     ASSERT_TRUE(log->append_now(one).ok());
   }
   log->close();
@@ -62,7 +49,7 @@ std::vector<uint64_t> take_scans(FakeState& s) {
 // Every checkpoint's root recomputed from the stored rows, independent of any frontier.
 void expect_all_verify(std::shared_ptr<FakeState> s) {
   FakeStore store(s);
-  auto r = verify_log(store, key()->public_key());
+  auto r = verify_log(store, test_checkpoint_key()->public_key());
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->checkpoints, s->checkpoints.size());
   MerkleAccumulator fresh;
@@ -170,7 +157,7 @@ TEST(LogFrontier, StartsAtTheLaterOfAnchorAndCheckpoint) {
   auto s = std::make_shared<FakeState>();
   run(s, 0, 25, 10);  // 10, 20, 25
   FakeStore store(s);
-  auto plan = plan_prune(store, ByteSpan(key()->public_key()), 1000 + 21, "1d", 5);
+  auto plan = plan_prune(store, ByteSpan(test_checkpoint_key()->public_key()), 1000 + 21, "1d", 5);
   ASSERT_TRUE(plan.ok() && plan->anchor) << (plan.ok() ? plan->reason : plan.error().message);
   ASSERT_EQ(plan->anchor->tree_size, 20u);
   std::erase_if(s->rows, [&](const Event& e) { return e.seq <= 20; });
@@ -198,7 +185,7 @@ TEST(LogFrontier, StartsAtTheLaterOfAnchorAndCheckpoint) {
   run(s, 25, 3, 10);  // 28 at close, over frontier(25) + 26..28
   EXPECT_EQ(take_scans(*s), (std::vector<uint64_t>{26}));
   EXPECT_EQ(s->checkpoints.back().tree_size, 28u);
-  auto v = verify_log(store, ByteSpan(key()->public_key()));
+  auto v = verify_log(store, ByteSpan(test_checkpoint_key()->public_key()));
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_EQ(v->records, 8u);
   EXPECT_EQ(v->pruned, 20u);

@@ -15,19 +15,16 @@ namespace {
 
 using testing::FakeState;
 using testing::FakeStore;
+using testing::numbered_event;
+using testing::test_checkpoint_key;
 
-std::shared_ptr<const CheckpointKey> key() {
-  static auto k = *CheckpointKey::generate();
-  return k;
-}
-
-ByteSpan pub() { return ByteSpan(key()->public_key()); }
+ByteSpan pub() { return ByteSpan(test_checkpoint_key()->public_key()); }
 
 // n records with time_ns = 1000 + i, a checkpoint every `every` records and at close.
 std::shared_ptr<FakeState> make_log_state(int n, uint64_t every) {
   auto s = std::make_shared<FakeState>();
   Log log(std::make_unique<FakeStore>(s), "gw-1");
-  log.set_checkpointing(key(), every, std::chrono::milliseconds(0));
+  log.set_checkpointing(test_checkpoint_key(), every, std::chrono::milliseconds(0));
   EXPECT_TRUE(log.open().ok());
   for (int i = 1; i <= n; ++i) {
     Event e;
@@ -97,7 +94,7 @@ TEST(Retention, LogContinuesFromAnchorAndLaterCheckpointsVerify) {
   apply(*s, *plan->anchor);
   {
     Log log(std::make_unique<FakeStore>(s), "gw-1");
-    log.set_checkpointing(key(), 10, std::chrono::milliseconds(0));
+    log.set_checkpointing(test_checkpoint_key(), 10, std::chrono::milliseconds(0));
     ASSERT_TRUE(log.open().ok());
     EXPECT_EQ(log.last_seq(), 25u);
     Event e;
