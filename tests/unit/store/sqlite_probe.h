@@ -25,9 +25,11 @@ inline void exec_sql(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
   sqlite3_free(err);
   sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << msg << " in " << sql;
 }
 
 }  // namespace phigate::store::testing

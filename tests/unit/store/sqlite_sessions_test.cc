@@ -21,18 +21,8 @@ namespace {
 
 using audit::Event;
 using phigate::testing::TempDir;
+using testing::exec_sql;
 using testing::sqlite_int;
-
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << msg << " in " << sql;
-}
 
 // Interleaved sessions: PostgreSQL-like (start, statements allowed/denied/held, results ok and
 // error, end), HTTP connections (requests and results, no session_start), an auth failure that
@@ -326,7 +316,7 @@ TEST(SqliteSessions, RecordsWrittenWithoutTheIndexAreCaughtUp) {
            std::to_string(e.time_ns) + ",'" + e.session_id + "','" + e.type + "','" + e.sub +
            "','" + e.resource + "','" + q + "','" + e.hash + "');";
   }
-  raw_sql(path, sql + "COMMIT;");
+  exec_sql(path, sql + "COMMIT;");
   {
     auto ro = open_sqlite_audit_store_readonly(path);
     ASSERT_TRUE(ro.ok());
@@ -357,9 +347,9 @@ TEST(SqliteSessions, DamagedIndexCannotHideSessions) {
   };
   const std::string want = all_ids();
   // A row deleted: readers no longer trust the index (they scan), the writer rebuilds it.
-  raw_sql(path,
-          "DELETE FROM audit_sessions WHERE session_id = (SELECT session_id FROM"
-          " audit_sessions WHERE start_seq != 0 LIMIT 1)");
+  exec_sql(path,
+           "DELETE FROM audit_sessions WHERE session_id = (SELECT session_id FROM"
+           " audit_sessions WHERE start_seq != 0 LIMIT 1)");
   EXPECT_EQ(all_ids(), want);
   {
     auto ro = open_sqlite_audit_store_readonly(path);
@@ -370,13 +360,13 @@ TEST(SqliteSessions, DamagedIndexCannotHideSessions) {
   EXPECT_EQ(sqlite_int(path, "SELECT count(*) FROM audit_sessions"), rows);
   EXPECT_EQ(all_ids(), want);
   // The table dropped (a newer binary recreates it empty under the old meta row): rebuilt.
-  raw_sql(path, "DROP TABLE audit_sessions");
+  exec_sql(path, "DROP TABLE audit_sessions");
   EXPECT_EQ(all_ids(), want);
   ASSERT_TRUE(open_sqlite_audit_store(path).ok());
   EXPECT_EQ(sqlite_int(path, "SELECT count(*) FROM audit_sessions"), rows);
   EXPECT_EQ(all_ids(), want);
   // Records pruned behind the index's back (low_seq moves): not trusted, rebuilt on open.
-  raw_sql(path, "DELETE FROM audit_events WHERE seq <= 100");
+  exec_sql(path, "DELETE FROM audit_events WHERE seq <= 100");
   {
     auto ro = open_sqlite_audit_store_readonly(path);
     ASSERT_TRUE(ro.ok());

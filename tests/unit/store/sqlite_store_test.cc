@@ -18,6 +18,7 @@ namespace {
 using audit::Event;
 
 using phigate::testing::TempDir;
+using testing::exec_sql;
 
 Event ev(int i) {
   Event e;
@@ -47,17 +48,6 @@ void write_chain(const std::string& path, int n) {
   log.flush();
   ASSERT_EQ(log.last_seq(), uint64_t(n));
   ASSERT_FALSE(log.failed());
-}
-
-void raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << msg << " in " << sql;
 }
 
 std::string sql_quote(const std::string& s) {
@@ -148,7 +138,7 @@ TEST(SqliteStore, OpenErrors) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, "not_found");
   EXPECT_FALSE(open_sqlite_audit_store(dir.file("a.db"), "sometimes").ok());
-  raw_sql(dir.file("future.db"), "PRAGMA user_version = 99");
+  exec_sql(dir.file("future.db"), "PRAGMA user_version = 99");
   EXPECT_FALSE(open_sqlite_audit_store(dir.file("future.db")).ok());
   EXPECT_FALSE(open_sqlite_audit_store_readonly(dir.file("future.db")).ok());
 }
@@ -212,10 +202,10 @@ TEST(SqliteStore, NoSecondaryIndexesAndOldOnesAreDropped) {
   write_chain(path, 20);
   EXPECT_EQ(audit_index_count(path), 0);
   // As the first versions created them.
-  raw_sql(path,
-          "CREATE INDEX audit_events_session ON audit_events(session_id);"
-          "CREATE INDEX audit_events_time ON audit_events(time_ns);"
-          "CREATE INDEX audit_events_sub ON audit_events(sub);");
+  exec_sql(path,
+           "CREATE INDEX audit_events_session ON audit_events(session_id);"
+           "CREATE INDEX audit_events_time ON audit_events(time_ns);"
+           "CREATE INDEX audit_events_sub ON audit_events(sub);");
   ASSERT_EQ(audit_index_count(path), 3);
   // Readers never change the file.
   EXPECT_EQ(verify(path), "ok 20");
@@ -248,7 +238,7 @@ TEST(SqliteStore, NewStoresUseLargePagesOldOnesKeepTheirs) {
   EXPECT_EQ(page_size(fresh), 65536);
   EXPECT_EQ(verify(fresh), "ok 300");
   std::string old = dir.file("old.db");
-  raw_sql(old, "PRAGMA page_size = 16384; CREATE TABLE unrelated (x INTEGER);");
+  exec_sql(old, "PRAGMA page_size = 16384; CREATE TABLE unrelated (x INTEGER);");
   ASSERT_EQ(page_size(old), 16384);
   write_chain(old, 300);
   EXPECT_EQ(page_size(old), 16384);
@@ -263,7 +253,7 @@ class Tamper : public ::testing::Test {
     write_chain(path_, 10);
     ASSERT_EQ(verify(path_), "ok 10");
   }
-  void sql(const std::string& s) { raw_sql(path_, s); }
+  void sql(const std::string& s) { exec_sql(path_, s); }
   TempDir dir_;
   std::string path_;
 };
