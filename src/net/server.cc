@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <string>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -161,7 +162,9 @@ Result<uint16_t> Server::listen(const std::string& host_port, ConnectionHandler 
 void Server::start() {
   for (size_t i = 0; i < contexts_.size(); ++i) {
     int cpu = pin_cpus_.empty() ? -1 : pin_cpus_[i % pin_cpus_.size()];
-    threads_.emplace_back([c = contexts_[i].get(), cpu] {
+    threads_.emplace_back([c = contexts_[i].get(), cpu, i] {
+      // Named so that top -H, perf and /proc tell the io threads from the audit ones.
+      pthread_setname_np(pthread_self(), ("io-" + std::to_string(i)).c_str());
       if (cpu >= 0) {
         // Pinned, the scheduler can no longer stack both io threads on one core (wake-affine
         // placement next to the client or upstream that woke them) while the other idles.
