@@ -85,9 +85,8 @@ Status Log::open() {
     if (Status st = restore_tree(a); !st.ok()) return st;
     // Continue after the newest stored checkpoint, so a restart with no new records does not try
     // to sign the same tree_size again (the store refuses duplicates).
-    ckpt_size_ = 0;
-    auto cps = store_->checkpoints();
-    if (cps.ok() && !cps->empty()) ckpt_size_ = cps->back().tree_size;
+    auto newest = store_->newest_checkpoint_size();
+    ckpt_size_ = newest.ok() ? *newest : 0;
     ckpt_at_ = std::chrono::steady_clock::now();
   }
   opened_ = true;

@@ -489,6 +489,23 @@ Status AuditTable::insert_checkpoint(const audit::Checkpoint& c,
   return ok_status();
 }
 
+Result<uint64_t> AuditTable::newest_checkpoint_size() {
+  // A read-only opener of a file older than checkpoints finds no table: no checkpoint.
+  auto has = has_column(db_, "audit_checkpoints", "tree_size");
+  if (!has.ok()) return has.error();
+  if (!*has) return uint64_t{0};
+  sqlite3_stmt* raw = nullptr;
+  // max() over the INTEGER PRIMARY KEY reads one b-tree edge, not the table.
+  if (sqlite3_prepare_v2(db_, "SELECT max(tree_size) FROM audit_checkpoints", -1, &raw, nullptr) !=
+      SQLITE_OK) {
+    return db_error(db_, "prepare newest checkpoint");
+  }
+  Stmt s(raw);
+  if (sqlite3_step(raw) != SQLITE_ROW) return db_error(db_, "read newest checkpoint");
+  int64_t size = sqlite3_column_int64(raw, 0);  // NULL (no rows) reads as 0
+  return static_cast<uint64_t>(size < 0 ? 0 : size);
+}
+
 Result<std::vector<audit::Checkpoint>> AuditTable::checkpoints() {
   std::vector<audit::Checkpoint> out;
   // A store written before checkpoints existed has no table (a read-only opener cannot create

@@ -81,6 +81,8 @@ class AuditTable {
   Result<std::optional<audit::CheckpointFrontier>> newest_checkpoint_frontier();
   // Tree_size ascending; Error{"tampered", "checkpoint tree_size N: ..."} for a malformed row.
   Result<std::vector<audit::Checkpoint>> checkpoints();
+  // max(tree_size) of audit_checkpoints, 0 when empty or absent (a file older than the table).
+  Result<uint64_t> newest_checkpoint_size();
   // The newest retention anchor (sqlite_retention.cc), nullopt if nothing was pruned.
   Result<std::optional<audit::Anchor>> anchor();
   // The connection, for the session index readers (sqlite_sessions.h); same threading rules.

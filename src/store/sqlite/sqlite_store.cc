@@ -336,6 +336,11 @@ class SqliteAuditStore final : public audit::Store {
     return table_->newest_checkpoint_frontier();
   }
 
+  Result<uint64_t> newest_checkpoint_size() override {
+    std::lock_guard db(db_mu_);
+    return table_->newest_checkpoint_size();
+  }
+
   Result<std::vector<audit::Checkpoint>> checkpoints() override {
     std::lock_guard db(db_mu_);
     return table_->checkpoints();

@@ -61,6 +61,11 @@ TEST(SqliteCheckpoint, OldStoreWithoutTableHasNoCheckpoints) {
   { ASSERT_TRUE(open_sqlite_audit_store(path).ok()); }
   exec_sql(path, "DROP TABLE audit_checkpoints");
   EXPECT_TRUE(read_checkpoints(path).empty());
+  auto ro = open_sqlite_audit_store_readonly(path);
+  ASSERT_TRUE(ro.ok());
+  auto newest = (*ro)->newest_checkpoint_size();
+  ASSERT_TRUE(newest.ok()) << newest.error().message;
+  EXPECT_EQ(*newest, 0u);
 }
 
 TEST(SqliteCheckpoint, LogAcrossRestartsVerifies) {
@@ -68,8 +73,8 @@ TEST(SqliteCheckpoint, LogAcrossRestartsVerifies) {
   std::string path = dir.file("audit.db");
   ASSERT_TRUE(run_log(path, 1, 23, 10).ok());  // 10, 20, close at 23
   ASSERT_TRUE(run_log(path, 24, 0, 10).ok());  // restart, nothing new: no duplicate
-  ASSERT_TRUE(run_log(path, 24, 9, 10)
-                  .ok());  // 32 at close (the every-10 counts from the last checkpoint, 23)
+  // 32 at close (the every-10 counts from the last checkpoint, 23).
+  ASSERT_TRUE(run_log(path, 24, 9, 10).ok());
   auto cps = read_checkpoints(path);
   std::vector<uint64_t> sizes;
   for (const auto& c : cps) sizes.push_back(c.tree_size);
@@ -77,6 +82,9 @@ TEST(SqliteCheckpoint, LogAcrossRestartsVerifies) {
 
   auto ro = open_sqlite_audit_store_readonly(path);
   ASSERT_TRUE(ro.ok());
+  auto newest = (*ro)->newest_checkpoint_size();
+  ASSERT_TRUE(newest.ok()) << newest.error().message;
+  EXPECT_EQ(*newest, 32u);
   // Root after restart + more records equals a fresh recomputation over every stored line.
   audit::MerkleAccumulator fresh;
   ASSERT_TRUE((*ro)
