@@ -11,6 +11,44 @@
 #include "store/sqlite/sqlite_sessions.h"
 
 namespace phigate::store::sqlite_detail {
+
+Error db_error(sqlite3* db, std::string_view what) {
+  return make_error("store", std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+Status exec(sqlite3* db, const char* sql) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return db_error(db, sql);
+  return ok_status();
+}
+
+Result<Stmt> prepare(sqlite3* db, const std::string& sql, bool persistent) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db, sql.c_str(), -1, persistent ? SQLITE_PREPARE_PERSISTENT : 0, &s,
+                         nullptr) != SQLITE_OK) {
+    return db_error(db, "prepare");
+  }
+  return Stmt(s);
+}
+
+Result<std::optional<int64_t>> query_int(sqlite3* db, const char* sql) {
+  auto s = prepare(db, sql, false);
+  if (!s.ok()) return s.error();
+  int rc = sqlite3_step(s->get());
+  if (rc == SQLITE_DONE) return std::optional<int64_t>();
+  if (rc != SQLITE_ROW) return db_error(db, sql);
+  if (sqlite3_column_type(s->get(), 0) == SQLITE_NULL) return std::optional<int64_t>();
+  return std::optional<int64_t>(sqlite3_column_int64(s->get(), 0));
+}
+
+Result<bool> has_table(sqlite3* db, std::string_view name) {
+  auto s =
+      prepare(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", false);
+  if (!s.ok()) return s.error();
+  sqlite3_bind_text(s->get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+  if (sqlite3_step(s->get()) != SQLITE_ROW) return db_error(db, "look up table");
+  return sqlite3_column_int(s->get(), 0) > 0;
+}
+
 namespace {
 
 using audit::Event;
@@ -18,26 +56,8 @@ using audit::Event;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr const char* kColumns = "seq, time_ns, session_id, type, sub, resource, record, hash";
 
-Error db_error(sqlite3* db, std::string_view what) {
-  return make_error("store", std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
 Error tampered(int64_t seq, std::string_view what) {
   return make_error("tampered", "seq " + std::to_string(seq) + ": " + std::string(what));
-}
-
-Result<Stmt> prepare(sqlite3* db, const std::string& sql) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
-      SQLITE_OK) {
-    return db_error(db, "prepare");
-  }
-  return Stmt(s);
-}
-
-Status exec(sqlite3* db, const char* sql) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return db_error(db, sql);
-  return ok_status();
 }
 
 bool text_equals(sqlite3_stmt* s, int col, const std::string& want) {
@@ -491,36 +511,23 @@ Status AuditTable::insert_checkpoint(const audit::Checkpoint& c,
 
 Result<uint64_t> AuditTable::newest_checkpoint_size() {
   // A read-only opener of a file older than checkpoints finds no table: no checkpoint.
-  auto has = has_column(db_, "audit_checkpoints", "tree_size");
+  auto has = has_table(db_, "audit_checkpoints");
   if (!has.ok()) return has.error();
   if (!*has) return uint64_t{0};
-  sqlite3_stmt* raw = nullptr;
   // max() over the INTEGER PRIMARY KEY reads one b-tree edge, not the table.
-  if (sqlite3_prepare_v2(db_, "SELECT max(tree_size) FROM audit_checkpoints", -1, &raw, nullptr) !=
-      SQLITE_OK) {
-    return db_error(db_, "prepare newest checkpoint");
-  }
-  Stmt s(raw);
-  if (sqlite3_step(raw) != SQLITE_ROW) return db_error(db_, "read newest checkpoint");
-  int64_t size = sqlite3_column_int64(raw, 0);  // NULL (no rows) reads as 0
-  return static_cast<uint64_t>(size < 0 ? 0 : size);
+  auto size = query_int(db_, "SELECT max(tree_size) FROM audit_checkpoints");
+  if (!size.ok()) return size.error();
+  return static_cast<uint64_t>(std::max<int64_t>(size->value_or(0), 0));
 }
 
 Result<std::vector<audit::Checkpoint>> AuditTable::checkpoints() {
   std::vector<audit::Checkpoint> out;
   // A store written before checkpoints existed has no table (a read-only opener cannot create
   // it): that simply means no checkpoints.
+  auto has = has_table(db_, "audit_checkpoints");
+  if (!has.ok()) return has.error();
+  if (!*has) return out;
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
-                         "'audit_checkpoints'",
-                         -1, &raw, nullptr) != SQLITE_OK) {
-    return db_error(db_, "prepare checkpoint lookup");
-  }
-  Stmt exists(raw);
-  if (sqlite3_step(raw) != SQLITE_ROW) return db_error(db_, "look up audit_checkpoints");
-  if (sqlite3_column_int(raw, 0) == 0) return out;
-  raw = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT tree_size, record FROM audit_checkpoints ORDER BY tree_size",
                          -1, &raw, nullptr) != SQLITE_OK) {
     return db_error(db_, "prepare checkpoint scan");

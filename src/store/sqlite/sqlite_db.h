@@ -38,6 +38,17 @@ struct RowView {
 
 class SessionIndexWriter;  // sqlite_sessions.h
 
+// Connection helpers shared by the audit table, the session index and retention.
+Error db_error(sqlite3* db, std::string_view what);  // Error{"store", what + sqlite's message}
+Status exec(sqlite3* db, const char* sql);
+// persistent: kept for the connection's life (SQLITE_PREPARE_PERSISTENT), not a one-off.
+Result<Stmt> prepare(sqlite3* db, const std::string& sql, bool persistent = true);
+// The first column of a single-row query; nullopt for no row or NULL.
+Result<std::optional<int64_t>> query_int(sqlite3* db, const char* sql);
+// Tables that came later (checkpoints, anchors, the session index) are absent from older files,
+// which a read-only opener cannot change: readers ask first.
+Result<bool> has_table(sqlite3* db, std::string_view name);
+
 // Indexed copies hold what the record holds, i.e. the sanitized text.
 std::string col_copy(const std::string& s);
 

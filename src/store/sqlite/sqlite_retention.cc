@@ -17,20 +17,11 @@ constexpr const char* kAnchorSchema =
 
 namespace {
 
-bool table_exists(sqlite3* db, const char* name) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1",
-                         -1, &raw, nullptr) != SQLITE_OK) {
-    return false;
-  }
-  Stmt s(raw);
-  sqlite3_bind_text(raw, 1, name, -1, SQLITE_STATIC);
-  return sqlite3_step(raw) == SQLITE_ROW && sqlite3_column_int(raw, 0) > 0;
-}
-
 // The newest anchor, read on `db`.
 Result<std::optional<audit::Anchor>> newest_anchor(sqlite3* db) {
-  if (!table_exists(db, "audit_anchors")) return std::optional<audit::Anchor>();
+  auto has = has_table(db, "audit_anchors");
+  if (!has.ok()) return has.error();
+  if (!*has) return std::optional<audit::Anchor>();
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db,
                          "SELECT tree_size, record FROM audit_anchors ORDER BY tree_size DESC "
@@ -79,12 +70,7 @@ Status prune_sqlite_audit_store(const std::string& path, const audit::Anchor& an
   }
   std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw_db, sqlite3_close_v2);
   sqlite3_busy_timeout(raw_db, 10000);
-  auto exec = [&](const char* sql) -> Status {
-    if (sqlite3_exec(raw_db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return make_error("store", std::string(sql) + ": " + sqlite3_errmsg(raw_db));
-    }
-    return ok_status();
-  };
+  auto exec = [&](const char* sql) { return sqlite_detail::exec(raw_db, sql); };
   if (auto st = exec("BEGIN IMMEDIATE"); !st.ok()) return st;
   auto fail = [&](Error e) -> Status {
     (void)exec("ROLLBACK");

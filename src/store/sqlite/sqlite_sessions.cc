@@ -59,35 +59,6 @@ std::string upsert_sql() {
   return sql + " RETURNING first_seq";
 }
 
-Error db_error(sqlite3* db, std::string_view what) {
-  return make_error("store", "session index: " + std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
-Status exec(sqlite3* db, const char* sql) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return db_error(db, sql);
-  return ok_status();
-}
-
-Result<Stmt> prepare(sqlite3* db, const std::string& sql, bool persistent) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db, sql.c_str(), -1, persistent ? SQLITE_PREPARE_PERSISTENT : 0, &s,
-                         nullptr) != SQLITE_OK) {
-    return db_error(db, "prepare");
-  }
-  return Stmt(s);
-}
-
-// One integer from a single-row query (nullopt: no row or NULL).
-Result<std::optional<int64_t>> query_int(sqlite3* db, const char* sql) {
-  auto s = prepare(db, sql, false);
-  if (!s.ok()) return s.error();
-  int rc = sqlite3_step(s->get());
-  if (rc == SQLITE_DONE) return std::optional<int64_t>();
-  if (rc != SQLITE_ROW) return db_error(db, sql);
-  if (sqlite3_column_type(s->get(), 0) == SQLITE_NULL) return std::optional<int64_t>();
-  return std::optional<int64_t>(sqlite3_column_int64(s->get(), 0));
-}
-
 struct MetaRow {
   int64_t high_water = 0, low_seq = 0, sessions = 0;
 };
@@ -96,17 +67,17 @@ struct MetaRow {
 // exist, nothing below low_seq was pruned since, the high-water mark is not beyond the newest
 // record. The row count is checked by the caller (a reader counts the rows it reads anyway).
 Result<std::optional<MetaRow>> trusted_meta(sqlite3* db) {
-  auto tables = query_int(db,
-                          "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-                          " ('audit_sessions', 'audit_sessions_meta')");
-  if (!tables.ok()) return tables.error();
-  if (tables->value_or(0) != 2) return std::optional<MetaRow>();
+  for (const char* table : {"audit_sessions", "audit_sessions_meta"}) {
+    auto has = has_table(db, table);
+    if (!has.ok()) return has.error();
+    if (!*has) return std::optional<MetaRow>();
+  }
   auto s = prepare(db, "SELECT high_water, low_seq, sessions FROM audit_sessions_meta WHERE id = 1",
                    false);
   if (!s.ok()) return s.error();
   int rc = sqlite3_step(s->get());
   if (rc == SQLITE_DONE) return std::optional<MetaRow>();
-  if (rc != SQLITE_ROW) return db_error(db, "read meta");
+  if (rc != SQLITE_ROW) return db_error(db, "session index: read meta");
   MetaRow m{sqlite3_column_int64(s->get(), 0), sqlite3_column_int64(s->get(), 1),
             sqlite3_column_int64(s->get(), 2)};
   auto min = query_int(db, "SELECT min(seq) FROM audit_events");
@@ -266,7 +237,7 @@ Status SessionIndexWriter::add(const std::vector<RowView>& rows) {
     sessions_ = sqlite3_column_int64(g, 2);
   }
   sqlite3_reset(g);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(db_, "read meta");
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(db_, "session index: read meta");
   if (!continues) return ok_status();
   batch_.clear();
   for (const RowView& r : rows) {
@@ -376,7 +347,7 @@ Status SessionIndexWriter::flush(int64_t first_seq, int64_t high_water) {
     const bool inserted = rc == SQLITE_ROW && sqlite3_column_int64(s, 0) == d.first_seq;
     if (rc == SQLITE_ROW) rc = sqlite3_step(s);
     sqlite3_reset(s);
-    if (rc != SQLITE_DONE) return db_error(db_, "upsert session " + id);
+    if (rc != SQLITE_DONE) return db_error(db_, "session index: upsert " + id);
     if (inserted) ++sessions_;
   }
   sqlite3_clear_bindings(s);
@@ -389,16 +360,14 @@ Status SessionIndexWriter::flush(int64_t first_seq, int64_t high_water) {
   sqlite3_bind_int64(p, 3, sessions_);
   int rc = sqlite3_step(p);
   sqlite3_reset(p);
-  if (rc != SQLITE_DONE) return db_error(db_, "update meta");
+  if (rc != SQLITE_DONE) return db_error(db_, "session index: update meta");
   return ok_status();
 }
 
 Status reset_session_index(sqlite3* db) {
-  auto tables = query_int(db,
-                          "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name ="
-                          " 'audit_sessions_meta'");
-  if (!tables.ok()) return tables.error();
-  if (tables->value_or(0) == 0) return ok_status();
+  auto has = has_table(db, "audit_sessions_meta");
+  if (!has.ok()) return has.error();
+  if (!*has) return ok_status();
   return exec(db,
               "DELETE FROM audit_sessions; UPDATE audit_sessions_meta SET high_water = 0,"
               " low_seq = 0, sessions = 0");
@@ -478,7 +447,7 @@ Result<std::optional<SessionIndexSnapshot>> read_session_index(sqlite3* db) {
       x.errors = static_cast<uint64_t>(sqlite3_column_int64(s, 21));
       snap.sessions.push_back(std::move(x));
     }
-    if (rc != SQLITE_DONE) return db_error(db, "read sessions");
+    if (rc != SQLITE_DONE) return db_error(db, "session index: read sessions");
     // Rows deleted (or a table recreated) since the meta row was written: sessions could be
     // missing, so the index is not used.
     if (rows != (*meta)->sessions) return std::optional<SessionIndexSnapshot>();
@@ -509,7 +478,7 @@ Result<std::optional<SessionBounds>> read_session_bounds(sqlite3* db, const std:
       b.range.emplace(static_cast<uint64_t>(sqlite3_column_int64(s, 0)),
                       static_cast<uint64_t>(sqlite3_column_int64(s, 1)));
     } else if (rc != SQLITE_DONE) {
-      return db_error(db, "read session bounds");
+      return db_error(db, "session index: read bounds");
     }
     return std::optional<SessionBounds>(std::move(b));
   });
