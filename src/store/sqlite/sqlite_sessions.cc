@@ -283,28 +283,24 @@ Status SessionIndexWriter::accumulate(const RowView& r) {
     d.start_ns = r.time_ns;
     d.sub = r.sub;
     d.resource = r.resource;
+    // The same fields from whichever form was read: spans of the line, or the parsed Event.
+    auto identity = [&d](const auto& src) {
+      d.issuer = src.issuer;
+      d.task_id = src.task_id;
+      d.workflow_id = src.workflow_id;
+      d.act_sub = src.act_sub;
+      d.client_addr = src.client_addr;
+      d.client_user = src.client_user;
+      d.protocol = src.protocol;
+      d.client_tls = src.client_tls;
+      d.upstream_tls = src.upstream_tls;
+    };
     if (full) {
-      d.issuer = full->issuer;
-      d.task_id = full->task_id;
-      d.workflow_id = full->workflow_id;
-      d.act_sub = full->act_sub;
+      identity(*full);
       d.roles = nlohmann::json(full->roles).dump();
-      d.client_addr = full->client_addr;
-      d.client_user = full->client_user;
-      d.protocol = full->protocol;
-      d.client_tls = full->client_tls;
-      d.upstream_tls = full->upstream_tls;
     } else {
-      d.issuer = v.issuer;
-      d.task_id = v.task_id;
-      d.workflow_id = v.workflow_id;
-      d.act_sub = v.act_sub;
+      identity(v);
       d.roles = v.roles;
-      d.client_addr = v.client_addr;
-      d.client_user = v.client_user;
-      d.protocol = v.protocol;
-      d.client_tls = v.client_tls;
-      d.upstream_tls = v.upstream_tls;
     }
   }
   if (d.starts) d.from_start.add(r.type, r.time_ns, summary);
