@@ -6,12 +6,9 @@ namespace phigate::audit {
 
 void SessionIndex::add(const Event& e) {
   if (e.session_id.empty()) return;
-  // Only sessions that got as far as session_start are listed; an auth failure carries a session
-  // id too but never was a session (the HIPAA report counts those).
-  // An HTTP connection has no session_start: its first http_request record starts it.
   auto it = sessions_.find(e.session_id);
   if (it == sessions_.end()) {
-    if (e.type != "session_start" && e.type != "http_request") return;
+    if (!starts_session(e.type)) return;
     SessionSummary s;
     s.session_id = e.session_id;
     s.start_ns = e.time_ns;
@@ -29,22 +26,8 @@ void SessionIndex::add(const Event& e) {
     s.upstream_tls = e.upstream_tls;
     it = sessions_.emplace(e.session_id, std::move(s)).first;
   }
-  SessionSummary& s = it->second;
-  s.last_ns = std::max(s.last_ns, e.time_ns);
-  if (e.type == "statement" || e.type == "http_request") {
-    ++s.statements;
-    if (e.decision == "allow") {
-      ++s.allowed;
-    } else if (e.decision == "hold") {
-      ++s.held;
-    } else {
-      ++s.denied;
-    }
-  } else if ((e.type == "result" || e.type == "http_result") && e.status == "error") {
-    ++s.errors;
-  } else if (e.type == "session_end") {
-    s.end_ns = e.time_ns;
-  }
+  count_session_record(it->second, e.type, e.time_ns, record_decision(e.decision),
+                       e.status == "error");
 }
 
 std::vector<SessionSummary> SessionIndex::list(const SessionFilter& f) const {

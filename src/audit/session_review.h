@@ -3,10 +3,12 @@
 // and one session's statement timeline (`phigate replay`). Pure functions of the event stream: fed
 // one record at a time from Store::scan, in seq order, so a reader needs no store-specific query.
 // Memory: one summary per session (list) or one entry per statement of one session (replay).
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -24,6 +26,42 @@ struct SessionSummary {
   std::string client_tls, upstream_tls;
   uint64_t statements = 0, allowed = 0, denied = 0, held = 0, errors = 0;
 };
+
+// A record of type session_start (SQL) or http_request (an HTTP connection has no session_start)
+// starts its session: before it, a session id is not a session (an auth failure carries one too).
+inline bool starts_session(std::string_view type) {
+  return type == "session_start" || type == "http_request";
+}
+
+enum class RecordDecision { kAllow, kHold, kOther };
+inline RecordDecision record_decision(std::string_view decision) {
+  return decision == "allow"  ? RecordDecision::kAllow
+         : decision == "hold" ? RecordDecision::kHold
+                              : RecordDecision::kOther;
+}
+
+// One record's share of its session's counters (SessionSummary's, or a store index's with the
+// same members): SessionIndex and the stores' session indexes count with this one rule, so a
+// listing from an index equals one from the records. `error`: a result record with status error.
+template <class Counts>
+void count_session_record(Counts& c, std::string_view type, int64_t time_ns,
+                          RecordDecision decision, bool error) {
+  c.last_ns = std::max(c.last_ns, time_ns);
+  if (type == "statement" || type == "http_request") {
+    ++c.statements;
+    if (decision == RecordDecision::kAllow) {
+      ++c.allowed;
+    } else if (decision == RecordDecision::kHold) {
+      ++c.held;
+    } else {
+      ++c.denied;
+    }
+  } else if ((type == "result" || type == "http_result") && error) {
+    ++c.errors;
+  } else if (type == "session_end") {
+    c.end_ns = time_ns;
+  }
+}
 
 struct SessionFilter {
   std::string identity;  // matches sub or act_sub (the human a task acts for)

@@ -91,27 +91,13 @@ Result<std::optional<MetaRow>> trusted_meta(sqlite3* db) {
   return std::optional<MetaRow>(m);
 }
 
-bool is_start(std::string_view type) { return type == "session_start" || type == "http_request"; }
-
 }  // namespace
 
 void SessionIndexWriter::Counts::add(std::string_view type, int64_t time_ns, uint8_t summary) {
-  last_ns = std::max(last_ns, time_ns);
-  if (type == "statement" || type == "http_request") {
-    ++statements;
-    if (summary & kSummaryAllow) {
-      ++allowed;
-    } else if (summary & kSummaryHold) {
-      ++held;
-    } else {
-      ++denied;
-    }
-  } else if ((type == "result" || type == "http_result") && (summary & kSummaryError)) {
-    ++errors;
-  } else if (type == "session_end") {
-    has_end = true;
-    end_ns = time_ns;
-  }
+  const auto decision = (summary & kSummaryAllow)  ? audit::RecordDecision::kAllow
+                        : (summary & kSummaryHold) ? audit::RecordDecision::kHold
+                                                   : audit::RecordDecision::kOther;
+  audit::count_session_record(*this, type, time_ns, decision, (summary & kSummaryError) != 0);
 }
 
 SessionIndexWriter::~SessionIndexWriter() = default;
@@ -255,7 +241,7 @@ Status SessionIndexWriter::accumulate(const RowView& r) {
   }
   Delta& d = it->second;
   d.last_seq = r.seq;
-  const bool start = !d.starts && is_start(r.type);
+  const bool start = !d.starts && audit::starts_session(r.type);
   uint8_t summary = r.summary;
   audit::RecordView v;
   std::optional<audit::Event> full;
@@ -320,7 +306,7 @@ Status SessionIndexWriter::flush(int64_t first_seq, int64_t high_water) {
     sqlite3_bind_int64(s, 3, d.last_seq);
     sqlite3_bind_int64(s, 4, d.start_seq);
     sqlite3_bind_int64(s, 5, d.start_ns);
-    sqlite3_bind_int64(s, 6, f.has_end ? f.end_ns : 0);
+    sqlite3_bind_int64(s, 6, f.end_ns);
     sqlite3_bind_int64(s, 7, f.last_ns);
     const std::string* ident[] = {&d.sub,      &d.issuer,   &d.task_id,     &d.workflow_id,
                                   &d.act_sub,  &d.roles,    &d.client_addr, &d.client_user,
@@ -331,7 +317,7 @@ Status SessionIndexWriter::flush(int64_t first_seq, int64_t high_water) {
     u64(22, f.denied);
     u64(23, f.held);
     u64(24, f.errors);
-    sqlite3_bind_int(s, 25, d.all.has_end ? 1 : 0);
+    sqlite3_bind_int(s, 25, d.all.end_ns != 0 ? 1 : 0);
     sqlite3_bind_int64(s, 26, d.all.end_ns);
     sqlite3_bind_int64(s, 27, d.all.last_ns);
     u64(28, d.all.statements);

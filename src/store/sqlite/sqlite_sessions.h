@@ -63,12 +63,10 @@ class SessionIndexWriter {
   Status add(const std::vector<RowView>& rows);
 
  private:
+  // The counters of audit::SessionSummary (audit::count_session_record); end_ns 0: no end seen.
   struct Counts {
     uint64_t statements = 0, allowed = 0, denied = 0, held = 0, errors = 0;
-    int64_t last_ns = 0;
-    bool has_end = false;
-    int64_t end_ns = 0;
-    // audit::SessionIndex::add's counting, for one record.
+    int64_t last_ns = 0, end_ns = 0;
     void add(std::string_view type, int64_t time_ns, uint8_t summary);
   };
   // One session's share of a batch. Strings are owned: catch-up reads rows through a statement
