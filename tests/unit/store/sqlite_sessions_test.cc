@@ -213,6 +213,13 @@ void expect_same_as_scan(audit::Store& st, int sessions_hint) {
   }
 }
 
+// The same through a read-only opener of the file (another process: journal tail included).
+void expect_readonly_same_as_scan(const std::string& path, int sessions_hint) {
+  auto ro = open_sqlite_audit_store_readonly(path);
+  ASSERT_TRUE(ro.ok());
+  expect_same_as_scan(**ro, sessions_hint);
+}
+
 SqliteOptions small_ingest() {
   SqliteOptions o;
   o.ingest_records = 7;  // many small transactions: sessions span them
@@ -237,9 +244,7 @@ TEST(SqliteSessions, IndexAnswersEqualScanForEveryFilter) {
   EXPECT_EQ(sqlite_int(path, "SELECT high_water FROM audit_sessions_meta"),
             sqlite_int(path, "SELECT max(seq) FROM audit_events"));
   // A read-only reader in another "process" (the CLI) agrees too.
-  auto ro = open_sqlite_audit_store_readonly(path);
-  ASSERT_TRUE(ro.ok());
-  expect_same_as_scan(**ro, 20);
+  expect_readonly_same_as_scan(path, 20);
 }
 
 TEST(SqliteSessions, ReadOnlyReaderMergesTheJournalTail) {
@@ -286,11 +291,7 @@ TEST(SqliteSessions, CrashLeavesJournalAndReopenCatchesUp) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_EQ(sqlite_int(path, "SELECT high_water FROM audit_sessions_meta"), 300);
-  {
-    auto ro = open_sqlite_audit_store_readonly(path);
-    ASSERT_TRUE(ro.ok());
-    expect_same_as_scan(**ro, 10);
-  }
+  expect_readonly_same_as_scan(path, 10);
   // Reopening ingests the journal, and the index with it, in the same transactions.
   auto st = open_sqlite_audit_store(path, o);
   ASSERT_TRUE(st.ok()) << st.error().message;
@@ -317,11 +318,7 @@ TEST(SqliteSessions, RecordsWrittenWithoutTheIndexAreCaughtUp) {
            "','" + e.resource + "','" + q + "','" + e.hash + "');";
   }
   exec_sql(path, sql + "COMMIT;");
-  {
-    auto ro = open_sqlite_audit_store_readonly(path);
-    ASSERT_TRUE(ro.ok());
-    expect_same_as_scan(**ro, 10);  // index up to 200, the rest read as records
-  }
+  expect_readonly_same_as_scan(path, 10);  // index up to 200, the rest read as records
   auto st = open_sqlite_audit_store(path);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(sqlite_int(path, "SELECT high_water FROM audit_sessions_meta"), 400);
@@ -351,11 +348,7 @@ TEST(SqliteSessions, DamagedIndexCannotHideSessions) {
            "DELETE FROM audit_sessions WHERE session_id = (SELECT session_id FROM"
            " audit_sessions WHERE start_seq != 0 LIMIT 1)");
   EXPECT_EQ(all_ids(), want);
-  {
-    auto ro = open_sqlite_audit_store_readonly(path);
-    ASSERT_TRUE(ro.ok());
-    expect_same_as_scan(**ro, 10);
-  }
+  expect_readonly_same_as_scan(path, 10);
   ASSERT_TRUE(open_sqlite_audit_store(path).ok());
   EXPECT_EQ(sqlite_int(path, "SELECT count(*) FROM audit_sessions"), rows);
   EXPECT_EQ(all_ids(), want);
@@ -367,11 +360,7 @@ TEST(SqliteSessions, DamagedIndexCannotHideSessions) {
   EXPECT_EQ(all_ids(), want);
   // Records pruned behind the index's back (low_seq moves): not trusted, rebuilt on open.
   exec_sql(path, "DELETE FROM audit_events WHERE seq <= 100");
-  {
-    auto ro = open_sqlite_audit_store_readonly(path);
-    ASSERT_TRUE(ro.ok());
-    expect_same_as_scan(**ro, 5);
-  }
+  expect_readonly_same_as_scan(path, 5);
   auto st = open_sqlite_audit_store(path);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(sqlite_int(path, "SELECT low_seq FROM audit_sessions_meta"), 101);
@@ -396,9 +385,7 @@ TEST(SqliteSessions, PruningRebuildsTheIndexWhileTheGatewayWrites) {
   ASSERT_TRUE((*st)->append(w.next(100)).ok());
   expect_same_as_scan(**st, 5);
   EXPECT_EQ(sqlite_int(path, "SELECT high_water FROM audit_sessions_meta"), 700);
-  auto ro = open_sqlite_audit_store_readonly(path);
-  ASSERT_TRUE(ro.ok());
-  expect_same_as_scan(**ro, 5);
+  expect_readonly_same_as_scan(path, 5);
 }
 
 }  // namespace
