@@ -4,7 +4,8 @@
 // SO_REUSEPORT like phigate. It parses nothing else, checks nothing, masks and audits nothing, so
 // its rps is the ceiling that the topology (wrk -> proxy -> nginx -> proxy -> wrk on the same
 // cores) and Asio's reactor leave for any proxy built this way.
-// Usage: http_relay_floor LISTEN_PORT UPSTREAM_PORT [THREADS]
+// Usage: http_relay_floor LISTEN_PORT UPSTREAM_PORT [THREADS [FEATURES_DB]]; with FEATURES_DB the
+// relay also does the feature floor of floor_features.h (masking + hashed audit into that file).
 #include <sys/socket.h>
 
 #include <utility>
@@ -17,6 +18,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "floor_features.h"
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -53,21 +56,30 @@ awaitable<size_t> read_message(tcp::socket& s, std::string& buf, size_t& have) {
   }
 }
 
-awaitable<void> relay(tcp::socket client, tcp::endpoint upstream) {
+awaitable<void> relay(tcp::socket client, tcp::endpoint upstream,
+                      phigate::bench::FloorFeatures* features) {
   try {
     tcp::socket up(client.get_executor());
     co_await up.async_connect(upstream, use_awaitable);
     up.set_option(tcp::no_delay(true));
     client.set_option(tcp::no_delay(true));
-    std::string in(16384, '\0'), out(16384, '\0');
+    std::string in(16384, '\0'), out(16384, '\0'), sent;
     size_t in_have = 0, out_have = 0;
     for (;;) {
       size_t n = co_await read_message(client, in, in_have);
       co_await asio::async_write(up, asio::buffer(in.data(), n), use_awaitable);
+      size_t m = co_await read_message(up, out, out_have);
+      if (features) {
+        sent.clear();
+        if (!features->exchange(std::string_view(in.data(), n), std::string_view(out.data(), m),
+                                sent))
+          co_return;
+        co_await asio::async_write(client, asio::buffer(sent), use_awaitable);
+      } else {
+        co_await asio::async_write(client, asio::buffer(out.data(), m), use_awaitable);
+      }
       std::memmove(in.data(), in.data() + n, in_have - n);
       in_have -= n;
-      size_t m = co_await read_message(up, out, out_have);
-      co_await asio::async_write(client, asio::buffer(out.data(), m), use_awaitable);
       std::memmove(out.data(), out.data() + m, out_have - m);
       out_have -= m;
     }
@@ -80,13 +92,16 @@ awaitable<void> relay(tcp::socket client, tcp::endpoint upstream) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s LISTEN_PORT UPSTREAM_PORT [THREADS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s LISTEN_PORT UPSTREAM_PORT [THREADS [FEATURES_DB]]\n", argv[0]);
     return 2;
   }
   auto port = static_cast<unsigned short>(std::atoi(argv[1]));
   tcp::endpoint upstream(asio::ip::make_address("127.0.0.1"),
                          static_cast<unsigned short>(std::atoi(argv[2])));
   int threads = argc > 3 ? std::atoi(argv[3]) : int(std::thread::hardware_concurrency());
+  if (threads <= 0) threads = int(std::thread::hardware_concurrency());
+  std::unique_ptr<phigate::bench::FloorFeatures> features;
+  if (argc > 4 && !(features = phigate::bench::FloorFeatures::open(argv[4]))) return 1;
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) {
     pool.emplace_back([&] {
@@ -104,7 +119,7 @@ int main(int argc, char** argv) {
           [&]() -> awaitable<void> {
             for (;;) {
               tcp::socket s = co_await acceptor.async_accept(use_awaitable);
-              asio::co_spawn(io, relay(std::move(s), upstream), asio::detached);
+              asio::co_spawn(io, relay(std::move(s), upstream, features.get()), asio::detached);
             }
           },
           asio::detached);

@@ -11,9 +11,12 @@ each proxy process, and the per-request budget to match nginx-proxy; writes last
 import json
 import os
 import re
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,9 +36,9 @@ BODY = json.dumps({"resourceType": "Bundle", "entry": [
      "note": "stable, follow up in 2 weeks", "score": i * 1.5} for i in range(8)]}).encode()
 
 
-def cpu_ticks(pid):
-    """utime + stime of a process, in clock ticks."""
-    with open(f"/proc/{pid}/stat") as f:
+def cpu_ticks(pid, tid=None):
+    """utime + stime of a process (or of its thread `tid`), in clock ticks."""
+    with open(f"/proc/{pid}" + (f"/task/{tid}" if tid else "") + "/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
 
@@ -48,8 +51,8 @@ def machine_ticks():
 
 
 def wrk(url, token=None, pids=()):
-    """rps, p99 ms, non-2xx count, the CPU µs per request spent by each of `pids`, and the share
-    of the machine's CPU time left idle during the run (0..1)."""
+    """rps, p99 ms, non-2xx count, the CPU µs per request spent by each of `pids`, the share of
+    the machine's CPU time left idle during the run (0..1), and the number of requests."""
     before = [cpu_ticks(p) for p in pids]
     idle0, total0 = machine_ticks()
     cmd = ["wrk", "-t", str(THREADS), "-c", str(CONN), "-d", f"{DUR}s", "--latency", url]
@@ -64,7 +67,7 @@ def wrk(url, token=None, pids=()):
     cpu = [(cpu_ticks(p) - b) * 1e6 / os.sysconf("SC_CLK_TCK") / n for p, b in zip(pids, before)]
     idle1, total1 = machine_ticks()
     idle = (idle1 - idle0) / max(total1 - total0, 1)
-    return rps, p99, int(errors.group(1)) if errors else 0, cpu, idle
+    return rps, p99, int(errors.group(1)) if errors else 0, cpu, idle, n
 
 
 def nginx_worker(nginx_dir):
@@ -85,15 +88,22 @@ def nginx_worker(nginx_dir):
     raise AssertionError("no nginx worker found for " + nginx_dir)
 
 
-def start_relay(origin_port):
+def start_relay(origin_port, features=False):
     """The reference relay (bench/http/relay_floor.cc) in front of nginx, when it is built next
-    to phigate; None otherwise."""
+    to phigate; None otherwise. With `features`, the feature floor (bench/http/floor_features.h:
+    masking + hash-chained audit records stored in SQLite, nothing else)."""
     exe = os.path.join(os.path.dirname(os.path.dirname(os.environ.get("PHIGATE_BIN", ""))),
                        "bench", "http_relay_floor")
     if not os.path.exists(exe):
         return None
     port = h.free_port()
-    proc = subprocess.Popen([exe, str(port), str(origin_port)])
+    args = [exe, str(port), str(origin_port)]
+    if features:
+        db_dir = tempfile.mkdtemp(prefix="phigate-floor-")
+        h.on_exit(lambda: shutil.rmtree(db_dir, ignore_errors=True))
+        args += ["0", os.path.join(db_dir, "floor.db")]
+    proc = subprocess.Popen(args)
+    proc.db = args[-1] if features else None
     h.on_exit(proc.kill)
     assert h.wait_port(port, proc, timeout=10), "relay_floor did not start"
     return port, proc
@@ -164,6 +174,24 @@ def budget_lines(res, med):
             f"relay leg); phigate spends {own:.1f} us"]
 
 
+def floor_lines(proc, requests):
+    """What the feature floor's SQLite ingest thread cost per request, and proof that it stored
+    every record (2 per request; the +1 request is the sanity curl)."""
+    time.sleep(0.5)  # the ingest thread commits every 20 ms
+    ingest = 0
+    for task in os.listdir(f"/proc/{proc.pid}/task"):
+        with open(f"/proc/{proc.pid}/task/{task}/comm") as f:
+            if f.read().strip() == "floor-ingest":
+                ingest = cpu_ticks(proc.pid, task)
+    con = sqlite3.connect(proc.db)
+    rows = con.execute("SELECT count(*) FROM audit_events").fetchone()[0]
+    con.close()
+    us = ingest * 1e6 / os.sysconf("SC_CLK_TCK") / requests
+    return [f"feature floor (relay + masking + hash-chained records stored in SQLite; no token, "
+            f"policy or durable-before-forward): SQLite ingest thread {us:.1f} us per request, "
+            f"stored {rows} records for {requests} requests"]
+
+
 def main():
     port, nginx_dir, gw, token = start()
     worker = nginx_worker(nginx_dir)
@@ -179,6 +207,11 @@ def main():
     if relay:
         targets["asio-relay"] = (f"http://127.0.0.1:{relay[0]}/api/bundle.json", None,
                                  relay[1].pid)
+    floor = start_relay(port, features=True) if relay and os.environ.get("LEGS", "1") != "0" \
+        else None
+    if floor:
+        targets["feature-floor"] = (f"http://127.0.0.1:{floor[0]}/api/bundle.json", None,
+                                    floor[1].pid)
     # Sanity: the proxied body is masked, nginx's is not.
     rc, out, _ = k.curl(["-H", f"Authorization: Bearer {token}", targets["phigate"][0]])
     assert "412-39-7710" not in out and "[ssn]" in out, out[:200]
@@ -186,11 +219,14 @@ def main():
     assert "412-39-7710" in out, out[:200]
     rc, out, _ = k.curl([targets["asio-relay"][0]]) if relay else (0, "412-39-7710", "")
     assert "412-39-7710" in out, out[:200]
+    if floor:
+        rc, out, _ = k.curl([targets["feature-floor"][0]])
+        assert "412-39-7710" not in out and "[ssn]" in out, out[:200]
     res = {t: [] for t in targets}
     for r in range(R):
         for name, (url, tok, pid) in targets.items():
             res[name].append(wrk(url, tok, [worker] + ([pid] if pid else [])))
-            rps, p99, non2xx, cpu, idle = res[name][-1]
+            rps, p99, non2xx, cpu, idle, _ = res[name][-1]
             print(f"round {r + 1} {name:14s} rps={rps:.0f} p99={p99:.2f}ms non2xx={non2xx} "
                   f"idle={100 * idle:.0f}% nginx-cpu={cpu[0]:.1f}us/req"
                   + (f" proxy-cpu={cpu[1]:.1f}us/req" if pid else ""), flush=True)
@@ -216,6 +252,8 @@ def main():
         lines.append(f"  {t:14s} nginx worker {ngx:5.1f}"
                      + (f"   {t} process {own:5.1f}" if own is not None else ""))
     lines += budget_lines(res, med)
+    if floor:
+        lines += floor_lines(floor[1], sum(x[5] for x in res["feature-floor"]) + 1)
     lines.append(f"audit verify: rc={rc} {out.strip().splitlines()[-1] if out.strip() else err.strip()}")
     report = "\n".join(lines)
     print(report)
