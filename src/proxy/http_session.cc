@@ -461,6 +461,19 @@ awaitable<bool> HttpSession::decide(Exchange& x) {
   req.query = &x.query;
   req.body = &bv;
   x.verdict = snap.decide(req);
+  // A path with ";params" is judged a second time as a servlet container routes it (params cut);
+  // the stricter verdict stands, so "/admin;x/users" cannot pass as other than "/admin/users".
+  if (x.rel_decoded.find(';') != std::string::npos && x.verdict.kind != VerdictKind::kDeny) {
+    const std::string cut = http::strip_path_params(x.rel_decoded);
+    const std::string cut_text = x.head.method + " " + cut;
+    req.text = cut_text;
+    req.path = cut;
+    Verdict v = snap.decide(req);
+    if (v.kind == VerdictKind::kDeny ||
+        (v.kind == VerdictKind::kHold && x.verdict.kind != VerdictKind::kHold)) {
+      x.verdict = std::move(v);
+    }
+  }
   if (x.verdict.kind == VerdictKind::kHold) {
     if (!co_await hold(x)) co_return false;
   }

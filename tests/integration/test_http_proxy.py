@@ -57,6 +57,7 @@ def setup_module():
         {"name": "no-delete-body", "match": {"methods": ["POST"], "paths": ["/orders"],
                                              "body": {"$.action": "delete"}}, "action": "deny"},
         {"name": "no-debug", "match": {"query": {"debug": "*"}}, "action": "deny"},
+        {"name": "no-v2-admin", "match": {"paths": ["/v2/admin/*"]}, "action": "deny"},
         {"name": "needs-review", "match": {"methods": ["POST"], "paths": ["/review*"]},
          "action": "review"},
         {"name": "lab-ok", "match": {"methods": ["GET", "HEAD", "POST", "PUT"]},
@@ -168,6 +169,16 @@ def test_denials_are_json_naming_the_rule_and_not_forwarded():
     h.eq((code, json.loads(body)["rule"]), (403, "no-admin"))
     code, body = get("/labs/a%2Fb", S["tok"], ["--path-as-is"])
     h.eq(code, 400, body)
+    # Path parameters, read the way a servlet container (Tomcat, Jetty: HAPI FHIR) reads them:
+    # "..;" climbs there, so it is refused; ";x" is cut there, so the rule for /v2/admin/* holds.
+    for p in ("/labs/v1/..;/admin/users", "/labs/v2/x/..;jsessionid=1/admin/users",
+              "/labs/v1/%2e%2e;/admin/users", "/labs/v1/..%3Bx/admin/users"):
+        code, body = get(p, S["tok"], ["--path-as-is"])
+        h.eq(code, 400, f"{p}: {body}")
+    code, body = get("/labs/v2/admin;x=1/users", S["tok"], ["--path-as-is"])
+    h.eq((code, json.loads(body)["rule"]), (403, "no-v2-admin"))
+    code, body = get("/labs/v2;v=1/admin/users", S["tok"], ["--path-as-is"])
+    h.eq((code, json.loads(body)["rule"]), (403, "no-v2-admin"))
     # JSON body rule
     code, body = get("/labs/orders", S["tok"], ["-X", "POST", "-H", "Content-Type: application/json",
                                                 "--data-binary", '{"action": "delete", "id": 7}'])

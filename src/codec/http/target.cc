@@ -1,5 +1,7 @@
 #include "codec/http/target.h"
 
+#include <algorithm>
+
 #include "common/ascii.h"
 
 namespace phigate::http {
@@ -33,6 +35,26 @@ std::string decode_component(std::string_view s, bool plus_space) {
 }  // namespace
 
 std::string decode_path(std::string_view path) { return decode_component(path, false); }
+
+std::string strip_path_params(std::string_view decoded) {
+  // Segment by segment: each cut at its first ';'; a segment left empty is dropped like the empty
+  // segments normalisation already collapsed, except at the end (a trailing slash stays).
+  std::string out;
+  out.reserve(decoded.size());
+  for (size_t at = 0; at < decoded.size();) {
+    size_t next = decoded.find('/', at + 1);
+    std::string_view seg =
+        decoded.substr(at + 1, next == std::string_view::npos ? next : next - at - 1);
+    seg = seg.substr(0, seg.find(';'));
+    if (!seg.empty() || next == std::string_view::npos) {
+      out += '/';
+      out += seg;
+    }
+    if (next == std::string_view::npos) break;
+    at = next;
+  }
+  return out.empty() ? "/" : out;
+}
 
 bool normalize_target(std::string_view target, Target& out, std::string& why) {
   // Cleared rather than replaced: a Target reused for the next request keeps its buffers.
@@ -100,6 +122,14 @@ bool normalize_target(std::string_view target, Target& out, std::string& why) {
   while (!rest.empty()) {
     size_t slash = rest.find('/');
     std::string_view seg = rest.substr(0, slash);
+    // Servlet containers (Tomcat, Jetty: where HAPI FHIR runs) cut a segment's ";params" before
+    // resolving dot segments, so "..;x" climbs there while it is a plain name here; an encoded
+    // ';' is cut by some of them too. Refused: the two readings would reach different resources.
+    std::string_view name = seg.substr(0, std::min(seg.find(';'), seg.find("%3B")));
+    if (name.size() < seg.size() && (name == "." || name == "..")) {
+      why = "a dot-segment with parameters (';') in path";
+      return false;
+    }
     if (seg == "..") {
       path.resize(path.empty() ? 0 : path.rfind('/'));
       trailing_slash = true;

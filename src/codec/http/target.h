@@ -29,7 +29,13 @@ struct Target {
 // globs match (Target::decoded is this of the whole path).
 std::string decode_path(std::string_view path);
 
-// False (with `why`) when the target must be refused with 400.
+// A decoded path without its segments' parameters: "/a;v=1/b;x" -> "/a/b". What a servlet
+// container routes on (RFC 3986 §3.3 leaves ';' to the scheme's server), so path rules are also
+// checked against it.
+std::string strip_path_params(std::string_view decoded);
+
+// False (with `why`) when the target must be refused with 400; also a dot segment that carries
+// parameters ("..;x", ".%3B"), which servlet containers resolve as a dot segment.
 bool normalize_target(std::string_view target, Target& out, std::string& why);
 
 // `a=1&b=x%20y` -> {{"a","1"},{"b","x y"}}: names and values percent-decoded once, '+' as space

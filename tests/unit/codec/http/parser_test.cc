@@ -227,6 +227,32 @@ TEST(HttpTarget, Normalisation) {
   EXPECT_EQ(q[3].first, "flag");
 }
 
+// Path parameters: kept as forwarded, but a dot segment carrying them is refused (a servlet
+// container cuts ";x" first and climbs), and strip_path_params gives what such a container routes.
+TEST(HttpTarget, DotSegmentsWithParametersAreRefused) {
+  Target t;
+  std::string why;
+  for (const char* bad : {"/v1/..;/admin", "/v1/..;x=1/admin", "/v1/.;/a", "/..;", "/v1/%2e%2e;/a",
+                          "/v1/..%3Bx/admin", "/v1/..%3bx/admin", "/v1/.%2e;/a", "/x/..;y.txt"}) {
+    EXPECT_FALSE(normalize_target(bad, t, why)) << bad;
+    EXPECT_NE(why.find("dot-segment with parameters"), std::string::npos) << bad << ": " << why;
+  }
+  ASSERT_TRUE(normalize_target("/a;v=1/b;x/c..;y", t, why)) << why;
+  EXPECT_EQ(t.path, "/a;v=1/b;x/c..;y");
+  ASSERT_TRUE(normalize_target("/a;v=1/../b", t, why)) << why;
+  EXPECT_EQ(t.path, "/b");
+}
+
+TEST(HttpTarget, StripPathParams) {
+  EXPECT_EQ(strip_path_params("/a;v=1/b;x"), "/a/b");
+  EXPECT_EQ(strip_path_params("/admin;jsessionid=1/users"), "/admin/users");
+  EXPECT_EQ(strip_path_params("/;x/b"), "/b");
+  EXPECT_EQ(strip_path_params("/a;x/"), "/a/");
+  EXPECT_EQ(strip_path_params("/;x"), "/");
+  EXPECT_EQ(strip_path_params("/"), "/");
+  EXPECT_EQ(strip_path_params("/plain/path"), "/plain/path");
+}
+
 // The proxy decodes the path below a resource prefix on its own: that must be the matching part
 // of the whole path decoded (decoding never joins bytes across a '/').
 TEST(HttpTarget, DecodedPartIsPartOfDecodedPath) {
