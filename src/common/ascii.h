@@ -26,6 +26,13 @@ inline std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+// `s` with ASCII letters raised (other bytes as they are).
+inline std::string ascii_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  return out;
+}
+
 // ASCII case-insensitive equality.
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

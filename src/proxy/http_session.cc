@@ -7,6 +7,7 @@
 
 #include "common/ascii.h"
 #include "codec/http/headers.h"
+#include "codec/http/method_override.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "proxy/http_body_mask.h"
@@ -461,17 +462,30 @@ awaitable<bool> HttpSession::decide(Exchange& x) {
   req.query = &x.query;
   req.body = &bv;
   x.verdict = snap.decide(req);
-  // A path with ";params" is judged a second time as a servlet container routes it (params cut);
-  // the stricter verdict stands, so "/admin;x/users" cannot pass as other than "/admin/users".
-  if (x.rel_decoded.find(';') != std::string::npos && x.verdict.kind != VerdictKind::kDeny) {
-    const std::string cut = http::strip_path_params(x.rel_decoded);
-    const std::string cut_text = x.head.method + " " + cut;
-    req.text = cut_text;
-    req.path = cut;
-    Verdict v = snap.decide(req);
-    if (v.kind == VerdictKind::kDeny ||
-        (v.kind == VerdictKind::kHold && x.verdict.kind != VerdictKind::kHold)) {
-      x.verdict = std::move(v);
+  // Other readings of this request that an upstream may act on, each judged too; the strictest
+  // verdict stands (deny over review over allow): the path with every segment's ";params" cut,
+  // as servlet containers route it, and a method named by an override field or `_method`.
+  std::vector<std::string> methods{x.head.method};
+  for (std::string& m : http::override_methods(x.head.method, x.head.fields, x.query)) {
+    methods.push_back(std::move(m));
+  }
+  std::vector<std::string> paths{x.rel_decoded};
+  if (x.rel_decoded.find(';') != std::string::npos) {
+    std::string cut = http::strip_path_params(x.rel_decoded);
+    if (cut != x.rel_decoded) paths.push_back(std::move(cut));
+  }
+  auto rank = [](VerdictKind k) {
+    return k == VerdictKind::kDeny ? 2 : k == VerdictKind::kHold ? 1 : 0;
+  };
+  for (size_t mi = 0; mi < methods.size(); ++mi) {
+    for (size_t pi = mi == 0 ? 1 : 0; pi < paths.size(); ++pi) {
+      if (x.verdict.kind == VerdictKind::kDeny) break;
+      const std::string alt_text = methods[mi] + " " + paths[pi];
+      req.text = alt_text;
+      req.method = methods[mi];
+      req.path = paths[pi];
+      Verdict v = snap.decide(req);
+      if (rank(v.kind) > rank(x.verdict.kind)) x.verdict = std::move(v);
     }
   }
   if (x.verdict.kind == VerdictKind::kHold) {

@@ -195,7 +195,22 @@ def test_denials_are_json_naming_the_rule_and_not_forwarded():
     # method not allowed by any rule
     code, body = get("/labs/v1/echo", S["tok"], ["-X", "DELETE"])
     h.eq(code, 403, body)
+    # nor by a method override an upstream framework would act on (Express, Rails, Spring, OData)
+    for extra in (["-H", "X-HTTP-Method-Override: DELETE"], ["-H", "x-http-method: delete"],
+                  ["-H", "X-Method-Override: Delete"]):
+        code, body = get("/labs/v1/echo", S["tok"], ["-X", "POST", "--data-binary", "x"] + extra)
+        h.eq(code, 403, f"{extra}: {body}")
+    code, body = get("/labs/v1/echo?_method=DELETE", S["tok"], ["-X", "POST", "--data-binary", "x"])
+    h.eq(code, 403, body)
+    code, body = get("/labs/admin", S["tok"], ["-H", "X-HTTP-Method-Override: GET"])
+    h.eq((code, json.loads(body)["rule"]), (403, "no-admin"))
     h.eq(rec.paths(), ["/orders"])
+    # an override to a method the rules allow changes nothing
+    code, body = get("/labs/v1/echo", S["tok"], ["-X", "POST", "--data-binary", "x", "-H",
+                                                 "X-HTTP-Method-Override: PUT"])
+    h.eq(code, 200, body)
+    sent = {k.lower(): v for k, v in rec.last()["headers"].items()}
+    h.eq(sent.get("x-http-method-override"), "PUT", "forwarded as sent")
 
 
 def test_review_without_approval_service_is_a_denial():
