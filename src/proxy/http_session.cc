@@ -10,6 +10,7 @@
 #include "codec/http/method_override.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "proxy/http_body_json.h"
 #include "proxy/http_body_mask.h"
 #include "proxy/http_hold.h"
 #include "proxy/strict_audit.h"
@@ -441,7 +442,7 @@ awaitable<bool> HttpSession::decide(Exchange& x) {
         bv.size = x.body.size();
         const std::string_view* ct = x.head.fields.find("content-type");
         if (ct && BodyMasker::kind_for_media_type(*ct) == BodyMasker::Kind::kJson) {
-          parsed = nlohmann::json::parse(x.body, nullptr, /*allow_exceptions=*/false);
+          parsed = parse_rule_body(x.body);
           if (!parsed.is_discarded()) {
             bv.state = HttpBodyView::State::kJson;
             bv.json = &parsed;
