@@ -162,6 +162,8 @@ def test_denials_are_json_naming_the_rule_and_not_forwarded():
     h.eq(j["message"], "admin is off limits")
     code, body = get("/labs/v1/results?x=1&debug=1", S["tok"])
     h.eq((code, json.loads(body)["rule"]), (403, "no-debug"))
+    code, body = get("/labs/v1/results?x=1&DeBug=1", S["tok"])  # ASP.NET binds it to debug
+    h.eq((code, json.loads(body)["rule"]), (403, "no-debug"))
     # dot segments cannot dodge a path rule
     code, body = get("/labs/v1/../admin/users", S["tok"], ["--path-as-is"])
     h.eq((code, json.loads(body)["rule"]), (403, "no-admin"))

@@ -6,6 +6,8 @@
 // parameter given twice (`?action=read&action=delete`) matches a deny/review rule if any value
 // matches and an allow rule only if every value does; a body policy cannot read (not JSON, or not
 // held) matches a deny/review rule that looks at the body and never an allow rule that does.
+// Deny/review rules also compare query names and values, and body values, without regard to ASCII
+// case: ASP.NET binds `?DEBUG=1` to `debug`, and many frameworks read "DELETE" as "delete".
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -26,9 +28,9 @@ bool query_matches(const std::map<std::string, std::string>& want, const Request
     size_t seen = 0, hits = 0;
     if (req.query != nullptr) {
       for (const auto& [k, v] : *req.query) {
-        if (k != name) continue;
+        if (conservative ? !iequals(k, name) : k != name) continue;
         ++seen;
-        hits += glob_match(glob, v, /*casefold=*/false) ? 1 : 0;
+        hits += glob_match(glob, v, /*casefold=*/conservative) ? 1 : 0;
       }
     }
     if (seen == 0) return false;
@@ -87,9 +89,9 @@ void select(const nlohmann::json& node, std::string_view path,
   }
 }
 
-bool value_matches(const nlohmann::json& v, const std::string& glob) {
-  if (v.is_string()) return glob_match(glob, v.get_ref<const std::string&>(), false);
-  if (v.is_number() || v.is_boolean() || v.is_null()) return glob_match(glob, v.dump(), false);
+bool value_matches(const nlohmann::json& v, const std::string& glob, bool casefold) {
+  if (v.is_string()) return glob_match(glob, v.get_ref<const std::string&>(), casefold);
+  if (v.is_number() || v.is_boolean() || v.is_null()) return glob_match(glob, v.dump(), casefold);
   return false;  // objects and arrays are not values to compare
 }
 
@@ -103,7 +105,7 @@ bool body_matches(const std::map<std::string, std::string>& want, const Request&
     select(*b->json, std::string_view(path).substr(1), nodes);
     if (nodes.empty()) return false;
     size_t hits = 0;
-    for (const nlohmann::json* n : nodes) hits += value_matches(*n, glob) ? 1 : 0;
+    for (const nlohmann::json* n : nodes) hits += value_matches(*n, glob, conservative) ? 1 : 0;
     if (conservative ? hits == 0 : hits != nodes.size()) return false;
   }
   return true;

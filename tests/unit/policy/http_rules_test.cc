@@ -73,6 +73,19 @@ TEST_F(HttpRules, Query) {
   EXPECT_EQ(decide("GET", {{"format", "json"}, {"format", "xml"}}).kind, VerdictKind::kDeny);
 }
 
+// Deny rules compare query names and values, and body values, without regard to case (frameworks
+// that bind `?DEBUG=` to `debug` or read "DELETE" as "delete"); allow rules stay exact.
+TEST_F(HttpRules, DenyRulesIgnoreCaseAllowRulesDoNot) {
+  EXPECT_EQ(decide("GET", {{"format", "json"}, {"DEBUG", "1"}}).rule, "no-debug");
+  EXPECT_EQ(decide("GET", {{"format", "json"}, {"Debug", "1"}}).rule, "no-debug");
+  EXPECT_EQ(decide("POST", {}, R"({"action":"DELETE"})", 20).rule, "no-delete");
+  EXPECT_EQ(decide("POST", {}, R"({"action":"Delete"})", 20).rule, "no-delete");
+  EXPECT_EQ(decide("GET", {{"FORMAT", "json"}}).kind, VerdictKind::kDeny);
+  EXPECT_EQ(decide("GET", {{"format", "JSON"}}).kind, VerdictKind::kDeny);
+  EXPECT_EQ(decide("POST", {}, R"({"action":"READ","items":[{"kind":"lab1"}]})", 50).kind,
+            VerdictKind::kDeny);
+}
+
 TEST_F(HttpRules, Body) {
   EXPECT_EQ(decide("POST", {}, R"({"action":"delete"})", 20).rule, "no-delete");
   EXPECT_EQ(
