@@ -66,7 +66,8 @@ void HttpSession::append_upstream_head(const Exchange& x, bool chunked_body,
     // The token is phigate's business only (DESIGN.md §5); the upstream gets the resource's own
     // credentials instead (inject_headers, below). Expect was answered by phigate itself.
     if (iequals(n, "authorization") || iequals(n, "host") || iequals(n, "expect") ||
-        iequals(n, "content-length") || hop.drops(n) || http::is_identity_field(n) || injected(n))
+        iequals(n, "content-length") || hop.drops(n) || http::is_identity_field(n) ||
+        http::is_path_override_field(n) || injected(n))
       continue;
     // Only identity-coded, whole representations can be masked: no compression, no ranges.
     if (r.mask && (iequals(n, "accept-encoding") || iequals(n, "range") || iequals(n, "if-range")))

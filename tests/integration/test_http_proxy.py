@@ -109,7 +109,9 @@ def test_allow_strips_token_and_identity_injects_credentials():
                      ["-H", "X-Forwarded-User: admin", "-H", "X-Auth-Request-Email: a@b.c",
                       "-H", "X-Phigate-Sub: root", "-H", "Remote-User: root",
                       "-H", "X-Forwarded-For: 10.9.9.9", "-H", "Connection: X-Hop",
-                      "-H", "X-Hop: secret", "-H", "X-Keep: yes"])
+                      "-H", "X-Hop: secret", "-H", "X-Keep: yes",
+                      "-H", "X-Original-URL: /admin/users", "-H", "X-Rewrite-URL: /admin",
+                      "-H", "X-Forwarded-Prefix: /admin"])
     h.eq(code, 200, body)
     r = rec.last()
     h.eq(r["path"], "/v1/echo?a=1", "resource prefix stripped, query kept")
@@ -118,7 +120,7 @@ def test_allow_strips_token_and_identity_injects_credentials():
     h.eq(hd.get("x-api-key"), "file-secret-42", "file secret injected")
     h.check(S["tok"] not in json.dumps(r["header_list"]), "the client token reached the upstream")
     for bad in ("x-forwarded-user", "x-auth-request-email", "x-phigate-sub", "remote-user",
-                "x-hop"):
+                "x-hop", "x-original-url", "x-rewrite-url", "x-forwarded-prefix"):
         h.check(bad not in hd, f"{bad} was forwarded")
     h.eq(hd.get("x-forwarded-for"), "127.0.0.1", "X-Forwarded-For set by phigate")
     h.eq(hd.get("x-forwarded-proto"), "http")

@@ -110,6 +110,16 @@ bool is_identity_field(std::string_view n) {
   return false;
 }
 
+bool is_path_override_field(std::string_view n) {
+  static constexpr std::string_view kExact[] = {
+      "x-original-url",     "x-rewrite-url",         "x-override-url",
+      "x-original-uri",     "x-forwarded-uri",       "x-forwarded-path",
+      "x-forwarded-prefix", "x-envoy-original-path", "x-original-path"};
+  for (std::string_view e : kExact)
+    if (iequals(n, e)) return true;
+  return false;
+}
+
 size_t strip_identity_fields(Fields& f) {
   size_t before = f.list.size();
   std::erase_if(f.list, [](const Field& fl) { return is_identity_field(fl.name); });

@@ -41,6 +41,11 @@ void append_status_line(int status, std::string& out);
 size_t strip_identity_fields(Fields& f);
 bool is_identity_field(std::string_view name);
 
+// Fields some frameworks take as the request's real path (X-Original-URL and X-Rewrite-URL:
+// IIS URL Rewrite, Symfony, Zend; X-Forwarded-Uri/-Path/-Prefix: Traefik, Spring, Authelia).
+// Sent by a client they would route around the path rules phigate judged, so they are dropped.
+bool is_path_override_field(std::string_view name);
+
 // `Authorization: Bearer <token>` (RFC 6750 §2.1). Returns false when the field is absent, not
 // Bearer, or malformed; `present` says whether any Authorization field was there.
 bool bearer_token(const Fields& f, std::string& token, bool& present);

@@ -177,6 +177,16 @@ TEST(HttpHeaders, HopByHopAndIdentity) {
   EXPECT_EQ(f.list[0].name, "Accept");
 }
 
+TEST(HttpHeaders, PathOverrideFields) {
+  for (const char* n : {"X-Original-URL", "x-rewrite-url", "X-Forwarded-Uri", "X-Forwarded-Prefix",
+                        "X-Envoy-Original-Path", "X-Override-URL"}) {
+    EXPECT_TRUE(is_path_override_field(n)) << n;
+  }
+  for (const char* n : {"X-Original", "Referer", "Location", "X-URL", "Content-Location"}) {
+    EXPECT_FALSE(is_path_override_field(n)) << n;
+  }
+}
+
 TEST(HttpHeaders, BearerToken) {
   Fields f;
   std::string tok;
