@@ -28,7 +28,11 @@ bool query_matches(const std::map<std::string, std::string>& want, const Request
     size_t seen = 0, hits = 0;
     if (req.query != nullptr) {
       for (const auto& [k, v] : *req.query) {
-        if (conservative ? !iequals(k, name) : k != name) continue;
+        // PHP and Rails bind `debug[]=1` and `debug[x]=1` to `debug` as well.
+        if (conservative ? !(iequals(k, name) || (istarts_with(k, name) && k.size() > name.size() &&
+                                                  k[name.size()] == '['))
+                         : k != name)
+          continue;
         ++seen;
         hits += glob_match(glob, v, /*casefold=*/conservative) ? 1 : 0;
       }

@@ -78,6 +78,9 @@ TEST_F(HttpRules, Query) {
 TEST_F(HttpRules, DenyRulesIgnoreCaseAllowRulesDoNot) {
   EXPECT_EQ(decide("GET", {{"format", "json"}, {"DEBUG", "1"}}).rule, "no-debug");
   EXPECT_EQ(decide("GET", {{"format", "json"}, {"Debug", "1"}}).rule, "no-debug");
+  EXPECT_EQ(decide("GET", {{"format", "json"}, {"debug[]", "1"}}).rule, "no-debug");
+  EXPECT_EQ(decide("GET", {{"format", "json"}, {"debug[x]", "1"}}).rule, "no-debug");
+  EXPECT_EQ(decide("GET", {{"format", "json"}, {"debugger", "1"}}).rule, "ok-format");
   EXPECT_EQ(decide("POST", {}, R"({"action":"DELETE"})", 20).rule, "no-delete");
   EXPECT_EQ(decide("POST", {}, R"({"action":"Delete"})", 20).rule, "no-delete");
   EXPECT_EQ(decide("GET", {{"FORMAT", "json"}}).kind, VerdictKind::kDeny);
