@@ -14,6 +14,11 @@ std::string_view media_type(std::string_view ct) {
   return http::trim_ows(ct.substr(0, ct.find(';')));
 }
 
+bool is_markup(std::string_view t) {
+  return iequals(t, "application/xml") || iequals(t, "text/xml") || iends_with(t, "+xml") ||
+         iequals(t, "text/html") || iequals(t, "application/xhtml+xml");
+}
+
 }  // namespace
 
 BodyMasker::Kind BodyMasker::kind_for_media_type(std::string_view content_type) {
@@ -50,6 +55,15 @@ bool BodyMasker::choose(const HttpResource& r, const http::Fields& f, bool has_b
       return true;  // sent as it came
     why = "response media type '" + ascii_lower(t) +
           "' cannot be masked (allow it with http.mask.passthrough)";
+    return false;
+  }
+  // Field rules (JSON paths, the FHIR profile) only reach JSON. The same fields also travel in
+  // markup (a FHIR server answers `_format=xml` or `_format=html` with the same Patient), where
+  // only detectors would run: a client could pick the format that leaves birthDate and names
+  // unmasked. So with field rules a markup response is refused rather than half-masked.
+  if (kind == Kind::kText && !r.json.rules.empty() && is_markup(t)) {
+    why = "response media type '" + ascii_lower(t) +
+          "' carries fields the resource's JSON field rules cannot mask (ask for JSON)";
     return false;
   }
   if (f.count("content-encoding") > 1) {

@@ -28,13 +28,22 @@ FHIR_PATIENT = {
     "managingOrganization": {"display": "General Hospital"},
 }
 
+FHIR_PATIENT_XML = (b'<Patient xmlns="http://hl7.org/fhir"><identifier><value value="123-45-6789"/>'
+                    b'</identifier><name><family value="Lee"/></name>'
+                    b'<birthDate value="1980-02-29"/></Patient>')
+
 
 def setup_module():
     rec = k.start_recorder()
     nginx_port, _ = k.start_nginx({"fhir/patient.json": json.dumps(FHIR_PATIENT).encode(),
                                    "fhir/bundle.json": json.dumps(
                                        {"resourceType": "Bundle",
-                                        "entry": [{"resource": FHIR_PATIENT}] * 3}).encode()})
+                                        "entry": [{"resource": FHIR_PATIENT}] * 3}).encode(),
+                                   # the same Patient as _format=xml / html would return it
+                                   "fhir/patient.xml": FHIR_PATIENT_XML,
+                                   "fhir/patient.html": b"<html><body><pre>"
+                                   + json.dumps(FHIR_PATIENT).encode() + b"</pre></body></html>",
+                                   "fhir/notes.txt": b"Patient seen, SSN 123-45-6789.\n"})
     base = h.tmpdir("httpcfg")
     keyfile = os.path.join(base, "apikey")
     with open(keyfile, "w") as f:
@@ -306,6 +315,14 @@ def test_fhir_profile_through_nginx():
     h.eq(code, 200, body)
     h.check("123-45-6789" not in body and "1980-02-29" not in body, body)
     h.eq(len(json.loads(body)["entry"]), 3)
+    # Asking for another format must not dodge the field rules (detectors are off here, so text
+    # masking would pass everything): markup is refused, plain text still goes through detectors.
+    for path in ("/fhir/patient.xml", "/fhir/patient.html"):
+        code, body = get(path, S["tok"])
+        h.eq((code, json.loads(body)["error"]), (502, "unmaskable_response"), path)
+        h.check("1980-02-29" not in body and "Lee" not in body, body)
+    code, body = get("/fhir/notes.txt", S["tok"])
+    h.eq(code, 200, body)
 
 
 def test_keepalive_and_pipelining_in_order():
