@@ -25,7 +25,7 @@ BodyMasker::Kind BodyMasker::kind_for_media_type(std::string_view content_type) 
   const std::string_view t = media_type(content_type);
   if (iequals(t, "application/json") || iequals(t, "application/x-ndjson") ||
       iequals(t, "application/jsonl") || iequals(t, "text/json") ||
-      (istarts_with(t, "application/") && iends_with(t, "+json"))) {
+      (istarts_with(t, "application/") && (iends_with(t, "+json") || iends_with(t, "+ndjson")))) {
     return Kind::kJson;
   }
   if (istarts_with(t, "text/") || iequals(t, "application/xml") || iends_with(t, "+xml") ||

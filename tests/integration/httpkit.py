@@ -214,7 +214,7 @@ http {{
   uwsgi_temp_path {dir}/uwsgi;
   scgi_temp_path {dir}/scgi;
   default_type application/json;
-  types {{ application/json json; application/fhir+xml xml; text/html html; text/plain txt; }}
+  types {{ application/json json; application/fhir+ndjson ndjson; application/fhir+xml xml; text/html html; text/plain txt; }}
   keepalive_requests 1000000;
   upstream origin {{ server 127.0.0.1:{origin_port}; keepalive 64; }}
   {gzip}

@@ -43,7 +43,10 @@ def setup_module():
                                    "fhir/patient.xml": FHIR_PATIENT_XML,
                                    "fhir/patient.html": b"<html><body><pre>"
                                    + json.dumps(FHIR_PATIENT).encode() + b"</pre></body></html>",
-                                   "fhir/notes.txt": b"Patient seen, SSN 123-45-6789.\n"})
+                                   "fhir/notes.txt": b"Patient seen, SSN 123-45-6789.\n",
+                                   # FHIR Bulk Data ($export) output: one resource per line
+                                   "fhir/Patient.ndjson": (json.dumps(FHIR_PATIENT) + "\n").encode()
+                                   * 2})
     base = h.tmpdir("httpcfg")
     keyfile = os.path.join(base, "apikey")
     with open(keyfile, "w") as f:
@@ -323,6 +326,13 @@ def test_fhir_profile_through_nginx():
         h.check("1980-02-29" not in body and "Lee" not in body, body)
     code, body = get("/fhir/notes.txt", S["tok"])
     h.eq(code, 200, body)
+    code, body = get("/fhir/Patient.ndjson", S["tok"])
+    h.eq(code, 200, body)
+    lines = body.splitlines()
+    h.eq(len(lines), 2, body)
+    for line in lines:
+        h.eq(json.loads(line)["gender"], "female")
+        h.check("1980-02-29" not in line and "123-45-6789" not in line, line)
 
 
 def test_keepalive_and_pipelining_in_order():
