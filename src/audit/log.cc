@@ -259,6 +259,12 @@ Status Log::commit(std::deque<Item>& items, std::vector<Event>* direct, Scratch&
     stats_.records += count;
     stats_.batches += 1;
   }
+  if (st.ok() && observer_) {
+    for (Item& it : items) observer_(it.event);
+    if (direct) {
+      for (const Event& e : *direct) observer_(e);
+    }
+  }
   if (st.ok() && ckpt_key_) {
     // Leaf = the stored line without its newline, exactly the bytes in SQLite's `record` column.
     size_t begin = 0;

@@ -52,6 +52,10 @@ class Log {
   // respective trigger (close() still checkpoints).
   void set_checkpointing(std::shared_ptr<const CheckpointKey> key, uint64_t every_events,
                          std::chrono::milliseconds every);
+  // Sees every committed record, in seq order, on the committing thread under the commit lock
+  // (audit/metrics.h counts them). Must be quick, must not throw and must not call back into this
+  // Log. Call before open().
+  void set_observer(std::function<void(const Event&)> fn) { observer_ = std::move(fn); }
   // Continues the chain from the store's last record. Must be called once before append.
   // With checkpointing on it also restores the Merkle tree: from the frontier stored with the
   // newest checkpoint (or retention anchor) plus the records after it, or from every record when
@@ -107,6 +111,7 @@ class Log {
   std::string node_id_;
   size_t max_queue_;
   mutable std::mutex mu_;
+  std::function<void(const Event&)> observer_;  // set before open(), then read-only
   std::mutex commit_mu_;  // one committer at a time (writer thread or an append_now caller)
   std::unique_ptr<Scratch> inline_scratch_;  // append_now callers' buffers (under commit_mu_)
   std::condition_variable cv_, drained_;

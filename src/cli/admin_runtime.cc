@@ -7,7 +7,7 @@ namespace phigate::cli {
 Result<std::unique_ptr<AdminRuntime>> AdminRuntime::start(
     const Config& config, const Wiring& wiring, const PolicyHolder& policy,
     const TokenVerifier& verifier, audit::Log& log, net::ssl::context* tls,
-    std::shared_ptr<const LocalIssuer> local) {
+    std::shared_ptr<const LocalIssuer> local, admin::MetricsSources metrics) {
   if (config.gateway.listen.admin.empty()) return std::unique_ptr<AdminRuntime>();
   if (!wiring.open_approvals) return make_error("config", "this build has no approval store");
   std::unique_ptr<AdminRuntime> rt(new AdminRuntime());
@@ -29,6 +29,10 @@ Result<std::unique_ptr<AdminRuntime>> AdminRuntime::start(
         return r;
       },
       /*public_route=*/true);
+  metrics.log = &log;
+  metrics.auth = &verifier.failures();
+  metrics.node_id = config.gateway.node_id;
+  admin::add_metrics_route(rt->api_->router(), std::move(metrics));
   admin::add_approval_routes(rt->api_->router(), *rt->service_);
   // SAML issuers log people in here; a metadata file that does not load stops serve.
   std::vector<SamlIssuerSettings> saml;

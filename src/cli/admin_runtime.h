@@ -7,6 +7,7 @@
 #include "admin/approval_routes.h"
 #include "admin/approval_service.h"
 #include "admin/http_server.h"
+#include "admin/metrics_route.h"
 #include "admin/saml_routes.h"
 #include "admin/token_exchange_route.h"
 #include "admin/webhook.h"
@@ -23,7 +24,8 @@ class AdminRuntime {
                                                      const PolicyHolder& policy,
                                                      const TokenVerifier& verifier, audit::Log& log,
                                                      net::ssl::context* tls,
-                                                     std::shared_ptr<const LocalIssuer> local);
+                                                     std::shared_ptr<const LocalIssuer> local,
+                                                     admin::MetricsSources metrics);
   ~AdminRuntime();
   // Hooks the gate and the grants into the sessions' context.
   void attach(proxy::GatewayContext& ctx);

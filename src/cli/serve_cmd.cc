@@ -7,6 +7,7 @@
 #include "audit/log.h"
 #include "cli/admin_runtime.h"
 #include "cli/cli.h"
+#include "audit/metrics.h"
 #include "cli/exporters.h"
 #include "cli/data_dir_lock.h"
 #include "cli/retention.h"
@@ -102,6 +103,7 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     spdlog::error("cannot open the audit store: {}", store.error().message);
     return 1;
   }
+  audit::Metrics event_metrics;
   audit::Log log(std::move(store.value()), config.gateway.node_id);
   Bytes audit_public_key;
   if (!wiring.bench_audit_discard) {
@@ -122,6 +124,9 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
         std::move(*ckey), config.audit.checkpoint_every_events,
         std::chrono::duration_cast<std::chrono::milliseconds>(config.audit.checkpoint_every));
   }
+  // GET /metrics counts what the audit stream says (audit/metrics.h): it sees every record the
+  // log commits. Declared before the log's users, so it outlives them.
+  log.set_observer([&event_metrics](const audit::Event& e) { event_metrics.observe(e); });
   const auto open_start = std::chrono::steady_clock::now();
   if (auto st = log.open(); !st) {
     spdlog::error("cannot continue the audit chain: {}", st.error().message);
@@ -194,8 +199,15 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     ctx.http = http_runtime.get();
   }
   // Admin API + approvals (listen.admin); without it `review` rules are denials.
-  auto admin_rt =
-      AdminRuntime::start(config, wiring, policy, verifier, log, tls.get(), identity->local);
+  admin::MetricsSources metrics;
+  metrics.events = &event_metrics;
+  metrics.exporters = [ex = exporters->get()] {
+    std::vector<admin::ExporterLag> out;
+    for (const auto& l : ex->lags()) out.push_back({l.name, l.records_behind, l.failures});
+    return out;
+  };
+  auto admin_rt = AdminRuntime::start(config, wiring, policy, verifier, log, tls.get(),
+                                      identity->local, std::move(metrics));
   if (!admin_rt) {
     spdlog::error("{}", admin_rt.error().message);
     return 1;
