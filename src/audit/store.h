@@ -61,6 +61,15 @@ class Store {
       return fn(e.seq, line);
     });
   }
+  // A seq to start reading from for the records with time_ns >= time_ns: at or before the first
+  // such record, assuming time does not decrease along seq (callers that cannot assume that
+  // exactly search for an earlier time and check each record, as `audit export --since` does).
+  // Never beyond the first record the store holds only outside its indexed part (a journal):
+  // scan_lines(result) still sees it. Default: 1, every record (a store without a time column).
+  virtual Result<uint64_t> seq_near_time(int64_t time_ns) {
+    (void)time_ns;
+    return uint64_t{1};
+  }
   // Per-session summaries (`phigate sessions list`), as SessionIndex::list(f) over every record.
   // Default: a scan of the whole log; a store may answer from a derived index (never evidence:
   // `audit verify` checks the records, not the index).

@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "audit/export_format.h"
+#include "audit/export_range.h"
 #include "audit/proof.h"
-#include "audit/record_view.h"
 #include "cli/cli.h"
 #include "common/duration.h"
 
@@ -95,42 +95,19 @@ int cmd_audit_export(const std::string& config_path, const AuditExportArgs& args
     std::cerr << "cannot write " << args.output << "\n";
     return 2;
   }
-  size_t next_cp = 0;
-  bool started = !since.has_value();
-  uint64_t first_seq = 0, records = 0;
+  uint64_t records = 0;
   std::string buf;
-  auto put = [&](const std::string& line) {
-    buf += line;
-    buf += '\n';
-    if (buf.size() >= (size_t(1) << 20)) {
-      std::fwrite(buf.data(), 1, buf.size(), out.get());
-      buf.clear();
-    }
-  };
-  // The checkpoints of the exported range go right after the record that completes their tree.
-  auto put_checkpoints_upto = [&](uint64_t size) {
-    while (next_cp < checkpoints.size() && checkpoints[next_cp].tree_size <= size) {
-      const auto& c = checkpoints[next_cp++];
-      if (started && c.tree_size >= first_seq) put(audit::export_checkpoint(c, *fmt));
-    }
-  };
-  audit::RecordView v;
-  Status st = (*store)->scan_lines(1, [&](uint64_t key, std::string_view line) {
-    if (!started) {
-      // Time is non-decreasing in seq: the first record at or after --since starts the export.
-      if (audit::parse_record_view(line, v) && v.time_ns < *since) return true;
-      started = true;
-    }
-    if (records == 0) {
-      first_seq = key;
-      put_checkpoints_upto(key - 1);
-    }
-    put(audit::export_record(line, *fmt));
-    ++records;
-    put_checkpoints_upto(key);
-    return true;
-  });
-  if (records == 0 && !since) put_checkpoints_upto(0);
+  Status st = audit::export_range(
+      **store, checkpoints, since, *fmt,
+      [&](const std::string& line) {
+        buf += line;
+        buf += '\n';
+        if (buf.size() >= (size_t(1) << 20)) {
+          std::fwrite(buf.data(), 1, buf.size(), out.get());
+          buf.clear();
+        }
+      },
+      &records);
   std::fwrite(buf.data(), 1, buf.size(), out.get());
   bool write_ok = std::fflush(out.get()) == 0 && !std::ferror(out.get());
   if (!st.ok()) {

@@ -97,6 +97,12 @@ Status prune_sqlite_audit_store(const std::string& path, const audit::Anchor& an
                                           " is not in the database yet; prune later"));
     }
   }
+  // The session index follows the prune in its transaction: updated in place when it can be
+  // trusted (sessions before the cut dropped, those across it recomputed), else emptied and
+  // rebuilt from every record after the commit. Before the DELETE: the trust check compares the
+  // meta row with the records as they were.
+  auto in_place = sqlite_detail::prune_session_index(raw_db, size);
+  if (!in_place.ok()) return fail(in_place.error());
   {
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v2(raw_db, "DELETE FROM audit_events WHERE seq <= ?1", -1, &s, nullptr) !=
@@ -123,10 +129,13 @@ Status prune_sqlite_audit_store(const std::string& path, const audit::Anchor& an
       return fail(make_error("store", std::string("insert anchor: ") + sqlite3_errmsg(raw_db)));
     }
   }
-  // The session index summarised the deleted records: emptied with them, rebuilt after the commit
-  // (in small transactions, so a running gateway's ingest is not held up for long).
-  if (auto st = sqlite_detail::reset_session_index(raw_db); !st.ok()) return fail(st.error());
+  // An index not updated in place summarised the deleted records: emptied with them, rebuilt
+  // after the commit (in small transactions, so a running gateway's ingest is not held up long).
+  if (!*in_place) {
+    if (auto st = sqlite_detail::reset_session_index(raw_db); !st.ok()) return fail(st.error());
+  }
   if (auto st = exec("COMMIT"); !st.ok()) return st;
+  if (*in_place) return ok_status();
   if (auto st = sqlite_detail::rebuild_session_index(raw_db); !st.ok()) {
     // Derived data: the prune stands; readers scan until the next open rebuilds the index.
     spdlog::warn("audit: rebuilding the session index after pruning failed: {}",

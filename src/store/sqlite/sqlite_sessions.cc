@@ -59,6 +59,11 @@ std::string upsert_sql() {
   return sql + " RETURNING first_seq";
 }
 
+std::string column_text(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
+}
+
 struct MetaRow {
   int64_t high_water = 0, low_seq = 0, sessions = 0;
 };
@@ -355,6 +360,109 @@ Status reset_session_index(sqlite3* db) {
               " low_seq = 0, sessions = 0");
 }
 
+Result<bool> prune_session_index(sqlite3* db, int64_t cut) {
+  auto meta = trusted_meta(db);
+  if (!meta.ok()) return meta.error();
+  if (!meta->has_value() || (*meta)->high_water < cut) return false;
+  auto rows = query_int(db, "SELECT count(*) FROM audit_sessions");
+  if (!rows.ok()) return rows.error();
+  if (rows->value_or(0) != (*meta)->sessions) return false;
+  SessionIndexWriter w(db);
+  if (auto st = w.prepare_statements(); !st.ok()) return st.error();
+  w.high_water_ = (*meta)->high_water;
+  w.low_seq_ = cut + 1;
+
+  // The sessions with records on both sides of the cut. A kept start record leaves the summary
+  // as it is (it counts from the start on); only first_seq moves, to the first kept record, which
+  // is at or before the start record. A pruned start (or none yet) means the remaining records are
+  // summarised afresh, through the same accumulate()/flush() as the ingest.
+  constexpr const char* kStraddling =
+      "SELECT session_id FROM audit_sessions WHERE first_seq <= ?1 AND last_seq > ?1";
+  auto sel = prepare(db,
+                     "SELECT session_id, start_seq, last_seq FROM audit_sessions"
+                     " WHERE first_seq <= ?1 AND last_seq > ?1",
+                     false);
+  if (!sel.ok()) return sel.error();
+  struct Straddler {
+    bool restart = false;
+    int64_t new_first = 0;
+  };
+  std::unordered_map<std::string, Straddler> straddlers;
+  int64_t read_to = cut;  // the records to read: (cut, read_to]
+  sqlite3_bind_int64(sel->get(), 1, cut);
+  int rc;
+  while ((rc = sqlite3_step(sel->get())) == SQLITE_ROW) {
+    const int64_t start_seq = sqlite3_column_int64(sel->get(), 1);
+    const bool restart = start_seq <= cut;  // 0: not started
+    straddlers[column_text(sel->get(), 0)].restart = restart;
+    read_to = std::max<int64_t>(read_to, restart ? sqlite3_column_int64(sel->get(), 2) : start_seq);
+  }
+  if (rc != SQLITE_DONE) return db_error(db, "session index: read straddling sessions");
+  read_to =
+      std::min<int64_t>(read_to, w.high_water_);  // beyond it the ingest adds records as usual
+
+  if (!straddlers.empty()) {
+    // SQLite filters the rows by session (unparsed), so only those sessions' records come back.
+    auto rec = prepare(db,
+                       std::string("SELECT seq, time_ns, session_id, type, sub, resource, record"
+                                   " FROM audit_events WHERE seq > ?1 AND seq <= ?2 AND"
+                                   " session_id IN (") +
+                           kStraddling + ") ORDER BY seq",
+                       false);
+    if (!rec.ok()) return rec.error();
+    sqlite3_stmt* s = rec->get();
+    sqlite3_bind_int64(s, 1, cut);
+    sqlite3_bind_int64(s, 2, read_to);
+    auto col = [&](int i) {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+      return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, i)))
+               : std::string_view();
+    };
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      RowView r{sqlite3_column_int64(s, 0),
+                sqlite3_column_int64(s, 1),
+                col(2),
+                col(3),
+                col(4),
+                col(5),
+                col(6),
+                {}};
+      auto it = straddlers.find(std::string(r.session_id));
+      if (it == straddlers.end()) continue;
+      if (it->second.new_first == 0) it->second.new_first = r.seq;
+      if (it->second.restart) {
+        if (auto st = w.accumulate(r); !st.ok()) return st.error();
+      }
+    }
+    if (rc != SQLITE_DONE) return db_error(db, "session index: read straddling records");
+  }
+
+  // Rows of sessions wholly before the cut, and of the restarted ones (re-inserted by flush).
+  auto del = prepare(db,
+                     "DELETE FROM audit_sessions WHERE last_seq <= ?1 OR (first_seq <= ?1 AND"
+                     " start_seq <= ?1)",
+                     false);
+  if (!del.ok()) return del.error();
+  sqlite3_bind_int64(del->get(), 1, cut);
+  if (sqlite3_step(del->get()) != SQLITE_DONE) return db_error(db, "session index: prune rows");
+  auto upd = prepare(db, "UPDATE audit_sessions SET first_seq = ?2 WHERE session_id = ?1", false);
+  if (!upd.ok()) return upd.error();
+  for (const auto& [id, x] : straddlers) {
+    if (x.restart) continue;
+    sqlite3_reset(upd->get());
+    sqlite3_bind_text(upd->get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+    // Not found only if its start row's session_id column was forged: any bound past the cut is
+    // still at or before the start record.
+    sqlite3_bind_int64(upd->get(), 2, x.new_first != 0 ? x.new_first : cut + 1);
+    if (sqlite3_step(upd->get()) != SQLITE_DONE) return db_error(db, "session index: first_seq");
+  }
+  auto left = query_int(db, "SELECT count(*) FROM audit_sessions");
+  if (!left.ok()) return left.error();
+  w.sessions_ = left->value_or(0);
+  if (auto st = w.flush(cut + 1, w.high_water_); !st.ok()) return st.error();
+  return true;
+}
+
 Status rebuild_session_index(sqlite3* db) {
   auto w = SessionIndexWriter::open(db, /*announce=*/false);
   if (!w.ok()) return w.error();
@@ -370,11 +478,6 @@ auto in_snapshot(sqlite3* db, Fn fn) -> decltype(fn()) {
   auto out = fn();
   (void)exec(db, "COMMIT");  // read-only: nothing to lose
   return out;
-}
-
-std::string column_text(sqlite3_stmt* s, int i) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
 }
 
 }  // namespace

@@ -85,6 +85,8 @@ class SessionIndexWriter {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
+  friend Result<bool> prune_session_index(sqlite3* db, int64_t cut);
+
   explicit SessionIndexWriter(sqlite3* db) : db_(db) {}
   Status prepare_statements();
   Status accumulate(const RowView& r);
@@ -99,8 +101,20 @@ class SessionIndexWriter {
   int64_t high_water_ = 0, low_seq_ = 0, sessions_ = 0;  // the meta row
 };
 
-// Retention (sqlite_retention.cc), inside the prune's transaction: the records the index
-// summarised from are gone, so it is emptied (high-water 0). No-op on a store without an index.
+// Retention (sqlite_retention.cc), inside the prune's write transaction, before it deletes the
+// records with seq <= cut (record cut + 1 is in the table): updates a trustworthy index in place
+// so it summarises the records that remain. Sessions whose records are all pruned lose their row;
+// a session with records on both sides of the cut whose start record is kept only gets its new
+// first_seq; one whose start record goes is summarised again from its remaining records, exactly
+// as a rebuild would (its next session_start/http_request starts it, else it is not listed). The
+// meta row moves low_seq to cut + 1 and keeps the high-water mark. Cost: a pass over the index
+// rows plus the records from the cut to the last record of those restarted sessions (at most
+// everything up to the high-water mark, when one that lost its start is still going); never the
+// pruned records. False (nothing changed): the index was not trustworthy or does not reach the
+// cut; the caller then empties it and rebuilds it after the commit.
+Result<bool> prune_session_index(sqlite3* db, int64_t cut);
+// Retention's fallback, inside the prune's transaction: the records the index summarised from
+// are gone, so it is emptied (high-water 0). No-op on a store without an index.
 Status reset_session_index(sqlite3* db);
 // After that transaction committed, on the same connection: rebuilds the index in transactions
 // of kCatchUpRows records, while a gateway may be writing (its ingest leaves the index alone until

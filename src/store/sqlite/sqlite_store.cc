@@ -25,6 +25,7 @@
 #include "store/sqlite/journal.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_sessions.h"
+#include "store/sqlite/sqlite_time_seek.h"
 
 namespace phigate::store {
 namespace {
@@ -298,6 +299,16 @@ class SqliteAuditStore final : public audit::Store {
       if (j.seq >= next && !fn(j.seq, j.line)) break;
     }
     return ok_status();
+  }
+
+  // SQLite's rows only: journal records all come after them, so the result stays at or before
+  // them (sqlite_time_seek.h).
+  Result<uint64_t> seq_near_time(int64_t time_ns) override {
+    if (!readonly_) {
+      if (auto st = drain(); !st.ok()) return st.error();
+    }
+    std::lock_guard db(db_mu_);
+    return sqlite_detail::seq_near_time(table_->handle(), time_ns);
   }
 
   // From the session index when it can be trusted (sqlite_sessions.h), else the scan.
