@@ -94,7 +94,8 @@ constexpr std::array<Member, std::size(kKeys)> make_summary_members() {
       {"client_user", &RecordView::client_user},
       {"protocol", &RecordView::protocol},
       {"client_tls", &RecordView::client_tls},
-      {"upstream_tls", &RecordView::upstream_tls}};
+      {"upstream_tls", &RecordView::upstream_tls},
+      {"capture", &RecordView::capture}};
   std::array<Member, std::size(kKeys)> out{};
   for (const auto& [name, member] : kFields) out[static_cast<size_t>(index_of(name))] = member;
   return out;

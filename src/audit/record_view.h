@@ -27,6 +27,8 @@ struct RecordView {
   // Raw string contents like the above; `roles` is the raw JSON array text, brackets included.
   std::string_view decision, status, issuer, task_id, workflow_id, act_sub, client_addr,
       client_user, protocol, client_tls, upstream_tls, roles;
+  // `capture` (hex name of a result's captured blob): what retention keeps blobs for.
+  std::string_view capture;
   bool summary_escaped = false;
   // The `,"hash":"<64 hex>"` field: the canonical form hashed by the chain is the line without
   // [hash_field_begin, hash_field_end).

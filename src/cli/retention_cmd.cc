@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "audit/record_view.h"
 #include "cli/data_dir_lock.h"
 #include "cli/retention.h"
 #include "cli/time_arg.h"
@@ -59,12 +60,25 @@ Result<PruneOutcome> prune_once(const Config& config, const Wiring& wiring, audi
   }
   if (blobs) {
     // Blobs still named by a retained record stay, whatever their age.
+    // Read as lines (RecordView), not parsed Events: this pass touches every kept record, and a
+    // full parse of each was most of a large prune's time.
     std::unordered_set<std::string> referenced;
-    Status st = reader.scan(0, [&](const audit::Event& e) {
-      if (!e.capture.empty()) referenced.insert(e.capture);
+    audit::RecordView v;
+    bool unreadable = false;
+    Status st = reader.scan_lines(0, [&](uint64_t, std::string_view line) {
+      if (!audit::parse_record_view(line, v)) {
+        unreadable = true;  // cannot tell which blobs it names: keep them all
+        return false;
+      }
+      if (!v.capture.empty()) referenced.emplace(v.capture);
       return true;
     });
     if (!st.ok()) return st.error();
+    if (unreadable) {
+      return make_error("tampered",
+                        "a retained audit record is not canonical; no capture blob "
+                        "was removed (run phigate audit verify)");
+    }
     auto stats =
         blobs->prune([&](const std::string& h) { return referenced.count(h) > 0; }, out.cutoff_ns);
     if (!stats) return stats.error();

@@ -181,6 +181,14 @@ TEST(RecordView, SessionSummarySpans) {
   EXPECT_EQ(v.client_tls, "tls");
   EXPECT_EQ(v.upstream_tls, "prefer:plain");
   EXPECT_EQ(v.roles, R"(["a","b"])");
+  EXPECT_TRUE(v.capture.empty());  // absent: the optional key is not in the line
+  e.capture = std::string(64, 'c');
+  e.hash = chain_hash(e.prev_hash, canonical_json(e));
+  std::string with_capture = to_json_line(e);
+  ASSERT_TRUE(parse_record_view(with_capture, v));
+  EXPECT_EQ(v.capture, std::string(64, 'c'));
+  ASSERT_TRUE(parse_record_view(line, v));  // a reused view forgets it again
+  EXPECT_TRUE(v.capture.empty());
   EXPECT_FALSE(v.summary_escaped);
   EXPECT_FALSE(v.escaped);
   e.roles = {"q\"r"};
