@@ -8,7 +8,7 @@ PKGS=(
   libsqlite3-dev sqlite3 libpq-dev libspdlog-dev libfmt-dev libcli11-dev libhyperscan-dev
   libgtest-dev libgmock-dev libbenchmark-dev liblasso3-dev xmlsec1 libjemalloc-dev
   postgresql-15 postgresql-client-15 postgresql-contrib pgbouncer
-  python3 python3-psycopg2 openssl procps iproute2 curl nginx-light wrk rsyslog
+  python3 python3-psycopg2 openssl procps iproute2 curl nginx-light wrk nghttp2-client rsyslog
   default-jdk-headless libpostgresql-jdbc-java
   nodejs
 )

@@ -7,7 +7,9 @@ alternating targets per round; plus deployment settings and what each feature co
 no masking and no audit store; LEGS=0 skips them) and, when built, the reference relay of
 bench/http/relay_floor.cc (what the topology leaves for a proxy that does nothing). Prints rps
 medians, ratios, p99 latency, the machine's idle share, CPU per request of nginx's worker and of
-each proxy process, and the per-request budget to match nginx-proxy; writes last-run.txt."""
+each proxy process, and the per-request budget to match nginx-proxy; then, with h2load at a fixed
+request rate every target sustains (RATE, 10000/s; 0 skips), latency percentiles at equal load,
+where the saturated p99 of the wrk rounds is mostly queueing for a CPU; writes last-run.txt."""
 import json
 import os
 import re
@@ -27,6 +29,8 @@ import httpkit as k  # noqa: E402
 R = int(os.environ.get("R", "3"))
 DUR = int(os.environ.get("DUR", "10"))
 CONN = int(os.environ.get("CONN", "16"))
+RATE = int(os.environ.get("RATE", "10000"))  # the fixed-rate latency phase (h2load); 0 skips it
+LAT_DUR = int(os.environ.get("LAT_DUR", "5"))
 THREADS = int(os.environ.get("WRK_THREADS", "2"))
 GW_THREADS = int(os.environ.get("GW_THREADS", "0"))
 PIN = os.environ.get("PIN", "0") == "1"  # gateway.cpu_affinity
@@ -156,6 +160,56 @@ def start_legs(port):
     return legs
 
 
+def h2load(url, token=None):
+    """At RATE requests/s (CONN clients, each --rps RATE/CONN) for LAT_DUR s: (achieved rps,
+    p50, p99, p99.9 in ms, non-200 count), from h2load's per-request log."""
+    log = tempfile.NamedTemporaryFile(prefix="phigate-h2load-", delete=False)
+    log.close()
+    try:
+        cmd = ["h2load", "--h1", "-c", str(CONN), "-t", str(THREADS), "--rps",
+               str(max(1, RATE // CONN)), "-D", str(LAT_DUR), "--log-file", log.name, url]
+        if token:
+            cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+        subprocess.run(cmd, capture_output=True, text=True, timeout=LAT_DUR + 60, check=True)
+        ok, bad = [], 0
+        with open(log.name) as f:
+            for line in f:
+                parts = line.split("\t")
+                if len(parts) != 3:
+                    continue
+                if parts[1] == "200":
+                    ok.append(int(parts[2]))
+                else:
+                    bad += 1
+    finally:
+        os.unlink(log.name)
+    ok.sort()
+    pct = [ok[min(len(ok) - 1, int(len(ok) * q))] / 1000.0 for q in (0.5, 0.99, 0.999)]
+    return (len(ok) + bad) / LAT_DUR, *pct, bad
+
+
+def latency_lines(targets):
+    """The fixed-rate phase: every target in turn, R rounds, medians of each percentile."""
+    if RATE <= 0 or not shutil.which("h2load"):
+        return [f"latency at a fixed rate: skipped ({'RATE=0' if RATE <= 0 else 'no h2load'})"]
+    lat = {t: [] for t in targets}
+    for r in range(R):
+        for name, (url, tok, _) in targets.items():
+            lat[name].append(h2load(url, tok))
+            rps, p50, p99, p999, bad = lat[name][-1]
+            print(f"latency round {r + 1} {name:14s} rps={rps:.0f} p50={p50:.3f}ms "
+                  f"p99={p99:.3f}ms p99.9={p999:.3f}ms non200={bad}", flush=True)
+    med = {t: [statistics.median(x[i] for x in v) for i in range(4)] for t, v in lat.items()}
+    lines = [f"latency at a fixed {RATE} requests/s (h2load --h1 -c{CONN} -t{THREADS}, "
+             f"{LAT_DUR}s, medians of {R} rounds):",
+             f"  {'target':14s} {'rps':>7s} {'p50 ms':>7s} {'p99 ms':>7s} {'p99.9 ms':>8s} "
+             f"{'p99 vs nginx-proxy':>18s} {'non200':>6s}"]
+    for t, (rps, p50, p99, p999) in med.items():
+        lines.append(f"  {t:14s} {rps:7.0f} {p50:7.3f} {p99:7.3f} {p999:8.3f} "
+                     f"{p99 / med['nginx-proxy'][2]:17.2f}x {sum(x[4] for x in lat[t]):6d}")
+    return lines
+
+
 def budget_lines(res, med):
     """What a proxy process may cost per request to match nginx-proxy's rps on this machine,
     derived from the relay leg. With the machine saturated (idle ~0), each request costs
@@ -254,6 +308,7 @@ def main():
     lines += budget_lines(res, med)
     if floor:
         lines += floor_lines(floor[1], sum(x[5] for x in res["feature-floor"]) + 1)
+    lines += latency_lines(targets)
     lines.append(f"audit verify: rc={rc} {out.strip().splitlines()[-1] if out.strip() else err.strip()}")
     report = "\n".join(lines)
     print(report)
