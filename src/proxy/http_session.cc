@@ -465,28 +465,30 @@ awaitable<bool> HttpSession::decide(Exchange& x) {
   x.verdict = snap.decide(req);
   // Other readings of this request that an upstream may act on, each judged too; the strictest
   // verdict stands (deny over review over allow): the path with every segment's ";params" cut,
-  // as servlet containers route it, and a method named by an override field or `_method`.
-  std::vector<std::string> methods{x.head.method};
-  for (std::string& m : http::override_methods(x.head.method, x.head.fields, x.query)) {
-    methods.push_back(std::move(m));
-  }
-  std::vector<std::string> paths{x.rel_decoded};
-  if (x.rel_decoded.find(';') != std::string::npos) {
-    std::string cut = http::strip_path_params(x.rel_decoded);
-    if (cut != x.rel_decoded) paths.push_back(std::move(cut));
-  }
-  auto rank = [](VerdictKind k) {
-    return k == VerdictKind::kDeny ? 2 : k == VerdictKind::kHold ? 1 : 0;
-  };
-  for (size_t mi = 0; mi < methods.size(); ++mi) {
-    for (size_t pi = mi == 0 ? 1 : 0; pi < paths.size(); ++pi) {
-      if (x.verdict.kind == VerdictKind::kDeny) break;
-      const std::string alt_text = methods[mi] + " " + paths[pi];
-      req.text = alt_text;
-      req.method = methods[mi];
-      req.path = paths[pi];
-      Verdict v = snap.decide(req);
-      if (rank(v.kind) > rank(x.verdict.kind)) x.verdict = std::move(v);
+  // as servlet containers route it, and a method named by an override field or `_method`. Both
+  // are rare: the usual request builds nothing here.
+  const std::vector<std::string> overrides =
+      http::override_methods(x.head.method, x.head.fields, x.query);
+  std::string cut;
+  if (x.rel_decoded.find(';') != std::string::npos) cut = http::strip_path_params(x.rel_decoded);
+  if (!overrides.empty() || (!cut.empty() && cut != x.rel_decoded)) {
+    std::vector<std::string_view> methods{x.head.method}, paths{x.rel_decoded};
+    methods.insert(methods.end(), overrides.begin(), overrides.end());
+    if (!cut.empty() && cut != x.rel_decoded) paths.push_back(cut);
+    auto rank = [](VerdictKind k) {
+      return k == VerdictKind::kDeny ? 2 : k == VerdictKind::kHold ? 1 : 0;
+    };
+    std::string alt_text;
+    for (size_t mi = 0; mi < methods.size() && x.verdict.kind != VerdictKind::kDeny; ++mi) {
+      for (size_t pi = mi == 0 ? 1 : 0; pi < paths.size(); ++pi) {
+        alt_text.assign(methods[mi]).append(" ").append(paths[pi]);
+        req.text = alt_text;
+        req.method = methods[mi];
+        req.path = paths[pi];
+        Verdict v = snap.decide(req);
+        if (rank(v.kind) > rank(x.verdict.kind)) x.verdict = std::move(v);
+        if (x.verdict.kind == VerdictKind::kDeny) break;
+      }
     }
   }
   if (x.verdict.kind == VerdictKind::kHold) {
