@@ -391,6 +391,8 @@ awaitable<bool> HttpSession::hold(Exchange& x) {
   h.rule = rule;
   h.role = role;
   h.summary = x.head.method + " " + x.rel_path + (x.target.has_query ? "?" + x.target.query : "");
+  // What the upstream would execute when that is what asked for review (a method override).
+  if (!x.reading.empty()) h.summary += " [read as " + x.reading + "]";
   h.fingerprint = request_fingerprint(x.head.method, x.rel_path, x.target.query, x.body);
   const std::string fingerprint = h.fingerprint;
   phase_ = Phase::kHold;
@@ -486,7 +488,12 @@ awaitable<bool> HttpSession::decide(Exchange& x) {
         req.method = methods[mi];
         req.path = paths[pi];
         Verdict v = snap.decide(req);
-        if (rank(v.kind) > rank(x.verdict.kind)) x.verdict = std::move(v);
+        if (rank(v.kind) > rank(x.verdict.kind)) {
+          x.verdict = std::move(v);
+          x.reading = alt_text;  // said in the denial, the audit message and the approval summary
+          x.verdict.message +=
+              (x.verdict.message.empty() ? "(read as " : " (read as ") + alt_text + ")";
+        }
         if (x.verdict.kind == VerdictKind::kDeny) break;
       }
     }

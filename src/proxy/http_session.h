@@ -44,6 +44,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     http::Target target;
     std::string rel_path;     // path below the resource, as forwarded
     std::string rel_decoded;  // the same, decoded: what path rules see
+    // The other reading that decided (decide(): an override method or the path with its
+    // ";params" cut), e.g. "DELETE /v1/x"; empty when the request line itself decided.
+    std::string reading;
     std::vector<std::pair<std::string, std::string>> query;
     // What both audit records of the exchange name (action, query with secrets redacted):
     // rendered once when the request is routed; empty for a refusal before that.

@@ -223,6 +223,7 @@ def test_denials_are_json_naming_the_rule_and_not_forwarded():
                   ["-H", "X-Method-Override: Delete"]):
         code, body = get("/labs/v1/echo", S["tok"], ["-X", "POST", "--data-binary", "x"] + extra)
         h.eq(code, 403, f"{extra}: {body}")
+        h.check("(read as DELETE /v1/echo)" in json.loads(body)["message"], body)
     code, body = get("/labs/v1/echo?_method=DELETE", S["tok"], ["-X", "POST", "--data-binary", "x"])
     h.eq(code, 403, body)
     code, body = get("/labs/admin", S["tok"], ["-H", "X-HTTP-Method-Override: GET"])
@@ -244,6 +245,9 @@ def test_review_without_approval_service_is_a_denial():
     j = json.loads(body)
     h.eq(j["rule"], "needs-review")
     h.check("approval" in j["message"], j)
+    # a GET the rules allow, overridden to the POST that needs review, is held (here: denied)
+    code, body = get("/labs/review/run", S["tok"], ["-H", "X-HTTP-Method-Override: POST"])
+    h.eq((code, json.loads(body)["rule"]), (403, "needs-review"), body)
     h.eq(rec.paths(), [])
 
 
