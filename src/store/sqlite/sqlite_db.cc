@@ -208,6 +208,18 @@ Status init_schema(sqlite3* db) {
 
 }  // namespace
 
+std::string_view column_text(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, i)))
+           : std::string_view();
+}
+
+RowView row_view(sqlite3_stmt* s) {
+  return RowView{
+      sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), column_text(s, 2), column_text(s, 3),
+      column_text(s, 4),          column_text(s, 5),          column_text(s, 6), {}};
+}
+
 std::string col_copy(const std::string& s) {
   return audit::is_valid_utf8(s) ? s : audit::sanitize_utf8(s);
 }
@@ -429,10 +441,6 @@ Status AuditTable::scan_lines(uint64_t from,
   Stmt s(raw);
   if (from > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return ok_status();
   if (from > 0) sqlite3_bind_int64(raw, 1, static_cast<int64_t>(from));
-  auto col = [&](int i) {
-    return std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(raw, i)),
-                            static_cast<size_t>(sqlite3_column_bytes(raw, i)));
-  };
   audit::RecordView v;
   for (;;) {
     int rc = sqlite3_step(raw);
@@ -440,7 +448,7 @@ Status AuditTable::scan_lines(uint64_t from,
     if (rc != SQLITE_ROW) return db_error(db_, "scan audit records");
     int64_t seq = sqlite3_column_int64(raw, 0);
     if (sqlite3_column_type(raw, 6) != SQLITE_TEXT) return tampered(seq, "record is missing");
-    std::string_view record = col(6);
+    std::string_view record = column_text(raw, 6);
     if (!audit::parse_record_view(record, v)) {
       return tampered(seq, "record is not a well-formed audit record");
     }
@@ -451,7 +459,7 @@ Status AuditTable::scan_lines(uint64_t from,
     } else {
       const char* bad = nullptr;
       auto text_is = [&](int i, std::string_view want) {
-        return sqlite3_column_type(raw, i) == SQLITE_TEXT && col(i) == want;
+        return sqlite3_column_type(raw, i) == SQLITE_TEXT && column_text(raw, i) == want;
       };
       if (sqlite3_column_type(raw, 1) != SQLITE_INTEGER ||
           sqlite3_column_int64(raw, 1) != v.time_ns) {

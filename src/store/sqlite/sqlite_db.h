@@ -38,6 +38,12 @@ struct RowView {
 
 class SessionIndexWriter;  // sqlite_sessions.h
 
+// Column i of the current row as text ("" for NULL); valid until the statement steps again.
+std::string_view column_text(sqlite3_stmt* s, int i);
+// The current row of a `SELECT seq, time_ns, session_id, type, sub, resource, record` as a RowView
+// (hash and summary left empty); its views live as long as column_text's.
+RowView row_view(sqlite3_stmt* s);
+
 // Connection helpers shared by the audit table, the session index and retention.
 Error db_error(sqlite3* db, std::string_view what);  // Error{"store", what + sqlite's message}
 Status exec(sqlite3* db, const char* sql);

@@ -38,9 +38,7 @@ Result<std::optional<audit::Anchor>> newest_anchor(sqlite3* db) {
   const int64_t size = sqlite3_column_int64(raw, 0);
   std::optional<audit::Anchor> a;
   if (sqlite3_column_type(raw, 1) == SQLITE_TEXT) {
-    a = audit::anchor_from_json(
-        std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(raw, 1)),
-                         static_cast<size_t>(sqlite3_column_bytes(raw, 1))));
+    a = audit::anchor_from_json(column_text(raw, 1));
   }
   if (!a || size < 0 || static_cast<uint64_t>(size) != a->tree_size) {
     return make_error("tampered", "retention anchor at tree_size " + std::to_string(size) +

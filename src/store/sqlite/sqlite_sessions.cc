@@ -59,11 +59,6 @@ std::string upsert_sql() {
   return sql + " RETURNING first_seq";
 }
 
-std::string column_text(sqlite3_stmt* s, int i) {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i))) : std::string();
-}
-
 struct MetaRow {
   int64_t high_water = 0, low_seq = 0, sessions = 0;
 };
@@ -168,11 +163,6 @@ Status SessionIndexWriter::catch_up(bool announce) {
                      false);
   if (!sel.ok()) return sel.error();
   sqlite3_stmt* s = sel->get();
-  auto col = [&](int i) {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-    return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, i)))
-             : std::string_view();
-  };
   uint64_t total = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (;;) {
@@ -185,14 +175,7 @@ Status SessionIndexWriter::catch_up(bool announce) {
     Status st = ok_status();
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      RowView r{sqlite3_column_int64(s, 0),
-                sqlite3_column_int64(s, 1),
-                col(2),
-                col(3),
-                col(4),
-                col(5),
-                col(6),
-                {}};
+      RowView r = row_view(s);
       if (st = accumulate(r); !st.ok()) break;
       if (first == 0) first = r.seq;
       last = r.seq;
@@ -394,7 +377,7 @@ Result<bool> prune_session_index(sqlite3* db, int64_t cut) {
   while ((rc = sqlite3_step(sel->get())) == SQLITE_ROW) {
     const int64_t start_seq = sqlite3_column_int64(sel->get(), 1);
     const bool restart = start_seq <= cut;  // 0: not started
-    straddlers[column_text(sel->get(), 0)].restart = restart;
+    straddlers[std::string(column_text(sel->get(), 0))].restart = restart;
     read_to = std::max<int64_t>(read_to, restart ? sqlite3_column_int64(sel->get(), 2) : start_seq);
   }
   if (rc != SQLITE_DONE) return db_error(db, "session index: read straddling sessions");
@@ -413,20 +396,8 @@ Result<bool> prune_session_index(sqlite3* db, int64_t cut) {
     sqlite3_stmt* s = rec->get();
     sqlite3_bind_int64(s, 1, cut);
     sqlite3_bind_int64(s, 2, read_to);
-    auto col = [&](int i) {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-      return p ? std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, i)))
-               : std::string_view();
-    };
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      RowView r{sqlite3_column_int64(s, 0),
-                sqlite3_column_int64(s, 1),
-                col(2),
-                col(3),
-                col(4),
-                col(5),
-                col(6),
-                {}};
+      RowView r = row_view(s);
       auto it = straddlers.find(std::string(r.session_id));
       if (it == straddlers.end()) continue;
       if (it->second.new_first == 0) it->second.new_first = r.seq;
