@@ -301,18 +301,17 @@ TEST(SqliteSessions, CrashLeavesJournalAndReopenCatchesUp) {
   expect_same_as_scan(**st, 10);
 }
 
-TEST(SqliteSessions, RecordsWrittenWithoutTheIndexAreCaughtUp) {
-  TempDir dir;
-  const std::string path = dir.file("audit.db");
-  Workload w(5);
-  {
-    auto st = open_sqlite_audit_store(path);
-    ASSERT_TRUE(st.ok());
-    ASSERT_TRUE((*st)->append(w.next(200)).ok());
-  }
-  // An older phigate (no index) appends more: the rows go in, the index lags.
+// A store at `path` holding the workload's next `n` records, closed again.
+void seed(const std::string& path, Workload& w, int n) {
+  auto st = open_sqlite_audit_store(path);
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE((*st)->append(w.next(n)).ok());
+}
+
+// What an older phigate (no index) does: rows go in, the index lags.
+void insert_behind_the_index(const std::string& path, const std::vector<Event>& events) {
   std::string sql = "BEGIN;";
-  for (const Event& e : w.next(200)) {
+  for (const Event& e : events) {
     std::string line = audit::to_json_line(e), q;
     for (char c : line) q += c == '\'' ? std::string("''") : std::string(1, c);
     sql += "INSERT INTO audit_events VALUES (" + std::to_string(e.seq) + "," +
@@ -320,7 +319,15 @@ TEST(SqliteSessions, RecordsWrittenWithoutTheIndexAreCaughtUp) {
            "','" + e.resource + "','" + q + "','" + e.hash + "');";
   }
   exec_sql(path, sql + "COMMIT;");
-  expect_readonly_same_as_scan(path, 10);  // index up to 200, the rest read as records
+}
+
+TEST(SqliteSessions, RecordsWrittenWithoutTheIndexAreCaughtUp) {
+  TempDir dir;
+  const std::string path = dir.file("audit.db");
+  Workload w(5);
+  seed(path, w, 200);
+  insert_behind_the_index(path, w.next(200));  // an older phigate appends more
+  expect_readonly_same_as_scan(path, 10);      // index up to 200, the rest read as records
   auto st = open_sqlite_audit_store(path);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(sqlite_int(path, "SELECT high_water FROM audit_sessions_meta"), 400);
@@ -331,11 +338,7 @@ TEST(SqliteSessions, DamagedIndexCannotHideSessions) {
   TempDir dir;
   const std::string path = dir.file("audit.db");
   Workload w(6);
-  {
-    auto st = open_sqlite_audit_store(path);
-    ASSERT_TRUE(st.ok());
-    ASSERT_TRUE((*st)->append(w.next(500)).ok());
-  }
+  seed(path, w, 500);
   const int rows = sqlite_int(path, "SELECT count(*) FROM audit_sessions");
   auto all_ids = [&] {
     auto ro = open_sqlite_audit_store_readonly(path);
@@ -434,18 +437,6 @@ Status prune_at(const std::string& path, uint64_t cut) {
 }
 
 // Appends the records as a phigate without the index would: rows only, the index lags.
-void insert_behind_the_index(const std::string& path, const std::vector<Event>& events) {
-  std::string sql = "BEGIN;";
-  for (const Event& e : events) {
-    std::string line = audit::to_json_line(e), q;
-    for (char c : line) q += c == '\'' ? std::string("''") : std::string(1, c);
-    sql += "INSERT INTO audit_events VALUES (" + std::to_string(e.seq) + "," +
-           std::to_string(e.time_ns) + ",'" + e.session_id + "','" + e.type + "','" + e.sub +
-           "','" + e.resource + "','" + q + "','" + e.hash + "');";
-  }
-  exec_sql(path, sql + "COMMIT;");
-}
-
 // Sessions with rows on both sides of the cut, split by whether their start record is kept.
 std::pair<int, int> straddling(const std::string& path, uint64_t cut) {
   const std::string c = std::to_string(cut);
@@ -493,11 +484,7 @@ TEST(SqliteSessions, PruneDropsSessionsThatEndBeforeTheCut) {
   TempDir dir;
   const std::string path = dir.file("audit.db");
   Workload w(9);
-  {
-    auto st = open_sqlite_audit_store(path);
-    ASSERT_TRUE(st.ok());
-    ASSERT_TRUE((*st)->append(w.next(950)).ok());
-  }
+  seed(path, w, 950);
   const int gone = sqlite_int(path, "SELECT count(*) FROM audit_sessions WHERE last_seq <= 600");
   const int rows = sqlite_int(path, "SELECT count(*) FROM audit_sessions");
   EXPECT_GT(gone, 10);
@@ -521,11 +508,7 @@ TEST(SqliteSessions, PruneRebuildsAnIndexItCannotTrust) {
   TempDir dir;
   const std::string path = dir.file("audit.db");
   Workload w(10);
-  {
-    auto st = open_sqlite_audit_store(path);
-    ASSERT_TRUE(st.ok());
-    ASSERT_TRUE((*st)->append(w.next(800)).ok());
-  }
+  seed(path, w, 800);
   // A row deleted behind the index's back: updating it in place would keep the hole.
   exec_sql(path,
            "DELETE FROM audit_sessions WHERE session_id = (SELECT session_id FROM audit_sessions"
