@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "audit/metrics.h"
 #include "cli/exporters.h"
+#include "proxy/strict_audit.h"
 #include "cli/data_dir_lock.h"
 #include "cli/retention.h"
 #include "cli/identity_setup.h"
@@ -271,6 +272,9 @@ int cmd_serve(const std::string& config_path, const std::string& log_format,
     main_ctx.stop();
   };
   signals.async_wait(on_signal);
+  // Records an io thread batched (proxy/strict_audit.h) and had not committed when its loop
+  // stopped.
+  server.on_thread_exit(proxy::flush_thread_batch);
   server.start();
   main_ctx.run();
   server.stop();

@@ -162,7 +162,7 @@ Result<uint16_t> Server::listen(const std::string& host_port, ConnectionHandler 
 void Server::start() {
   for (size_t i = 0; i < contexts_.size(); ++i) {
     int cpu = pin_cpus_.empty() ? -1 : pin_cpus_[i % pin_cpus_.size()];
-    threads_.emplace_back([c = contexts_[i].get(), cpu, i] {
+    threads_.emplace_back([c = contexts_[i].get(), cpu, i, exit = on_exit_] {
       // Named so that top -H, perf and /proc tell the io threads from the audit ones.
       pthread_setname_np(pthread_self(), ("io-" + std::to_string(i)).c_str());
       if (cpu >= 0) {
@@ -175,6 +175,7 @@ void Server::start() {
           spdlog::warn("io thread: cannot pin to CPU {} (error {}); it floats", cpu, rc);
       }
       c->run();
+      if (exit) exit();
     });
   }
 }

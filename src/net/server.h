@@ -37,6 +37,9 @@ class Server {
   // Binds the address on every thread's context; returns the actual port (for port 0, every
   // acceptor binds the port the first one got).
   Result<uint16_t> listen(const std::string& host_port, ConnectionHandler handler);
+  // Runs on each io thread after its event loop stopped, before the thread ends (set before
+  // start): what a layer above keeps per thread and must not lose, such as audit records.
+  void on_thread_exit(std::function<void()> fn) { on_exit_ = std::move(fn); }
   // Runs the contexts on their threads; the calling thread waits in wait().
   void start();
   void stop();
@@ -47,6 +50,7 @@ class Server {
   std::vector<std::unique_ptr<asio::io_context>> contexts_;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::thread> threads_;
+  std::function<void()> on_exit_;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::atomic<uint64_t> next_context_{0};  // the round-robin deal, shared by every acceptor
   std::vector<int> pin_cpus_;              // empty: threads float

@@ -189,7 +189,11 @@ void HttpSession::record_result(Exchange& x, const char* status) {
   e.message = x.message;
   e.rule = x.verdict.rule;
   e.capture = x.capture.store(ctx_.blobs, session_id_);
-  ctx_.audit->append(std::move(e));
+  if (ctx_.strict_audit) {
+    append_batched(*ctx_.audit, std::move(e), net::io_executor(client_->executor()));
+  } else {
+    ctx_.audit->append(std::move(e));
+  }
 }
 
 awaitable<void> HttpSession::refuse_malformed(const http::ParseError& err) {

@@ -1,5 +1,7 @@
 #include "proxy/strict_audit.h"
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <optional>
 #include <vector>
@@ -106,6 +108,33 @@ net::awaitable<Result<uint64_t>> append_strict(audit::Log& log, audit::Event e) 
       },
       net::use_awaitable);
   co_return out;
+}
+
+void append_batched(audit::Log& log, audit::Event e, net::Executor ex) {
+  Batch& b = local_batch();
+  if (b.log != nullptr && b.log != &log) b.flush(ex, true);
+  b.events.push_back(std::move(e));
+  b.log = &log;
+  if (!b.scheduled) {
+    b.scheduled = true;
+    asio::post(ex, [&b, ex] { b.flush(ex); });
+  }
+}
+
+void flush_thread_batch() {
+  Batch& b = local_batch();
+  if (b.log == nullptr) return;
+  if (!b.events.empty()) {
+    if (auto r = b.log->append_now(b.events); !r) {
+      spdlog::error("audit: records of a stopped io thread were not committed: {}",
+                    r.error().message);
+    }
+  }
+  b.events.clear();
+  b.waiters.clear();
+  b.log = nullptr;
+  b.scheduled = false;
+  b.retries = 0;
 }
 
 }  // namespace phigate::proxy

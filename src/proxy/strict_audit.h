@@ -20,4 +20,16 @@ namespace phigate::proxy {
 // coroutine running on an io thread's executor.
 net::awaitable<Result<uint64_t>> append_strict(audit::Log& log, audit::Event e);
 
+// Appends `e` to this io thread's batch without waiting for it: a record nothing waits for (a
+// result) is committed with the turn's batch by this thread, rather than by waking the Log's
+// writer thread, whose commits the io threads' strict batches would otherwise queue behind. A
+// failed commit poisons the Log like a failed fire-and-forget append. `ex` must be the calling io
+// thread's executor.
+void append_batched(audit::Log& log, audit::Event e, net::Executor ex);
+
+// For an io thread whose event loop has stopped (shutdown): commits what its batch still holds,
+// so that no record a session appended is lost with the flush that will never run. Sessions
+// waiting on that batch are not resumed (their loop is gone).
+void flush_thread_batch();
+
 }  // namespace phigate::proxy

@@ -150,3 +150,56 @@ TEST(StrictAudit, ABusyCommitLetsTheIoThreadRunReadyHandlers) {
 
 }  // namespace
 }  // namespace phigate::proxy
+
+namespace phigate::proxy {
+namespace {
+
+// A record nobody waits for (a result) rides in the turn's batch: committed by this thread with
+// the strict records of the same turn, in append order.
+TEST(StrictAudit, BatchedRecordsJoinTheTurnsCommit) {
+  auto state = std::make_shared<FakeState>();
+  audit::Log log(std::make_unique<FakeStore>(state), "gw-1");
+  ASSERT_TRUE(log.open().ok());
+  asio::io_context io(1);
+  const net::Executor ex = io.get_executor();
+  // Two sessions ready in the same turn: one ends its exchange, the other starts one.
+  asio::post(io, [&] { append_batched(log, ev("result of GET /0"), ex); });
+  asio::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        auto r = co_await append_strict(log, ev("GET /1"));
+        EXPECT_TRUE(r.ok());
+      },
+      asio::detached);
+  io.run();
+  ASSERT_EQ(state->batch_sizes.size(), 1u);
+  EXPECT_EQ(state->batch_sizes[0], 2u);
+  ASSERT_EQ(state->rows.size(), 2u);
+  EXPECT_EQ(state->rows[0].action, "result of GET /0");
+  EXPECT_EQ(state->rows[1].action, "GET /1");
+  log.close();
+}
+
+// Shutdown stops an io thread's loop before its posted flush runs: flush_thread_batch (the
+// Server's thread-exit hook in serve) commits what the batch holds instead of losing it.
+TEST(StrictAudit, AStoppedLoopsBatchIsCommittedAtThreadExit) {
+  auto state = std::make_shared<FakeState>();
+  audit::Log log(std::make_unique<FakeStore>(state), "gw-1");
+  ASSERT_TRUE(log.open().ok());
+  {
+    asio::io_context io(1);
+    append_batched(log, ev("result of GET /9"), io.get_executor());
+    io.stop();
+    io.run();  // returns at once: the flush never runs
+    EXPECT_TRUE(state->rows.empty());
+    flush_thread_batch();
+  }
+  ASSERT_EQ(state->rows.size(), 1u);
+  EXPECT_EQ(state->rows[0].action, "result of GET /9");
+  flush_thread_batch();  // nothing left: a no-op
+  EXPECT_EQ(state->rows.size(), 1u);
+  log.close();
+}
+
+}  // namespace
+}  // namespace phigate::proxy
