@@ -23,6 +23,7 @@
 
 #include "audit/canonical.h"
 #include "store/sqlite/journal.h"
+#include "store/sqlite/journal_segment.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_sessions.h"
 #include "store/sqlite/sqlite_time_seek.h"
@@ -149,7 +150,7 @@ class SqliteAuditStore final : public audit::Store {
       std::lock_guard lk(mu_);
       sealed_.push_back(std::move(last));
     }
-    drop_segment(spare_);
+    journal::drop_segment(spare_);
     // Everything acknowledged goes into SQLite before the journal may go; if that fails the
     // journal stays and the next open ingests it.
     Status st = drain();
@@ -169,7 +170,8 @@ class SqliteAuditStore final : public audit::Store {
     journal::remove_spares(path_);
     if (opts_.background_ingest) {
       // The first segment is prepared here, the next ones by the ingest thread.
-      spare_ = make_segment(journal::spare_path(path_, ++spare_no_), segment_bytes(0), true);
+      spare_ =
+          journal::make_segment(journal::spare_path(path_, ++spare_no_), segment_bytes(0), true);
       ingest_thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "audit-ingest");
         ingest_loop();
@@ -461,82 +463,29 @@ class SqliteAuditStore final : public audit::Store {
     return ok_status();
   }
 
-  // A journal segment: a preallocated file, mapped.
-  struct Segment {
-    int fd = -1;
-    char* map = nullptr;  // nullptr: mmap failed, write with pwrite
-    size_t cap = 0;
-    std::string path;
-  };
-
   size_t segment_bytes(size_t batch) const {
     return std::max({opts_.journal_rotate_bytes, batch, size_t(4096)});
-  }
-
-  // Creates a zero-filled file of `cap` bytes at `path` and maps it; `populate` also faults every
-  // page in for writing, so that copying into it later costs no page faults (that is the point of
-  // preparing segments off the appending thread). An empty Segment (fd -1) on failure, logged.
-  static Segment make_segment(const std::string& path, size_t cap, bool populate) {
-    Segment s;
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      spdlog::warn("audit: create journal segment {}: {}", path, std::strerror(errno));
-      return s;
-    }
-    // Blocks allocated now: a later copy can neither fail for space (SIGBUS) nor allocate.
-    if (int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(cap)); rc != 0) {
-      spdlog::warn("audit: allocate journal segment {}: {}", path, std::strerror(rc));
-      ::close(fd);
-      ::unlink(path.c_str());
-      return s;
-    }
-    s.fd = fd;
-    s.cap = cap;
-    s.path = path;
-    void* m = ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (m == MAP_FAILED) return s;  // written with pwrite instead
-    s.map = static_cast<char*>(m);
-    if (populate) {
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-      if (::madvise(s.map, cap, MADV_POPULATE_WRITE) != 0) {
-        // Older kernels: touch each page (a zero over a zero: only the fault matters).
-        const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-        for (size_t o = 0; o < cap; o += page) reinterpret_cast<volatile char*>(s.map)[o] = 0;
-      }
-    }
-    return s;
-  }
-
-  static void drop_segment(Segment& s) {
-    if (s.map) ::munmap(s.map, s.cap);
-    if (s.fd >= 0) {
-      ::close(s.fd);
-      ::unlink(s.path.c_str());
-    }
-    s = Segment{};
   }
 
   // Writer: the segment for a batch of `bytes` starting at first_seq, from the prepared spare when
   // there is one (renamed into place), else made here.
   Status open_segment(uint64_t first_seq, size_t bytes) {
     std::string p = journal::path_for(path_, first_seq);
-    Segment s;
+    journal::Segment s;
     {
       std::lock_guard lk(mu_);
-      if (spare_.fd >= 0 && spare_.cap >= bytes) s = std::exchange(spare_, Segment{});
+      if (spare_.fd >= 0 && spare_.cap >= bytes) s = std::exchange(spare_, journal::Segment{});
       if (ingest_thread_.joinable()) spare_wanted_ = true;  // the ingest thread prepares the next
     }
     if (s.fd >= 0) {
       if (::rename(s.path.c_str(), p.c_str()) != 0) {
         Error e = make_error("store", "rename " + s.path + ": " + std::strerror(errno));
-        drop_segment(s);
+        journal::drop_segment(s);
         return e;
       }
       s.path = p;
     } else {
-      s = make_segment(p, segment_bytes(bytes), false);
+      s = journal::make_segment(p, segment_bytes(bytes), false);
       if (s.fd < 0) return make_error("store", "cannot create audit journal " + p);
     }
     // With sync "full" the new name must survive power loss before records in it are acknowledged.
@@ -563,7 +512,7 @@ class SqliteAuditStore final : public audit::Store {
     }
     ::close(seg_.fd);
     closed = Sealed{std::move(seg_.path), last_seq_, seg_.map, seg_.cap};
-    seg_ = Segment{};
+    seg_ = journal::Segment{};
     cur_bytes_ = 0;
     return st;
   }
@@ -603,10 +552,10 @@ class SqliteAuditStore final : public audit::Store {
         spare_wanted_ = false;
         const std::string p = journal::spare_path(path_, ++spare_no_);
         lk.unlock();
-        Segment s = make_segment(p, segment_bytes(0), true);
+        journal::Segment s = journal::make_segment(p, segment_bytes(0), true);
         lk.lock();
         if (stop_ || spare_.fd >= 0) {
-          drop_segment(s);
+          journal::drop_segment(s);
         } else {
           spare_ = std::move(s);
         }
@@ -746,7 +695,7 @@ class SqliteAuditStore final : public audit::Store {
   const bool readonly_, in_memory_;
 
   // Writer side: only the thread calling append (or the destructor) touches these.
-  Segment seg_;  // the newest journal file, being appended to (fd -1: none yet)
+  journal::Segment seg_;  // the newest journal file, being appended to (fd -1: none yet)
   size_t cur_bytes_ = 0;
   uint64_t last_seq_ = 0;
   std::string encoded_;
@@ -762,7 +711,7 @@ class SqliteAuditStore final : public audit::Store {
   Pending pending_, work_;        // work_ and views_ belong to whoever has ingesting_ set
   std::vector<RowView> views_;
   std::vector<Sealed> sealed_;  // rotated journal files not yet ingested, oldest first
-  Segment spare_;               // prepared for the writer's next file (fd -1: none ready)
+  journal::Segment spare_;      // prepared for the writer's next file (fd -1: none ready)
   bool spare_wanted_ = false;   // the writer took the spare: the ingest thread makes another
   uint64_t spare_no_ = 0;
   bool ingesting_ = false;
