@@ -359,12 +359,8 @@ Result<bool> prune_session_index(sqlite3* db, int64_t cut) {
   // as it is (it counts from the start on); only first_seq moves, to the first kept record, which
   // is at or before the start record. A pruned start (or none yet) means the remaining records are
   // summarised afresh, through the same accumulate()/flush() as the ingest.
-  constexpr const char* kStraddling =
-      "SELECT session_id FROM audit_sessions WHERE first_seq <= ?1 AND last_seq > ?1";
-  auto sel = prepare(db,
-                     "SELECT session_id, start_seq, last_seq FROM audit_sessions"
-                     " WHERE first_seq <= ?1 AND last_seq > ?1",
-                     false);
+  const std::string straddling = " FROM audit_sessions WHERE first_seq <= ?1 AND last_seq > ?1";
+  auto sel = prepare(db, "SELECT session_id, start_seq, last_seq" + straddling, false);
   if (!sel.ok()) return sel.error();
   struct Straddler {
     bool restart = false;
@@ -390,7 +386,7 @@ Result<bool> prune_session_index(sqlite3* db, int64_t cut) {
                        std::string("SELECT seq, time_ns, session_id, type, sub, resource, record"
                                    " FROM audit_events WHERE seq > ?1 AND seq <= ?2 AND"
                                    " session_id IN (") +
-                           kStraddling + ") ORDER BY seq",
+                           "SELECT session_id" + straddling + ") ORDER BY seq",
                        false);
     if (!rec.ok()) return rec.error();
     sqlite3_stmt* s = rec->get();
