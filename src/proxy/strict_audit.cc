@@ -43,6 +43,20 @@ struct Batch {
   bool scheduled = false;
   int retries = 0;
 
+  // Joins `e` to this turn's batch and makes sure a flush is posted for the end of the turn;
+  // returns its position in the batch.
+  size_t add(audit::Log& l, audit::Event&& e, net::Executor ex) {
+    if (log != nullptr && log != &l) flush(ex, true);  // one Log per batch (one per process)
+    const size_t index = events.size();
+    events.push_back(std::move(e));
+    log = &l;
+    if (!scheduled) {
+      scheduled = true;
+      asio::post(ex, [this, ex] { flush(ex); });
+    }
+    return index;
+  }
+
   // `ex`: this io thread's executor, for a retry. `wait`: take the commit lock however long it
   // takes (a batch for another Log must be committed before this one starts).
   void flush(net::Executor ex, bool wait = false) {
@@ -89,36 +103,21 @@ Batch& local_batch() {
 net::awaitable<Result<uint64_t>> append_strict(audit::Log& log, audit::Event e) {
   Batch& b = local_batch();
   auto ex = co_await asio::this_coro::executor;
-  // One Log per batch (one per process, in fact).
-  if (b.log != nullptr && b.log != &log) b.flush(ex, true);
   Result<uint64_t> out = make_error("audit_closed", "strict audit batch was not committed");
-  const size_t index = b.events.size();
-  b.events.push_back(std::move(e));
-  b.log = &log;
+  const size_t index = b.add(log, std::move(e), ex);
   co_await asio::async_initiate<decltype(net::use_awaitable), void()>(
       [&](auto handler) {
         auto w = std::make_unique<WaiterFor<decltype(handler)>>(std::move(handler));
         w->out = &out;
         w->index = index;
         b.waiters.push_back(std::move(w));
-        if (!b.scheduled) {
-          b.scheduled = true;
-          asio::post(ex, [&b, ex] { b.flush(ex); });
-        }
       },
       net::use_awaitable);
   co_return out;
 }
 
 void append_batched(audit::Log& log, audit::Event e, net::Executor ex) {
-  Batch& b = local_batch();
-  if (b.log != nullptr && b.log != &log) b.flush(ex, true);
-  b.events.push_back(std::move(e));
-  b.log = &log;
-  if (!b.scheduled) {
-    b.scheduled = true;
-    asio::post(ex, [&b, ex] { b.flush(ex); });
-  }
+  local_batch().add(log, std::move(e), ex);
 }
 
 void flush_thread_batch() {
