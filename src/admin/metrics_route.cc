@@ -10,7 +10,7 @@ namespace {
 
 void metric(std::string& out, const char* name, const char* help, const char* type,
             const std::vector<std::pair<std::string, uint64_t>>& samples) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  audit::prometheus_head(out, name, help, type);
   for (const auto& [labels, v] : samples) {
     out += name;
     if (!labels.empty()) out += "{" + labels + "}";

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace phigate::audit {
@@ -55,6 +56,15 @@ struct Event {
   // approval_request / approval_decision events and statements run after an approval.
   std::string approval_id;
 };
+
+// A record of a decision on one statement or request (SQL `statement`, `http_request`), and one
+// of its outcome (`result`, `http_result`): what session summaries and metrics count.
+inline bool is_decision_record(std::string_view type) {
+  return type == "statement" || type == "http_request";
+}
+inline bool is_result_record(std::string_view type) {
+  return type == "result" || type == "http_result";
+}
 
 // Copies who acted into `e`: the identity chain fields, the same in every record type and
 // adapter. A template so the audit sink need not know the identity module's type (any value with

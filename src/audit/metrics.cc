@@ -4,12 +4,7 @@
 
 namespace phigate::audit {
 
-namespace {
-
-bool is_decision(std::string_view type) { return type == "statement" || type == "http_request"; }
-bool is_result(std::string_view type) { return type == "result" || type == "http_result"; }
-
-void family_head(std::string& out, const char* name, const char* help, const char* type) {
+void prometheus_head(std::string& out, const char* name, const char* help, const char* type) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -20,6 +15,8 @@ void family_head(std::string& out, const char* name, const char* help, const cha
   out += type;
   out += '\n';
 }
+
+namespace {
 
 std::string number(double v) {
   char buf[32];
@@ -72,8 +69,8 @@ void Metrics::add(std::vector<Series>& family, std::string_view a, std::string_v
 void Metrics::observe(const Event& e) {
   std::lock_guard lk(mu_);
   add(types_, e.type, {}, {}, 1, 0);
-  if (is_decision(e.type)) add(decisions_, e.protocol, e.resource, e.decision, 1, 1);
-  if (!is_result(e.type)) return;
+  if (is_decision_record(e.type)) add(decisions_, e.protocol, e.resource, e.decision, 1, 1);
+  if (!is_result_record(e.type)) return;
   add(results_, e.protocol, e.resource, e.status, 1, 1);
   uint64_t masked = 0;
   for (const auto& [what, n] : e.masked) masked += n;
@@ -102,7 +99,7 @@ void Metrics::render(std::string& out) const {
   std::lock_guard lk(mu_);
   auto counters = [&](const char* name, const char* help, const std::vector<Series>& family,
                       std::array<const char*, 3> names) {
-    family_head(out, name, help, "counter");
+    prometheus_head(out, name, help, "counter");
     for (const Series& s : family) {
       out += name;
       out += '{';
@@ -130,9 +127,9 @@ void Metrics::render(std::string& out) const {
            {"protocol", "resource", "status"});
   counters("phigate_masked_values_total", "Values masked in results sent to clients.", masked_,
            {"protocol", "resource", nullptr});
-  family_head(out, "phigate_result_duration_seconds",
-              "Time from forwarding a statement or request to its result, as audited.",
-              "histogram");
+  prometheus_head(out, "phigate_result_duration_seconds",
+                  "Time from forwarding a statement or request to its result, as audited.",
+                  "histogram");
   for (const Histogram& h : durations_) {
     const std::string p = "protocol=\"" + prometheus_label(h.protocol) + "\"";
     uint64_t cumulative = 0;

@@ -57,5 +57,7 @@ class Metrics {
 
 // Escapes a Prometheus label value (backslash, double quote, newline).
 std::string prometheus_label(std::string_view v);
+// Appends a metric family's `# HELP` and `# TYPE` lines.
+void prometheus_head(std::string& out, const char* name, const char* help, const char* type);
 
 }  // namespace phigate::audit

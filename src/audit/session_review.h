@@ -47,7 +47,7 @@ template <class Counts>
 void count_session_record(Counts& c, std::string_view type, int64_t time_ns,
                           RecordDecision decision, bool error) {
   c.last_ns = std::max(c.last_ns, time_ns);
-  if (type == "statement" || type == "http_request") {
+  if (is_decision_record(type)) {
     ++c.statements;
     if (decision == RecordDecision::kAllow) {
       ++c.allowed;
@@ -56,7 +56,7 @@ void count_session_record(Counts& c, std::string_view type, int64_t time_ns,
     } else {
       ++c.denied;
     }
-  } else if ((type == "result" || type == "http_result") && error) {
+  } else if (is_result_record(type) && error) {
     ++c.errors;
   } else if (type == "session_end") {
     c.end_ns = time_ns;
