@@ -425,6 +425,42 @@ awaitable<bool> HttpSession::hold(Exchange& x) {
   co_return true;
 }
 
+// Other readings of this request that an upstream may act on, each judged too; the strictest
+// verdict stands (deny over review over allow): the path with every segment's ";params" cut, as
+// servlet containers route it, and a method named by an override field or `_method`. Both are
+// rare: the usual request builds nothing here.
+void HttpSession::judge_other_readings(Exchange& x, const PolicySnapshot& snap,
+                                       Request& req) const {
+  const std::vector<std::string> overrides =
+      http::override_methods(x.head.method, x.head.fields, x.query);
+  std::string cut;
+  if (x.rel_decoded.find(';') != std::string::npos) cut = http::strip_path_params(x.rel_decoded);
+  if (cut == x.rel_decoded) cut.clear();
+  if (overrides.empty() && cut.empty()) return;
+  std::vector<std::string_view> methods{x.head.method}, paths{x.rel_decoded};
+  methods.insert(methods.end(), overrides.begin(), overrides.end());
+  if (!cut.empty()) paths.push_back(cut);
+  auto rank = [](VerdictKind k) {
+    return k == VerdictKind::kDeny ? 2 : k == VerdictKind::kHold ? 1 : 0;
+  };
+  std::string alt_text;
+  for (size_t mi = 0; mi < methods.size(); ++mi) {
+    for (size_t pi = mi == 0 ? 1 : 0; pi < paths.size(); ++pi) {
+      if (x.verdict.kind == VerdictKind::kDeny) return;  // nothing is stricter
+      alt_text.assign(methods[mi]).append(" ").append(paths[pi]);
+      req.text = alt_text;
+      req.method = methods[mi];
+      req.path = paths[pi];
+      Verdict v = snap.decide(req);
+      if (rank(v.kind) <= rank(x.verdict.kind)) continue;
+      x.verdict = std::move(v);
+      x.reading = alt_text;  // said in the denial, the audit message and the approval summary
+      x.verdict.message +=
+          (x.verdict.message.empty() ? "(read as " : " (read as ") + alt_text + ")";
+    }
+  }
+}
+
 awaitable<bool> HttpSession::decide(Exchange& x) {
   const PolicySnapshot& snap = x.rt->snapshot();
   // Body rules need the body before the decision; only then is it read ahead.
@@ -469,39 +505,7 @@ awaitable<bool> HttpSession::decide(Exchange& x) {
   req.query = &x.query;
   req.body = &bv;
   x.verdict = snap.decide(req);
-  // Other readings of this request that an upstream may act on, each judged too; the strictest
-  // verdict stands (deny over review over allow): the path with every segment's ";params" cut,
-  // as servlet containers route it, and a method named by an override field or `_method`. Both
-  // are rare: the usual request builds nothing here.
-  const std::vector<std::string> overrides =
-      http::override_methods(x.head.method, x.head.fields, x.query);
-  std::string cut;
-  if (x.rel_decoded.find(';') != std::string::npos) cut = http::strip_path_params(x.rel_decoded);
-  if (!overrides.empty() || (!cut.empty() && cut != x.rel_decoded)) {
-    std::vector<std::string_view> methods{x.head.method}, paths{x.rel_decoded};
-    methods.insert(methods.end(), overrides.begin(), overrides.end());
-    if (!cut.empty() && cut != x.rel_decoded) paths.push_back(cut);
-    auto rank = [](VerdictKind k) {
-      return k == VerdictKind::kDeny ? 2 : k == VerdictKind::kHold ? 1 : 0;
-    };
-    std::string alt_text;
-    for (size_t mi = 0; mi < methods.size() && x.verdict.kind != VerdictKind::kDeny; ++mi) {
-      for (size_t pi = mi == 0 ? 1 : 0; pi < paths.size(); ++pi) {
-        alt_text.assign(methods[mi]).append(" ").append(paths[pi]);
-        req.text = alt_text;
-        req.method = methods[mi];
-        req.path = paths[pi];
-        Verdict v = snap.decide(req);
-        if (rank(v.kind) > rank(x.verdict.kind)) {
-          x.verdict = std::move(v);
-          x.reading = alt_text;  // said in the denial, the audit message and the approval summary
-          x.verdict.message +=
-              (x.verdict.message.empty() ? "(read as " : " (read as ") + alt_text + ")";
-        }
-        if (x.verdict.kind == VerdictKind::kDeny) break;
-      }
-    }
-  }
+  judge_other_readings(x, snap, req);
   if (x.verdict.kind == VerdictKind::kHold) {
     if (!co_await hold(x)) co_return false;
   }

@@ -90,6 +90,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   net::awaitable<bool> authenticate(Exchange& x);
   net::awaitable<bool> buffer_body(Exchange& x, uint64_t cap, bool& over_cap);
   net::awaitable<bool> decide(Exchange& x);
+  void judge_other_readings(Exchange& x, const PolicySnapshot& snap, Request& req) const;
   net::awaitable<bool> hold(Exchange& x);
   // http_session_hold.cc: the client hung up while `x` was held (the gate has cancelled it).
   bool held_client_gone(Exchange& x, const ApprovalOutcome& o);
