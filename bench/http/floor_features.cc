@@ -14,28 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "mask/detectors.h"
-#include "mask/json_path.h"
-#include "mask/json_stream.h"
+#include "bundle_mask.h"
 
 namespace phigate::bench {
 namespace {
-
-// The benchmarked resource's masking (bench/http/run.py phigate_config): detectors on string
-// values plus one path rule.
-mask::JsonMaskConfig mask_config() {
-  mask::JsonMaskConfig cfg;
-  mask::JsonRule rule;
-  rule.path_text = "$.entry[*].ssn";
-  rule.path = mask::parse_json_path(rule.path_text).value();
-  rule.action = mask::Action::kRedact;
-  rule.label = mask::default_label(rule.path);
-  cfg.rules.push_back(std::move(rule));
-  mask::Profile p;
-  p.detectors = {"US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER"};
-  cfg.engine = mask::Engine::compile(p).value();
-  return cfg;
-}
 
 std::string_view header_value(std::string_view head, std::string_view name) {
   for (size_t at = head.find("\r\n"); at != std::string_view::npos;
@@ -197,7 +179,7 @@ class Impl final : public FloorFeatures {
     sqlite3_finalize(ins);
   }
 
-  const mask::JsonMaskConfig config_ = mask_config();
+  const mask::JsonMaskConfig& config_ = bundle_mask_config();
   EVP_MD* sha256_ = nullptr;
   sqlite3* db_ = nullptr;
   std::mutex mu_;

@@ -11,6 +11,7 @@
 #include "mask/json_path.h"
 #include "mask/json_stream.h"
 #include "sql/lineage.h"
+#include "../http/bundle_mask.h"
 
 namespace {
 
@@ -226,23 +227,6 @@ std::string http_bundle() {
   return b;
 }
 
-const phigate::mask::JsonMaskConfig& http_bundle_config() {
-  static const phigate::mask::JsonMaskConfig c = [] {
-    phigate::mask::JsonMaskConfig cfg;
-    phigate::mask::JsonRule rule;
-    rule.path_text = "$.entry[*].ssn";
-    rule.path = phigate::mask::parse_json_path(rule.path_text).value();
-    rule.action = phigate::mask::Action::kRedact;
-    rule.label = phigate::mask::default_label(rule.path);
-    cfg.rules.push_back(std::move(rule));
-    Profile p;
-    p.detectors = {"US_SSN", "EMAIL_ADDRESS", "PHONE_NUMBER"};
-    cfg.engine = Engine::compile(p).value();
-    return cfg;
-  }();
-  return c;
-}
-
 // Arg: bytes per feed() call (0: the whole body at once).
 void BM_JsonMaskHttpBundle(benchmark::State& state) {
   const std::string body = http_bundle();
@@ -253,7 +237,7 @@ void BM_JsonMaskHttpBundle(benchmark::State& state) {
   uint64_t masked = 0;
   for (auto _ : state) {
     out.clear();
-    phigate::mask::JsonStreamMasker m(http_bundle_config());
+    phigate::mask::JsonStreamMasker m(phigate::bench::bundle_mask_config());
     bool ok = true;
     for (size_t at = 0; at < body.size(); at += piece)
       ok &= m.feed(std::string_view(body).substr(at, piece), out);
